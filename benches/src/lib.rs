@@ -1,0 +1,1 @@
+//! Criterion benches for mm live in `benches/`; this library is empty.

@@ -1,0 +1,50 @@
+//! # mm-audio
+//!
+//! Sound for mm: reading WAV (any layout hound reads) and Ogg Vorbis into mono f32, resampling, the CPU signal
+//! stack (windows, STFT and inverse STFT, magnitude/power/mel/log-mel/MFCC, Griffin-Lim) with librosa's
+//! semantics, batched spectrograms on a burn device, spectrogram pictures, and the FSDD and ESC-10 readers.
+//!
+//! ```no_run
+//! use mm_audio::signal::{LogMel, LogMelConfig};
+//!
+//! let audio = mm_audio::read_audio("speech.wav")?.resample(16000)?;
+//! let mut log_mel = LogMel::new(LogMelConfig::new(16000, 512, 128, 80))?;
+//! let features = log_mel.process(&audio.samples)?; // [frames, 80], decibels
+//! # Ok::<(), mm_audio::Error>(())
+//! ```
+
+mod audio;
+pub mod datasets;
+#[cfg(feature = "burn")]
+pub mod device;
+mod error;
+mod io;
+pub mod picture;
+pub mod signal;
+
+pub use audio::Audio;
+pub use error::{Error, Result};
+pub use io::{ogg_info, read_audio, read_ogg, read_wav, write_wav, WavInfo};
+
+use std::path::{Path, PathBuf};
+
+/// The temporary name a file is written under before it is renamed into place (`out.png` → `out.partial.png`:
+/// encoders that choose the format by extension still see it), so that a crash never leaves a half-written file
+/// where a user expects a whole one.
+pub(crate) fn partial_path(path: &Path) -> PathBuf {
+    let mut extension = std::ffi::OsString::from("partial");
+    if let Some(original) = path.extension() {
+        extension.push(".");
+        extension.push(original);
+    }
+    path.with_extension(extension)
+}
+
+/// Writes a float32 array as a `.npy` file (through a temporary file renamed into place).
+pub fn write_npy<D: ndarray::Dimension>(path: &Path, array: ndarray::ArrayView<f32, D>) -> Result<()> {
+    use ndarray_npy::WriteNpyExt;
+    let partial = partial_path(path);
+    let file = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, e))?;
+    array.write_npy(std::io::BufWriter::new(file)).map_err(|e| Error::invalid(path, format!("cannot write npy: {e}")))?;
+    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+}

@@ -1,0 +1,136 @@
+//! The one place a run turns `--device flex|wgpu` (or `MM_DEVICE`) into a burn [`Device`].
+
+use burn::tensor::{Device, Tensor};
+
+/// The backends mm runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceKind {
+    /// burn's pure-Rust CPU backend (the default).
+    #[default]
+    Flex,
+    /// burn's wgpu backend: Vulkan, Metal or DirectX 12 GPUs (or a software Vulkan device).
+    Wgpu,
+}
+
+impl std::str::FromStr for DeviceKind {
+    type Err = DeviceError;
+    fn from_str(name: &str) -> Result<Self, DeviceError> {
+        match name.to_ascii_lowercase().as_str() {
+            "flex" | "cpu" => Ok(Self::Flex),
+            "wgpu" | "gpu" => Ok(Self::Wgpu),
+            _ => Err(DeviceError::Unknown(name.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DeviceKind::Flex => "flex",
+            DeviceKind::Wgpu => "wgpu",
+        })
+    }
+}
+
+/// Why a device could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    /// The name is not a backend mm knows.
+    #[error("unknown device {0:?}: expected flex (CPU) or wgpu (GPU)")]
+    Unknown(String),
+    /// wgpu found no adapter to run on.
+    #[error(
+        "no wgpu adapter is available ({0}). Install your GPU's Vulkan/Metal/DX12 driver, or, on Debian/Ubuntu \
+         without a GPU, the software Vulkan device: `apt-get install mesa-vulkan-drivers`. Or use --device flex."
+    )]
+    NoAdapter(String),
+}
+
+impl DeviceKind {
+    /// `flag` when given, else `MM_DEVICE`, else flex.
+    pub fn resolve(flag: Option<DeviceKind>) -> Result<DeviceKind, DeviceError> {
+        match (flag, std::env::var("MM_DEVICE")) {
+            (Some(kind), _) => Ok(kind),
+            (None, Ok(name)) if !name.is_empty() => name.parse(),
+            _ => Ok(DeviceKind::Flex),
+        }
+    }
+
+    /// The burn device, checked to work: for wgpu, a tiny computation runs once so that a machine without an
+    /// adapter gets an error here rather than a panic in the middle of a run.
+    pub fn device(self) -> Result<Device, DeviceError> {
+        match self {
+            DeviceKind::Flex => Ok(Device::flex()),
+            DeviceKind::Wgpu => {
+                let device = Device::wgpu(Default::default());
+                probe(&device).map_err(DeviceError::NoAdapter)?;
+                Ok(device)
+            }
+        }
+    }
+}
+
+/// Runs `1 + 1` on the device; wgpu reports a missing adapter by panicking, which is caught and returned.
+fn probe(device: &Device) -> Result<(), String> {
+    match quietly(|| Tensor::<1>::ones([1], device).add_scalar(1.0).into_scalar::<f32>())? {
+        2.0 => Ok(()),
+        value => Err(format!("1 + 1 gave {value}")),
+    }
+}
+
+/// Runs `f`, turning a panic (how burn's GPU backends report a missing adapter or driver) into its message,
+/// without printing it.
+fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, String> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = std::panic::catch_unwind(f);
+    std::panic::set_hook(hook);
+    outcome.map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "the backend failed".into())
+    })
+}
+
+/// Runs a small but representative computation (matrix product, convolution, softmax, reductions) on `device`
+/// and on flex, and returns the largest absolute difference between the two results.
+pub fn agreement_check(device: &Device) -> Result<f32, DeviceError> {
+    let run = |device: &Device| -> Vec<f32> {
+        use burn::tensor::{activation::softmax, module::conv2d, ops::ConvOptions, TensorData};
+        let values = |n: usize, scale: f32| -> Vec<f32> { (0..n).map(|i| ((i * 7919 % 97) as f32 / 97.0 - 0.5) * scale).collect() };
+        let a = Tensor::<2>::from_data(TensorData::new(values(64 * 48, 1.0), [64, 48]), device);
+        let b = Tensor::<2>::from_data(TensorData::new(values(48 * 32, 0.5), [48, 32]), device);
+        let image = Tensor::<4>::from_data(TensorData::new(values(2 * 3 * 16 * 16, 1.0), [2, 3, 16, 16]), device);
+        let kernel = Tensor::<4>::from_data(TensorData::new(values(4 * 3 * 3 * 3, 0.3), [4, 3, 3, 3]), device);
+        let product = softmax(a.matmul(b), 1);
+        let convolved = conv2d(image, kernel, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)).tanh();
+        let mut out: Vec<f32> = product.into_data().try_to_vec().expect("f32 data");
+        out.extend(convolved.clone().into_data().try_to_vec::<f32>().expect("f32 data"));
+        out.extend(convolved.sum_dim(3).mean_dim(2).into_data().try_to_vec::<f32>().expect("f32 data"));
+        out
+    };
+    let on_device = quietly(|| run(device)).map_err(DeviceError::NoAdapter)?;
+    let on_flex = run(&Device::flex());
+    Ok(on_device.iter().zip(&on_flex).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names() {
+        assert_eq!("flex".parse::<DeviceKind>().unwrap(), DeviceKind::Flex);
+        assert_eq!("WGPU".parse::<DeviceKind>().unwrap(), DeviceKind::Wgpu);
+        assert!("cuda".parse::<DeviceKind>().unwrap_err().to_string().contains("flex"));
+        assert_eq!(DeviceKind::resolve(Some(DeviceKind::Wgpu)).unwrap(), DeviceKind::Wgpu);
+    }
+
+    #[test]
+    fn flex_agrees_with_itself() {
+        assert_eq!(agreement_check(&Device::flex()).unwrap(), 0.0);
+    }
+}

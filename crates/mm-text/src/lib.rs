@@ -1,0 +1,18 @@
+//! # mm-text
+//!
+//! Text for mm: streaming corpora (plain or gzipped), word-vector evaluation sets, and — as the catalogue grows —
+//! vocabularies, tokenizers, word2vec and sequence encoders.
+//!
+//! ```no_run
+//! let corpus = mm_text::Corpus::open("data/text/corpus.txt.gz")?;
+//! let tokens = corpus.for_each_token(|_word| {})?;
+//! println!("{tokens} tokens");
+//! # Ok::<(), mm_text::Error>(())
+//! ```
+
+mod corpus;
+mod error;
+pub mod eval_sets;
+
+pub use corpus::{Corpus, Lines};
+pub use error::{Error, Result};

@@ -1,0 +1,35 @@
+//! # mm-vision
+//!
+//! Images for mm: MNIST (IDX, raw or gzipped) and COCO captions readers, image I/O, and — as the catalogue
+//! grows — transforms, CNN encoders and picture output.
+//!
+//! ```no_run
+//! use mm_vision::mnist::{read_mnist, MnistPart};
+//!
+//! let test = read_mnist("data/mnist", MnistPart::Test)?;
+//! println!("{} images of {}x{}, first label {}", test.len(), test.rows, test.cols, test.labels[0]);
+//! # Ok::<(), mm_vision::Error>(())
+//! ```
+
+pub mod coco;
+mod error;
+mod image_io;
+pub mod mnist;
+pub mod picture;
+
+pub use error::{Error, Result};
+pub use image_io::{image_dimensions, load_rgb, save_png};
+
+use std::path::{Path, PathBuf};
+
+/// The temporary name a file is written under before it is renamed into place (`out.png` → `out.partial.png`:
+/// encoders that choose the format by extension still see it), so that a crash never leaves a half-written file
+/// where a user expects a whole one.
+pub(crate) fn partial_path(path: &Path) -> PathBuf {
+    let mut extension = std::ffi::OsString::from("partial");
+    if let Some(original) = path.extension() {
+        extension.push(".");
+        extension.push(original);
+    }
+    path.with_extension(extension)
+}

@@ -1,0 +1,85 @@
+//! Pictures made of pictures: grids of images with a caption under each (contact sheets, retrieval results).
+
+use std::path::Path;
+
+use image::RgbImage;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+use crate::{Error, Result};
+
+fn ensure_font() {
+    static REGISTERED: std::sync::Once = std::sync::Once::new();
+    // plotters draws text with ab_glyph from a registered font; DejaVu Sans ships inside the `dejavu` crate.
+    REGISTERED.call_once(|| drop(register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())));
+}
+
+/// Draws `items` (image, caption) in a grid of `columns`, each image scaled up by the integer `zoom`, its caption
+/// (wrapped) underneath, and saves a PNG through a temporary file.
+pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, path: &Path) -> Result<()> {
+    ensure_font();
+    let failure = |message: String| Error::invalid(path, format!("cannot draw the grid: {message}"));
+    let (cell_w, cell_h) = items.iter().fold((0, 0), |(w, h), (image, _)| (w.max(image.width()), h.max(image.height())));
+    if items.is_empty() || columns == 0 || cell_w == 0 {
+        return Err(failure("nothing to draw".into()));
+    }
+    let (tile_w, text_h) = ((cell_w * zoom).max(160) + 16, 56);
+    let tile_h = cell_h * zoom + text_h + 16;
+    let rows = items.len().div_ceil(columns) as u32;
+    let partial = crate::partial_path(path);
+    {
+        let root = BitMapBackend::new(&partial, (tile_w * columns as u32, tile_h * rows)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| failure(e.to_string()))?;
+        let font = ("sans-serif", 13).into_font();
+        let chars_per_line = (tile_w as usize / 7).max(8);
+        for (i, (image, caption)) in items.iter().enumerate() {
+            let (x0, y0) = ((i % columns) as u32 * tile_w + 8, (i / columns) as u32 * tile_h + 8);
+            for (x, y, pixel) in image.enumerate_pixels() {
+                let colour = RGBColor(pixel[0], pixel[1], pixel[2]);
+                let (px, py) = ((x0 + x * zoom) as i32, (y0 + y * zoom) as i32);
+                root.draw(&Rectangle::new([(px, py), (px + zoom as i32, py + zoom as i32)], colour.filled()))
+                    .map_err(|e| failure(e.to_string()))?;
+            }
+            for (line, text) in wrap(caption, chars_per_line).iter().take(3).enumerate() {
+                let y = (y0 + cell_h * zoom + 4 + line as u32 * 16) as i32;
+                root.draw_text(text, &font.color(&BLACK), (x0 as i32, y)).map_err(|e| failure(e.to_string()))?;
+            }
+        }
+        root.present().map_err(|e| failure(e.to_string()))?;
+    }
+    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+}
+
+/// Greedy word wrap to lines of at most `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_words_and_draws_a_grid() {
+        assert_eq!(wrap("a large red circle left of a blue square", 16), ["a large red", "circle left of a", "blue square"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("grid.png");
+        let items: Vec<(RgbImage, String)> =
+            (0..5).map(|i| (RgbImage::from_pixel(8, 8, image::Rgb([i * 40, 0, 0])), format!("item {i}"))).collect();
+        captioned_grid(&items, 2, 4, &path).unwrap();
+        let drawn = image::open(&path).unwrap().to_rgb8();
+        assert_eq!(drawn.width(), 2 * (160 + 16));
+        assert_eq!(drawn.get_pixel(8 + 5, 8 + 5).0, [0, 0, 0]);
+        assert_eq!(drawn.get_pixel(176 + 8 + 5, 8 + 5).0, [40, 0, 0]);
+    }
+}

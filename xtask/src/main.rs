@@ -1,0 +1,55 @@
+//! `cargo xtask …`: mm's command line.
+
+mod bench;
+mod data;
+mod device;
+mod shapes;
+mod spectrogram;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// mm: multi-modal learning in Rust.
+#[derive(Parser)]
+#[command(name = "cargo xtask", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check or download the real data sets.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Draw a spectrogram of a WAV or Ogg file as a PNG, and save the array as .npy.
+    Spectrogram(spectrogram::SpectrogramArgs),
+    /// Time mm against the reference tools (librosa, torch), measured in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Generate scenes of the embedded shapes world: pictures, captions, questions and sounds.
+    Shapes(shapes::ShapesArgs),
+    /// Check that a device (flex or wgpu) works, and run the same computation on it and on flex.
+    Device(device::DeviceArgs),
+}
+
+fn main() -> ExitCode {
+    let outcome = match Cli::parse().command {
+        Command::Data(command) => data::run(command),
+        Command::Spectrogram(args) => spectrogram::run(args),
+        Command::Bench(command) => bench::run(command),
+        Command::Shapes(args) => shapes::run(args),
+        Command::Device(args) => device::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Errors a command reports before exiting with status 1.
+pub type Failure = Box<dyn std::error::Error>;
