@@ -42,7 +42,7 @@ pub fn run(args: ShapesArgs) -> Result<ExitCode, Failure> {
         mm_audio::write_wav(stem.with_extension("wav"), &audio)?;
         let spectrogram = log_mel.process(&audio.samples)?;
         SpectrogramPicture {
-            title: format!("scene {index}: {}", scene.caption),
+            title: format!("scene {index} (seed {}): log-mel of the mixture of its {} objects", args.seed, scene.objects.len()),
             seconds_per_frame: 128.0 / config.sample_rate as f32,
             frequency: FrequencyAxis::Bands { centres_hz: log_mel.filterbank().centres_hz() },
             value_label: "dB".into(),

@@ -91,6 +91,8 @@ impl SpectrogramPicture {
             .disable_mesh()
             .x_desc("time (s)")
             .y_desc("frequency (Hz)")
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 14))
             .y_label_formatter(&y_label)
             .draw()
             .map_err(|e| e.to_string())?;
@@ -125,6 +127,8 @@ impl SpectrogramPicture {
             .disable_x_axis()
             .y_desc(&self.value_label)
             .y_label_formatter(&|v: &f32| format!("{v:.0}"))
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 14))
             .draw()
             .map_err(|e| e.to_string())?;
         let steps = 200;

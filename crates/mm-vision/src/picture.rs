@@ -15,7 +15,7 @@ fn ensure_font() {
 }
 
 /// Draws `items` (image, caption) in a grid of `columns`, each image scaled up by the integer `zoom`, its caption
-/// (wrapped) underneath, and saves a PNG through a temporary file.
+/// (wrapped, up to four lines) underneath, and saves a PNG through a temporary file.
 pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, path: &Path) -> Result<()> {
     ensure_font();
     let failure = |message: String| Error::invalid(path, format!("cannot draw the grid: {message}"));
@@ -23,7 +23,7 @@ pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, p
     if items.is_empty() || columns == 0 || cell_w == 0 {
         return Err(failure("nothing to draw".into()));
     }
-    let (tile_w, text_h) = ((cell_w * zoom).max(160) + 16, 56);
+    let (tile_w, text_h) = ((cell_w * zoom).max(160) + 16, 72);
     let tile_h = cell_h * zoom + text_h + 16;
     let rows = items.len().div_ceil(columns) as u32;
     let partial = crate::partial_path(path);
@@ -40,7 +40,7 @@ pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, p
                 root.draw(&Rectangle::new([(px, py), (px + zoom as i32, py + zoom as i32)], colour.filled()))
                     .map_err(|e| failure(e.to_string()))?;
             }
-            for (line, text) in wrap(caption, chars_per_line).iter().take(3).enumerate() {
+            for (line, text) in wrap(caption, chars_per_line).iter().take(4).enumerate() {
                 let y = (y0 + cell_h * zoom + 4 + line as u32 * 16) as i32;
                 root.draw_text(text, &font.color(&BLACK), (x0 as i32, y)).map_err(|e| failure(e.to_string()))?;
             }

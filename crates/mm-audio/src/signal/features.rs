@@ -18,13 +18,10 @@ pub fn power(stft: &mut Stft, signal: &[f32]) -> Result<Array2<f32>> {
 
 /// `|X|^exponent` for every bin: shape `[frames, bins]`.
 pub fn spectrum_power(stft: &mut Stft, signal: &[f32], exponent: f32) -> Result<Array2<f32>> {
-    let n_bins = stft.config().n_bins();
-    let mut out = Array2::zeros((stft.config().n_frames(signal.len()), n_bins));
-    let data = out.as_slice_mut().expect("a fresh array is contiguous");
-    stft.for_each_frame(signal, |t, spectrum| {
-        raise(spectrum, exponent, &mut data[t * n_bins..(t + 1) * n_bins]);
-    })?;
-    Ok(out)
+    let shape = (stft.config().n_frames(signal.len()), stft.config().n_bins());
+    let mut data = vec![0.0; shape.0 * shape.1];
+    stft.for_each_frame(signal, |t, spectrum| raise(spectrum, exponent, &mut data[t * shape.1..(t + 1) * shape.1]))?;
+    Ok(Array2::from_shape_vec(shape, data).expect("one row of n_bins per frame"))
 }
 
 #[inline]

@@ -8,6 +8,7 @@ mod griffin_lim;
 mod istft;
 mod mel;
 mod pad;
+mod real_fft;
 mod stft;
 mod window;
 

@@ -1,12 +1,10 @@
 //! Short-time Fourier transform with librosa/torch semantics, planned once and run without allocation per frame.
 
-use std::sync::Arc;
-
 use ndarray::Array2;
 use realfft::num_complex::Complex32;
-use realfft::{RealFftPlanner, RealToComplex};
 use serde::{Deserialize, Serialize};
 
+use super::real_fft::WindowedRealFft;
 use super::{PadMode, Symmetry, Window};
 use crate::{Error, Result};
 
@@ -130,11 +128,9 @@ impl StftConfig {
 /// work buffers are kept between calls.
 pub struct Stft {
     config: StftConfig,
-    fft: Arc<dyn RealToComplex<f32>>,
+    fft: WindowedRealFft,
     window: Vec<f32>,
-    frame: Vec<f32>,
     spectrum: Vec<Complex32>,
-    scratch: Vec<Complex32>,
 }
 
 impl std::fmt::Debug for Stft {
@@ -147,13 +143,10 @@ impl Stft {
     /// Plans the transform.
     pub fn new(config: StftConfig) -> Result<Self> {
         config.validate()?;
-        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(config.n_fft);
         Ok(Self {
             window: config.padded_window(),
-            frame: fft.make_input_vec(),
-            spectrum: fft.make_output_vec(),
-            scratch: fft.make_scratch_vec(),
-            fft,
+            fft: WindowedRealFft::new(config.n_fft),
+            spectrum: vec![Complex32::default(); config.n_bins()],
             config,
         })
     }
@@ -165,49 +158,32 @@ impl Stft {
 
     /// The complex spectrogram of `signal`, shape `[frames, bins]` (time-major: transpose for librosa's `[bins, frames]`).
     pub fn process(&mut self, signal: &[f32]) -> Result<Array2<Complex32>> {
-        self.config.check_signal_len(signal.len())?;
-        let mut out = Array2::zeros((self.config.n_frames(signal.len()), self.config.n_bins()));
-        for (t, mut row) in out.rows_mut().into_iter().enumerate() {
-            self.fill_frame(signal, t);
-            let row = row.as_slice_mut().expect("rows of a standard-layout array are contiguous");
-            self.fft
-                .process_with_scratch(&mut self.frame, row, &mut self.scratch)
-                .expect("buffers are sized by the plan");
-        }
-        Ok(out)
+        let shape = (self.config.n_frames(signal.len()), self.config.n_bins());
+        // Appending each frame from the small, cache-hot spectrum buffer is cheaper than zero-filling the whole
+        // output first (a calloc of megabytes) and writing it a second time.
+        let mut data = Vec::with_capacity(shape.0 * shape.1);
+        self.for_each_frame(signal, |_, spectrum| data.extend_from_slice(spectrum))?;
+        Ok(Array2::from_shape_vec(shape, data).expect("one row of n_bins per frame"))
     }
 
     /// Calls `each(t, spectrum)` for every frame `t` with its `n_fft / 2 + 1` complex bins, reusing one buffer.
     /// This is how fused features (power, mel) avoid storing the complex spectrogram.
     pub fn for_each_frame(&mut self, signal: &[f32], mut each: impl FnMut(usize, &[Complex32])) -> Result<()> {
         self.config.check_signal_len(signal.len())?;
+        let n_fft = self.config.n_fft;
+        let offset = if self.config.center { (n_fft / 2) as isize } else { 0 };
+        let pad = self.config.pad_mode;
         for t in 0..self.config.n_frames(signal.len()) {
-            self.fill_frame(signal, t);
-            self.fft
-                .process_with_scratch(&mut self.frame, &mut self.spectrum, &mut self.scratch)
-                .expect("buffers are sized by the plan");
+            let start = (t * self.config.hop_length) as isize - offset;
+            if start >= 0 && start as usize + n_fft <= signal.len() {
+                let frame = &signal[start as usize..start as usize + n_fft];
+                self.fft.process_slice(&self.window, frame, &mut self.spectrum);
+            } else {
+                self.fft.process(&self.window, |i| pad.sample(signal, start + i as isize), &mut self.spectrum);
+            }
             each(t, &self.spectrum);
         }
         Ok(())
-    }
-
-    /// Writes the windowed frame `t` into `self.frame`, padding at the edges as configured.
-    #[inline]
-    fn fill_frame(&mut self, signal: &[f32], t: usize) {
-        let n_fft = self.config.n_fft;
-        let offset = if self.config.center { (n_fft / 2) as isize } else { 0 };
-        let start = (t * self.config.hop_length) as isize - offset;
-        if start >= 0 && start as usize + n_fft <= signal.len() {
-            let source = &signal[start as usize..start as usize + n_fft];
-            for ((out, x), w) in self.frame.iter_mut().zip(source).zip(&self.window) {
-                *out = x * w;
-            }
-        } else {
-            let pad = self.config.pad_mode;
-            for (i, (out, w)) in self.frame.iter_mut().zip(&self.window).enumerate() {
-                *out = pad.sample(signal, start + i as isize) * w;
-            }
-        }
     }
 }
 
