@@ -13,6 +13,9 @@
 mod corpus;
 mod error;
 pub mod eval_sets;
+pub mod evaluate;
+pub mod vectors;
+pub mod vocab;
 
 pub use corpus::{Corpus, Lines};
 pub use error::{Error, Result};

@@ -1,0 +1,217 @@
+//! Word vectors (the rows of word2vec's input matrix W) and the original word2vec text and binary formats, which
+//! gensim's `KeyedVectors.load_word2vec_format` reads and `save_word2vec_format` writes.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// Words and their vectors, row `i` belonging to `words[i]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WordVectors {
+    words: Vec<String>,
+    index: HashMap<String, u32>,
+    dim: usize,
+    data: Vec<f32>,
+}
+
+impl WordVectors {
+    /// Vectors from words and a row-major `[words, dim]` matrix.
+    pub fn new(words: Vec<String>, dim: usize, data: Vec<f32>) -> Self {
+        assert_eq!(words.len() * dim, data.len(), "one row of `dim` values per word");
+        let index = words.iter().enumerate().map(|(i, w)| (w.clone(), i as u32)).collect();
+        Self { words, index, dim, data }
+    }
+
+    /// Number of words.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether there are no words.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// Dimension of the vectors.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The words, in row order.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// The row of `word`.
+    pub fn id(&self, word: &str) -> Option<usize> {
+        self.index.get(word).map(|&i| i as usize)
+    }
+
+    /// The vector of row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.data[i * self.dim..(i + 1) * self.dim]
+    }
+
+    /// The vector of `word`.
+    pub fn get(&self, word: &str) -> Option<&[f32]> {
+        self.id(word).map(|i| self.row(i))
+    }
+
+    /// The whole matrix, row-major.
+    pub fn matrix(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Writes the word2vec text format: a `count dim` line, then `word v1 … vdim` per line.
+    pub fn write_text(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.write(path.as_ref(), |out, word, row| {
+            write!(out, "{word}")?;
+            for v in row {
+                write!(out, " {v}")?;
+            }
+            writeln!(out)
+        })
+    }
+
+    /// Writes the word2vec binary format: a `count dim` line, then per word `word `, `dim` little-endian f32 and a
+    /// newline (as word2vec.c does; gensim reads it).
+    pub fn write_binary(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.write(path.as_ref(), |out, word, row| {
+            write!(out, "{word} ")?;
+            for v in row {
+                out.write_all(&v.to_le_bytes())?;
+            }
+            writeln!(out)
+        })
+    }
+
+    fn write(
+        &self,
+        path: &Path,
+        mut line: impl FnMut(&mut BufWriter<std::fs::File>, &str, &[f32]) -> std::io::Result<()>,
+    ) -> Result<()> {
+        let partial = partial_path(path);
+        let io = |source| Error::Io { path: path.into(), source };
+        let mut out = BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
+        writeln!(out, "{} {}", self.len(), self.dim).map_err(io)?;
+        for (i, word) in self.words.iter().enumerate() {
+            line(&mut out, word, self.row(i)).map_err(io)?;
+        }
+        out.flush().map_err(io)?;
+        drop(out);
+        std::fs::rename(&partial, path).map_err(io)
+    }
+
+    /// Reads the word2vec text format.
+    pub fn read_text(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut reader = open(path)?;
+        let (count, dim) = header(path, &mut reader)?;
+        let mut words = Vec::with_capacity(count);
+        let mut data = Vec::with_capacity(count * dim);
+        let mut line = String::new();
+        for number in 2..count + 2 {
+            let bad = |problem: String| Error::Line { path: path.into(), line: number, problem };
+            line.clear();
+            if reader.read_line(&mut line).map_err(|source| Error::Io { path: path.into(), source })? == 0 {
+                return Err(bad(format!("the header promises {count} words but the file ends")));
+            }
+            let mut fields = line.split_ascii_whitespace();
+            let word = fields.next().ok_or_else(|| bad("empty line".into()))?;
+            let before = data.len();
+            for field in fields {
+                data.push(field.parse::<f32>().map_err(|_| bad(format!("{field:?} is not a number")))?);
+            }
+            if data.len() - before != dim {
+                return Err(bad(format!("{} values for {word:?}, expected {dim}", data.len() - before)));
+            }
+            words.push(word.to_string());
+        }
+        Ok(Self::new(words, dim, data))
+    }
+
+    /// Reads the word2vec binary format (with or without a newline after each vector).
+    pub fn read_binary(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut reader = open(path)?;
+        let (count, dim) = header(path, &mut reader)?;
+        let truncated = |i: usize| Error::Invalid { path: path.into(), problem: format!("the file ends in word {} of {count}", i + 1) };
+        let mut words = Vec::with_capacity(count);
+        let mut data = vec![0f32; count * dim];
+        let mut bytes = vec![0u8; dim * 4];
+        let mut word = Vec::new();
+        for i in 0..count {
+            word.clear();
+            reader.read_until(b' ', &mut word).map_err(|source| Error::Io { path: path.into(), source })?;
+            if word.last() != Some(&b' ') {
+                return Err(truncated(i));
+            }
+            word.pop();
+            let text = std::str::from_utf8(&word).map_err(|_| Error::Invalid { path: path.into(), problem: format!("word {} is not UTF-8", i + 1) })?;
+            words.push(text.trim_start_matches('\n').to_string());
+            reader.read_exact(&mut bytes).map_err(|_| truncated(i))?;
+            for (v, chunk) in data[i * dim..(i + 1) * dim].iter_mut().zip(bytes.chunks_exact(4)) {
+                *v = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+            }
+        }
+        Ok(Self::new(words, dim, data))
+    }
+}
+
+fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
+    Ok(BufReader::new(std::fs::File::open(path).map_err(|source| Error::Io { path: path.into(), source })?))
+}
+
+fn header(path: &Path, reader: &mut impl BufRead) -> Result<(usize, usize)> {
+    let mut line = String::new();
+    reader.read_line(&mut line).map_err(|source| Error::Io { path: path.into(), source })?;
+    let bad = || Error::Line { path: path.into(), line: 1, problem: format!("expected a 'count dim' header, got {:?}", line.trim()) };
+    let mut fields = line.split_ascii_whitespace().map(str::parse::<usize>);
+    match (fields.next(), fields.next(), fields.next()) {
+        (Some(Ok(count)), Some(Ok(dim)), None) if dim > 0 => Ok((count, dim)),
+        _ => Err(bad()),
+    }
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> WordVectors {
+        WordVectors::new(vec!["the".into(), "café".into()], 3, vec![0.5, -1.25, 3.0e-7, 1.0, 2.0, -0.0078125])
+    }
+
+    #[test]
+    fn round_trips_through_both_formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let (text, binary) = (dir.path().join("v.txt"), dir.path().join("v.bin"));
+        sample().write_text(&text).unwrap();
+        sample().write_binary(&binary).unwrap();
+        assert_eq!(WordVectors::read_text(&text).unwrap(), sample());
+        assert_eq!(WordVectors::read_binary(&binary).unwrap(), sample());
+        assert!(std::fs::read_to_string(&text).unwrap().starts_with("2 3\nthe 0.5 -1.25 0.0000003\n"));
+    }
+
+    #[test]
+    fn malformed_files_are_errors_naming_file_and_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.txt");
+        std::fs::write(&path, "2 3\nthe 1 2 3\ncat 1 2\n").unwrap();
+        assert!(WordVectors::read_text(&path).unwrap_err().to_string().contains("bad.txt:3"));
+        std::fs::write(&path, "two 3\n").unwrap();
+        assert!(WordVectors::read_text(&path).unwrap_err().to_string().contains("bad.txt:1"));
+        let binary = dir.path().join("cut.bin");
+        sample().write_binary(&binary).unwrap();
+        let bytes = std::fs::read(&binary).unwrap();
+        std::fs::write(&binary, &bytes[..bytes.len() - 6]).unwrap();
+        assert!(WordVectors::read_binary(&binary).unwrap_err().to_string().contains("ends in word 2 of 2"));
+    }
+}
