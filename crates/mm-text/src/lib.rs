@@ -16,6 +16,7 @@ pub mod eval_sets;
 pub mod evaluate;
 pub mod vectors;
 pub mod vocab;
+pub mod word2vec;
 
 pub use corpus::{Corpus, Lines};
 pub use error::{Error, Result};

@@ -1,0 +1,337 @@
+//! Skip-gram with negative sampling, trained the way word2vec.c trains it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::vectors::WordVectors;
+use crate::vocab::{draw, Vocabulary};
+use crate::{Corpus, Error, Result};
+
+/// Hyper-parameters. The defaults are the classic text8 recipe of word2vec.c.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SkipGramConfig {
+    /// Vector dimension. Default 100.
+    pub dim: usize,
+    /// Largest distance between a word and a neighbour it predicts; each word uses a random window in 1..=window.
+    /// Default 5.
+    pub window: usize,
+    /// Negative samples per positive pair. Default 5.
+    pub negative: usize,
+    /// Words seen fewer times are dropped. Default 5.
+    pub min_count: u64,
+    /// Keep only this many of the most frequent words (default: all).
+    pub max_vocab: Option<usize>,
+    /// Sub-sampling threshold for frequent words (0 turns it off). Default 1e-3.
+    pub sample: f64,
+    /// Starting learning rate, decayed linearly to `alpha * 1e-4` over training. Default 0.025.
+    pub alpha: f32,
+    /// Passes over the corpus. Default 1.
+    pub epochs: usize,
+    /// Worker threads (default: the number of cores).
+    pub threads: usize,
+    /// Seed of the initial vectors and of all sampling. Default 1.
+    pub seed: u64,
+}
+
+impl Default for SkipGramConfig {
+    fn default() -> Self {
+        Self {
+            dim: 100,
+            window: 5,
+            negative: 5,
+            min_count: 5,
+            max_vocab: None,
+            sample: 1e-3,
+            alpha: 0.025,
+            epochs: 1,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            seed: 1,
+        }
+    }
+}
+
+/// A trained model: the vocabulary and both matrices.
+#[derive(Debug, Clone)]
+pub struct SkipGramModel {
+    /// The words, most frequent first.
+    pub vocabulary: Vocabulary,
+    /// W, `[words, dim]` row-major: the word vectors.
+    pub input: Vec<f32>,
+    /// W′, `[words, dim]` row-major: the output (context) vectors.
+    pub output: Vec<f32>,
+    /// Dimension.
+    pub dim: usize,
+}
+
+impl SkipGramModel {
+    /// The word vectors (rows of W).
+    pub fn vectors(&self) -> WordVectors {
+        WordVectors::new(self.vocabulary.words().to_vec(), self.dim, self.input.clone())
+    }
+}
+
+/// What the trainer reports as it goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Corpus words read so far, over all epochs (before sub-sampling).
+    pub words_done: u64,
+    /// Corpus words to read in all.
+    pub words_total: u64,
+    /// The current learning rate.
+    pub alpha: f32,
+    /// Words per second so far.
+    pub words_per_second: f64,
+}
+
+/// Sentences longer than this are split, as in word2vec.c.
+const MAX_SENTENCE: usize = 1000;
+/// Corpus words per job handed to a worker.
+const JOB_WORDS: usize = 10_000;
+/// The sigmoid is tabulated over [-MAX_EXP, MAX_EXP], as in word2vec.c.
+const MAX_EXP: f32 = 6.0;
+const EXP_TABLE: usize = 1000;
+
+/// word2vec.c's linear congruential generator: fast, and what makes one thread with one seed reproducible.
+#[derive(Clone, Copy)]
+struct Lcg(u64);
+
+impl Lcg {
+    #[inline]
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(25_214_903_917).wrapping_add(11);
+        self.0
+    }
+}
+
+/// W and W′ shared by the workers without locks: Hogwild (Recht et al. 2011), as word2vec.c and gensim train.
+/// Concurrent updates to the same row may interleave and lose a little of one update; on a sparse problem like
+/// this one that costs no accuracy and is what makes the training scale with threads.
+struct Shared {
+    input: *mut f32,
+    output: *mut f32,
+    dim: usize,
+}
+
+// SAFETY: the pointers come from two Vecs that outlive every worker (they are joined inside a scope), and every
+// row index is < vocabulary size, so each access is in bounds. Writes race by design (Hogwild, see above): the
+// values are plain f32 with no invariants, so a torn or lost update only perturbs the optimisation.
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+impl Shared {
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn row(&self, base: *mut f32, i: u32) -> &mut [f32] {
+        // SAFETY: see the impl comment.
+        unsafe { std::slice::from_raw_parts_mut(base.add(i as usize * self.dim), self.dim) }
+    }
+}
+
+/// Trains skip-gram with negative sampling on `corpus`, calling `progress` about once per job.
+pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progress) + Sync) -> Result<SkipGramModel> {
+    if config.dim == 0 || config.window == 0 || config.epochs == 0 || config.threads == 0 || config.alpha <= 0.0 {
+        return Err(Error::Invalid {
+            path: corpus.path().into(),
+            problem: format!("dim, window, epochs, threads and alpha must be positive: {config:?}"),
+        });
+    }
+    let vocabulary = Vocabulary::build(corpus, config.min_count, config.max_vocab)?;
+    let (words, dim) = (vocabulary.len(), config.dim);
+    let mut rng = Lcg(config.seed);
+    // word2vec.c's initialisation: W uniform in [-0.5, 0.5) / dim, W′ zero.
+    let mut input: Vec<f32> = (0..words * dim).map(|_| ((rng.next() & 0xFFFF) as f32 / 65536.0 - 0.5) / dim as f32).collect();
+    let mut output = vec![0f32; words * dim];
+    let keep: Vec<u32> = vocabulary.keep_probabilities(config.sample).iter().map(|&p| (p as f64 * u32::MAX as f64) as u32).collect();
+    let table = vocabulary.unigram_table(0.75);
+    let sigmoid: Vec<f32> = (0..EXP_TABLE)
+        .map(|i| {
+            let x = ((i as f32 / EXP_TABLE as f32) * 2.0 - 1.0) * MAX_EXP;
+            1.0 / (1.0 + (-x).exp())
+        })
+        .collect();
+    let words_total = vocabulary.corpus_tokens() * config.epochs as u64;
+    let done = AtomicU64::new(0);
+    let started = Instant::now();
+    let shared = Shared { input: input.as_mut_ptr(), output: output.as_mut_ptr(), dim };
+    let (sender, receiver) = mpsc::sync_channel::<(u64, Vec<Vec<u32>>, u64)>(config.threads * 2);
+    let receiver = Mutex::new(receiver);
+
+    let reader_result = std::thread::scope(|scope| {
+        for _ in 0..config.threads {
+            scope.spawn(|| {
+                let mut neu1e = vec![0f32; dim];
+                loop {
+                    let job = receiver.lock().expect("no worker panics while holding the lock").recv();
+                    let Ok((index, sentences, corpus_words)) = job else { break };
+                    let progress_before = done.load(Ordering::Relaxed);
+                    let alpha = (config.alpha * (1.0 - progress_before as f32 / (words_total + 1) as f32)).max(config.alpha * 1e-4);
+                    let mut rng = Lcg(config.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    for sentence in &sentences {
+                        train_sentence(sentence, &shared, config, alpha, &keep, &table, &sigmoid, &mut rng, &mut neu1e);
+                    }
+                    let now = done.fetch_add(corpus_words, Ordering::Relaxed) + corpus_words;
+                    let seconds = started.elapsed().as_secs_f64().max(1e-9);
+                    progress(Progress { words_done: now, words_total, alpha, words_per_second: now as f64 / seconds });
+                }
+            });
+        }
+        // The reader: streams the corpus once per epoch into jobs of about JOB_WORDS words.
+        let read = || -> Result<()> {
+            let mut index = 0u64;
+            for _ in 0..config.epochs {
+                let mut lines = corpus.lines()?;
+                let (mut job, mut job_words) = (Vec::new(), 0u64);
+                while let Some(line) = lines.next_line()? {
+                    let mut sentence = Vec::new();
+                    for token in line.split_ascii_whitespace() {
+                        job_words += 1;
+                        if let Some(id) = vocabulary.id(token) {
+                            sentence.push(id);
+                            if sentence.len() == MAX_SENTENCE {
+                                job.push(std::mem::take(&mut sentence));
+                            }
+                        }
+                        if job_words as usize >= JOB_WORDS {
+                            job.push(std::mem::take(&mut sentence));
+                            if sender.send((index, std::mem::take(&mut job), job_words)).is_err() {
+                                return Ok(());
+                            }
+                            index += 1;
+                            job_words = 0;
+                        }
+                    }
+                    job.push(sentence);
+                }
+                if job_words > 0 {
+                    let _ = sender.send((index, job, job_words));
+                    index += 1;
+                }
+            }
+            Ok(())
+        };
+        let outcome = read();
+        // Closing the channel lets the workers finish the queued jobs and stop.
+        drop(sender);
+        outcome
+    });
+    reader_result?;
+    Ok(SkipGramModel { vocabulary, input, output, dim })
+}
+
+/// One sentence: sub-sample it, then for each word and each neighbour in its random window, update the
+/// neighbour's W row and the W′ rows of the word and of `negative` sampled words.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn train_sentence(
+    sentence: &[u32],
+    shared: &Shared,
+    config: &SkipGramConfig,
+    alpha: f32,
+    keep: &[u32],
+    table: &[u32],
+    sigmoid: &[f32],
+    rng: &mut Lcg,
+    neu1e: &mut [f32],
+) {
+    let kept: Vec<u32> = sentence.iter().copied().filter(|&w| (rng.next() >> 16) as u32 <= keep[w as usize] || keep[w as usize] == u32::MAX).collect();
+    for (position, &word) in kept.iter().enumerate() {
+        let reduced = (rng.next() % config.window as u64) as usize;
+        let span = config.window - reduced;
+        let start = position.saturating_sub(span);
+        let end = (position + span + 1).min(kept.len());
+        for (context_position, &context) in kept[start..end].iter().enumerate() {
+            if start + context_position == position {
+                continue;
+            }
+            // SAFETY: ids are < vocabulary size; see `Shared`.
+            let hidden = unsafe { shared.row(shared.input, context) };
+            neu1e.iter_mut().for_each(|e| *e = 0.0);
+            for d in 0..=config.negative {
+                let (target, label) = if d == 0 {
+                    (word, 1.0)
+                } else {
+                    let sampled = draw(table, (rng.next() >> 16) as u32) as u32;
+                    if sampled == word {
+                        continue;
+                    }
+                    (sampled, 0.0)
+                };
+                // SAFETY: as above.
+                let out = unsafe { shared.row(shared.output, target) };
+                let f: f32 = hidden.iter().zip(out.iter()).map(|(h, o)| h * o).sum();
+                let g = if f > MAX_EXP {
+                    (label - 1.0) * alpha
+                } else if f < -MAX_EXP {
+                    label * alpha
+                } else {
+                    let slot = ((f + MAX_EXP) * (EXP_TABLE as f32 / MAX_EXP / 2.0)) as usize;
+                    (label - sigmoid[slot.min(EXP_TABLE - 1)]) * alpha
+                };
+                for ((e, o), h) in neu1e.iter_mut().zip(out.iter_mut()).zip(hidden.iter()) {
+                    *e += g * *o;
+                    *o += g * h;
+                }
+            }
+            for (h, e) in hidden.iter_mut().zip(neu1e.iter()) {
+                *h += e;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A corpus with two topics whose words never share a sentence: after training, each word's nearest
+    /// neighbours are from its own topic.
+    fn topical_corpus(dir: &std::path::Path) -> Corpus {
+        let animals = ["cat", "dog", "horse", "cow", "sheep", "goat"];
+        let tools = ["hammer", "saw", "drill", "wrench", "chisel", "pliers"];
+        let mut state = 7u64;
+        let mut text = String::new();
+        for line in 0..1500 {
+            let topic = if line % 2 == 0 { &animals } else { &tools };
+            for _ in 0..12 {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                text.push_str(topic[(state >> 33) as usize % topic.len()]);
+                text.push(' ');
+            }
+            text.push('\n');
+        }
+        let path = dir.join("topics.txt");
+        std::fs::write(&path, text).unwrap();
+        Corpus::open(path).unwrap()
+    }
+
+    #[test]
+    fn learns_topics_and_one_thread_is_deterministic() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = topical_corpus(dir.path());
+        let config = SkipGramConfig { dim: 16, epochs: 3, threads: 1, sample: 0.0, min_count: 1, ..Default::default() };
+        let model = train(&corpus, &config, |_| {}).unwrap();
+        let again = train(&corpus, &config, |_| {}).unwrap();
+        assert_eq!(model.input, again.input, "one thread and one seed must give the same vectors");
+        let vectors = model.vectors();
+        let unit = crate::evaluate::unit_rows(&vectors);
+        let animals = ["cat", "dog", "horse", "cow", "sheep", "goat"];
+        for word in ["cat", "hammer", "sheep", "drill"] {
+            let nearest = crate::evaluate::nearest(&vectors, unit.view(), word, 3).unwrap();
+            let same = nearest.iter().all(|(w, _)| animals.contains(&w.as_str()) == animals.contains(&word));
+            assert!(same, "{word}: {nearest:?}");
+        }
+        let two_threads = train(&corpus, &SkipGramConfig { threads: 2, ..config }, |_| {}).unwrap();
+        assert_eq!(two_threads.input.len(), model.input.len());
+    }
+
+    #[test]
+    fn rejects_impossible_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let corpus = topical_corpus(dir.path());
+        assert!(train(&corpus, &SkipGramConfig { dim: 0, ..Default::default() }, |_| {}).is_err());
+    }
+}
