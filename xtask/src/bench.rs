@@ -28,6 +28,25 @@ pub enum BenchCommand {
         #[arg(long)]
         no_reference: bool,
     },
+    /// word2vec skip-gram on a corpus: mm against gensim, same hyper-parameters and threads, one run; prints
+    /// training speed, analogy accuracy and similarity correlations.
+    Word2vec {
+        /// Corpus (default ../shared/data/text/corpus.txt.gz).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Folder with questions-words.txt, wordsim353.tsv and simlex999.txt (default: the corpus's folder).
+        #[arg(long)]
+        eval_dir: Option<PathBuf>,
+        /// Worker threads for both.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Python with gensim (default: MM_PYTHON, else ~/.cache/mm/pyref, filled by pip when missing).
+        #[arg(long)]
+        python: Option<PathBuf>,
+        /// Train mm only.
+        #[arg(long)]
+        no_reference: bool,
+    },
 }
 
 /// Median wall time of `repeats` calls in milliseconds, after two warm-up calls.
@@ -54,7 +73,15 @@ struct Reference {
 }
 
 pub fn run(command: BenchCommand) -> Result<ExitCode, Failure> {
-    let BenchCommand::Signal { input, repeats, python, no_reference } = command;
+    match command {
+        BenchCommand::Signal { input, repeats, python, no_reference } => signal(input, repeats, python, no_reference),
+        BenchCommand::Word2vec { corpus, eval_dir, threads, python, no_reference } => {
+            crate::bench_word2vec::run(corpus, eval_dir, threads, python, no_reference)
+        }
+    }
+}
+
+fn signal(input: Option<PathBuf>, repeats: usize, python: Option<PathBuf>, no_reference: bool) -> Result<ExitCode, Failure> {
     let input = input.unwrap_or_else(|| "../shared/bench/stft_signal.wav".into());
     let audio = mm_audio::read_wav(&input)?;
     let mut stft = Stft::new(StftConfig::new(512).with_hop_length(128))?;
@@ -84,7 +111,9 @@ pub fn run(command: BenchCommand) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn reference_python(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
+/// A Python that imports `modules`: `explicit`, else MM_PYTHON, else a virtual environment in ~/.cache/mm/pyref
+/// (created, and filled with `packages` by pip, when it cannot import them).
+pub fn python_with(explicit: Option<PathBuf>, modules: &str, packages: &[&str]) -> Result<PathBuf, Failure> {
     if let Some(python) = explicit.or_else(|| std::env::var_os("MM_PYTHON").map(PathBuf::from)) {
         return Ok(python);
     }
@@ -92,15 +121,14 @@ fn reference_python(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
     let venv = Path::new(&home).join(".cache/mm/pyref");
     let python = venv.join("bin/python");
     let ready = python.exists()
-        && Command::new(&python).args(["-c", "import librosa, scipy, torch, torchaudio, soundfile"]).status()?.success();
+        && Command::new(&python).args(["-c", &format!("import {modules}")]).status()?.success();
     if !ready {
-        eprintln!("installing librosa, scipy, torch and torchaudio with pip into {} (once) …", venv.display());
+        eprintln!("installing {} with pip into {} (once) …", packages.join(", "), venv.display());
         let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status()?;
         if !status.success() {
             return Err("python3 -m venv failed (apt-get install python3-venv?)".into());
         }
-        let pip = ["-m", "pip", "install", "--quiet", "librosa==0.11.0", "scipy", "torch==2.11.0", "torchaudio==2.11.0", "soundfile"];
-        if !Command::new(&python).args(pip).status()?.success() {
+        if !Command::new(&python).args(["-m", "pip", "install", "--quiet"]).args(packages).status()?.success() {
             return Err("pip install of the reference tools failed".into());
         }
     }
@@ -108,7 +136,8 @@ fn reference_python(explicit: Option<PathBuf>) -> Result<PathBuf, Failure> {
 }
 
 fn run_reference(input: &Path, repeats: usize, python: Option<PathBuf>) -> Result<Reference, Failure> {
-    let python = reference_python(python)?;
+    let packages = ["librosa==0.11.0", "scipy", "torch==2.11.0", "torchaudio==2.11.0", "soundfile"];
+    let python = python_with(python, "librosa, scipy, torch, torchaudio, soundfile", &packages)?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/signal_reference.py");
     let output = Command::new(&python)
         .arg(&script)

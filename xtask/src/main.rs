@@ -1,6 +1,7 @@
 //! `cargo xtask …`: mm's command line.
 
 mod bench;
+mod bench_word2vec;
 mod data;
 mod device;
 mod shapes;
