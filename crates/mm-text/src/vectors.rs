@@ -108,7 +108,8 @@ impl WordVectors {
     pub fn read_text(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let mut reader = open(path)?;
-        let (count, dim) = header(path, &mut reader)?;
+        // Each value takes at least two bytes in text: a digit and a separator.
+        let (count, dim) = header(path, &mut reader, 2)?;
         let mut words = Vec::with_capacity(count);
         let mut data = Vec::with_capacity(count * dim);
         let mut line = String::new();
@@ -136,7 +137,7 @@ impl WordVectors {
     pub fn read_binary(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let mut reader = open(path)?;
-        let (count, dim) = header(path, &mut reader)?;
+        let (count, dim) = header(path, &mut reader, 4)?;
         let truncated = |i: usize| Error::Invalid { path: path.into(), problem: format!("the file ends in word {} of {count}", i + 1) };
         let mut words = Vec::with_capacity(count);
         let mut data = vec![0f32; count * dim];
@@ -164,15 +165,24 @@ fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
     Ok(BufReader::new(std::fs::File::open(path).map_err(|source| Error::Io { path: path.into(), source })?))
 }
 
-fn header(path: &Path, reader: &mut impl BufRead) -> Result<(usize, usize)> {
+/// Reads the `count dim` header and checks it against the file's size (each value takes at least
+/// `bytes_per_value` bytes), so that a corrupt header is an error rather than an enormous allocation.
+fn header(path: &Path, reader: &mut BufReader<std::fs::File>, bytes_per_value: u64) -> Result<(usize, usize)> {
+    let io = |source| Error::Io { path: path.into(), source };
+    let file_bytes = reader.get_ref().metadata().map_err(io)?.len();
     let mut line = String::new();
-    reader.read_line(&mut line).map_err(|source| Error::Io { path: path.into(), source })?;
-    let bad = || Error::Line { path: path.into(), line: 1, problem: format!("expected a 'count dim' header, got {:?}", line.trim()) };
+    reader.read_line(&mut line).map_err(io)?;
+    let bad = |problem: String| Error::Line { path: path.into(), line: 1, problem };
     let mut fields = line.split_ascii_whitespace().map(str::parse::<usize>);
-    match (fields.next(), fields.next(), fields.next()) {
-        (Some(Ok(count)), Some(Ok(dim)), None) if dim > 0 => Ok((count, dim)),
-        _ => Err(bad()),
+    let (count, dim) = match (fields.next(), fields.next(), fields.next()) {
+        (Some(Ok(count)), Some(Ok(dim)), None) if dim > 0 => (count, dim),
+        _ => return Err(bad(format!("expected a 'count dim' header, got {:?}", line.trim()))),
+    };
+    let needed = (count as u64).checked_mul(dim as u64).and_then(|v| v.checked_mul(bytes_per_value));
+    if needed.is_none_or(|needed| needed > file_bytes) {
+        return Err(bad(format!("the header declares {count} vectors of {dim} values, more than the {file_bytes}-byte file holds")));
     }
+    Ok((count, dim))
 }
 
 fn partial_path(path: &Path) -> PathBuf {
@@ -208,6 +218,10 @@ mod tests {
         assert!(WordVectors::read_text(&path).unwrap_err().to_string().contains("bad.txt:3"));
         std::fs::write(&path, "two 3\n").unwrap();
         assert!(WordVectors::read_text(&path).unwrap_err().to_string().contains("bad.txt:1"));
+        std::fs::write(&path, "99999999999 300\nthe 1 2 3\n").unwrap();
+        assert!(WordVectors::read_text(&path).unwrap_err().to_string().contains("more than the"));
+        std::fs::write(&path, "18446744073709551615 300\n").unwrap();
+        assert!(WordVectors::read_binary(&path).unwrap_err().to_string().contains("more than the"));
         let binary = dir.path().join("cut.bin");
         sample().write_binary(&binary).unwrap();
         let bytes = std::fs::read(&binary).unwrap();

@@ -2,7 +2,9 @@
 //!
 //! For even `n`, the frame is packed as `n / 2` complex values `z[m] = x[2m] + i x[2m+1]`, transformed by
 //! rustfft in place, and unpacked with a planned twiddle table: the textbook half-length method that realfft
-//! also uses, but with a lighter unpacking loop (2–3× faster here for n = 512). Odd `n` goes through realfft.
+//! also uses. Measured here for n = 512, realfft's transform took 5.1–5.7 ms per 7,501 frames while the 256-point
+//! complex FFT inside it took 2.0 ms, so its unpacking dominated; this one unpacks straight into the output row.
+//! Odd `n` goes through realfft.
 
 use std::sync::Arc;
 
@@ -111,7 +113,7 @@ mod tests {
     #[test]
     fn matches_realfft_for_even_and_odd_lengths() {
         for n in [2, 4, 6, 16, 30, 400, 512, 25, 257] {
-            let x: Vec<f32> = (0..n).map(|i| ((i * 7919 % 103) as f32 / 51.0 - 1.0)).collect();
+            let x: Vec<f32> = (0..n).map(|i| (i * 7919 % 103) as f32 / 51.0 - 1.0).collect();
             let window: Vec<f32> = (0..n).map(|i| 0.5 + (i % 5) as f32 * 0.1).collect();
             let reference = {
                 let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);

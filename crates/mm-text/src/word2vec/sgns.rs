@@ -163,7 +163,7 @@ pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progres
     let reader_result = std::thread::scope(|scope| {
         for _ in 0..config.threads {
             scope.spawn(|| {
-                let mut neu1e = vec![0f32; dim];
+                let mut scratch = Scratch { neu1e: vec![0f32; dim], kept: Vec::with_capacity(MAX_SENTENCE) };
                 loop {
                     let job = receiver.lock().expect("no worker panics while holding the lock").recv();
                     let Ok((index, sentences, corpus_words)) = job else { break };
@@ -171,7 +171,7 @@ pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progres
                     let alpha = (config.alpha * (1.0 - progress_before as f32 / (words_total + 1) as f32)).max(config.alpha * 1e-4);
                     let mut rng = Lcg(config.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                     for sentence in &sentences {
-                        train_sentence(sentence, &shared, config, alpha, &keep, &table, &sigmoid, &mut rng, &mut neu1e);
+                        train_sentence(sentence, &shared, config, alpha, &keep, &table, &sigmoid, &mut rng, &mut scratch);
                     }
                     let now = done.fetch_add(corpus_words, Ordering::Relaxed) + corpus_words;
                     let seconds = started.elapsed().as_secs_f64().max(1e-9);
@@ -222,6 +222,14 @@ pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progres
     Ok(SkipGramModel { vocabulary, input, output, dim })
 }
 
+/// A worker's buffers, reused for every sentence.
+struct Scratch {
+    /// The error gradient accumulated for the current W row.
+    neu1e: Vec<f32>,
+    /// The sentence after sub-sampling.
+    kept: Vec<u32>,
+}
+
 /// One sentence: sub-sample it, then for each word and each neighbour in its random window, update the
 /// neighbour's W row and the W′ rows of the word and of `negative` sampled words.
 #[allow(clippy::too_many_arguments)]
@@ -235,9 +243,12 @@ fn train_sentence(
     table: &[u32],
     sigmoid: &[f32],
     rng: &mut Lcg,
-    neu1e: &mut [f32],
+    scratch: &mut Scratch,
 ) {
-    let kept: Vec<u32> = sentence.iter().copied().filter(|&w| (rng.next() >> 16) as u32 <= keep[w as usize] || keep[w as usize] == u32::MAX).collect();
+    let Scratch { neu1e, kept } = scratch;
+    kept.clear();
+    // keep[w] is the keep probability scaled to u32, so a word that is always kept has u32::MAX and always passes.
+    kept.extend(sentence.iter().copied().filter(|&w| (rng.next() >> 16) as u32 <= keep[w as usize]));
     for (position, &word) in kept.iter().enumerate() {
         let reduced = (rng.next() % config.window as u64) as usize;
         let span = config.window - reduced;
