@@ -1,6 +1,6 @@
 """Reference for `cargo xtask bench word2vec`: gensim's Word2Vec with mm's hyper-parameters on the same corpus.
 
-    python benches/reference/word2vec_reference.py CORPUS TEXT_DIR THREADS DIM WINDOW NEGATIVE MIN_COUNT SAMPLE ALPHA EPOCHS
+    python benches/reference/word2vec_reference.py CORPUS TEXT_DIR THREADS DIM WINDOW NEGATIVE MIN_COUNT SAMPLE ALPHA EPOCHS SEED
 
 Prints one JSON object: wall time, words per second (corpus tokens × epochs / wall), analogy accuracy over the
 30,000 most frequent words, and Spearman correlations on WordSim353 and SimLex-999.
@@ -17,7 +17,7 @@ from gensim.models import Word2Vec
 corpus, text_dir = sys.argv[1], sys.argv[2]
 threads, dim, window, negative, min_count = map(int, sys.argv[3:8])
 sample, alpha = float(sys.argv[8]), float(sys.argv[9])
-epochs = int(sys.argv[10])
+epochs, seed = int(sys.argv[10]), int(sys.argv[11])
 
 
 class Sentences:
@@ -34,7 +34,7 @@ tokens = sum(len(s) for s in Sentences())
 start = time.time()
 model = Word2Vec(
     Sentences(), vector_size=dim, window=window, negative=negative, min_count=min_count, sample=sample,
-    alpha=alpha, min_alpha=alpha * 1e-4, sg=1, hs=0, epochs=epochs, workers=threads, seed=1,
+    alpha=alpha, min_alpha=alpha * 1e-4, sg=1, hs=0, epochs=epochs, workers=threads, seed=seed,
 )
 wall = time.time() - start
 analogy, _ = model.wv.evaluate_word_analogies(f"{text_dir}/questions-words.txt", restrict_vocab=30000)

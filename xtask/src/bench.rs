@@ -28,25 +28,11 @@ pub enum BenchCommand {
         #[arg(long)]
         no_reference: bool,
     },
-    /// word2vec skip-gram on a corpus: mm against gensim, same hyper-parameters and threads, one run; prints
-    /// training speed, analogy accuracy and similarity correlations.
-    Word2vec {
-        /// Corpus (default ../shared/data/text/corpus.txt.gz).
-        #[arg(long)]
-        corpus: Option<PathBuf>,
-        /// Folder with questions-words.txt, wordsim353.tsv and simlex999.txt (default: the corpus's folder).
-        #[arg(long)]
-        eval_dir: Option<PathBuf>,
-        /// Worker threads for both.
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
-        /// Python with gensim (default: MM_PYTHON, else ~/.cache/mm/pyref, filled by pip when missing).
-        #[arg(long)]
-        python: Option<PathBuf>,
-        /// Train mm only.
-        #[arg(long)]
-        no_reference: bool,
-    },
+    /// word2vec skip-gram on a corpus: mm against gensim and word2vec.c, same hyper-parameters and threads, one
+    /// run; prints training speed, analogy accuracy and similarity correlations.
+    Word2vec(crate::bench_word2vec::BenchWord2vecArgs),
+    /// One training step of the mnist CNN (batch 64, AdamW) on flex against PyTorch, same run.
+    TrainStep(crate::bench_train::TrainStepArgs),
 }
 
 /// Median wall time of `repeats` calls in milliseconds, after two warm-up calls.
@@ -75,9 +61,8 @@ struct Reference {
 pub fn run(command: BenchCommand) -> Result<ExitCode, Failure> {
     match command {
         BenchCommand::Signal { input, repeats, python, no_reference } => signal(input, repeats, python, no_reference),
-        BenchCommand::Word2vec { corpus, eval_dir, threads, python, no_reference } => {
-            crate::bench_word2vec::run(corpus, eval_dir, threads, python, no_reference)
-        }
+        BenchCommand::Word2vec(args) => crate::bench_word2vec::run(args),
+        BenchCommand::TrainStep(args) => crate::bench_train::run(args),
     }
 }
 

@@ -1,20 +1,44 @@
-//! `cargo xtask bench word2vec`: mm's skip-gram trainer against gensim on one corpus, in one run.
+//! `cargo xtask bench word2vec`: mm's skip-gram trainer against gensim and the original word2vec.c on one
+//! corpus, same hyper-parameters and threads, in one run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-use mm_text::eval_sets::{read_analogies, read_similarity_pairs};
-use mm_text::evaluate::{analogies, similarity};
-use mm_text::word2vec::{train, SkipGramConfig};
+use clap::Args;
+use mm_text::evaluate::{Benchmarks, Report};
+use mm_text::vectors::WordVectors;
+use mm_text::word2vec::train;
 use mm_text::Corpus;
 use serde::Deserialize;
 
 use crate::bench::python_with;
+use crate::word2vec::SkipGramArgs;
 use crate::Failure;
 
+#[derive(Args)]
+pub struct BenchWord2vecArgs {
+    /// Corpus (default ../shared/data/text/corpus.txt.gz).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Folder with questions-words.txt, wordsim353.tsv and simlex999.txt (default: the corpus's folder).
+    #[arg(long)]
+    eval_dir: Option<PathBuf>,
+    /// Python with gensim (default: MM_PYTHON, else ~/.cache/mm/pyref, filled by pip when missing).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Train mm only.
+    #[arg(long)]
+    no_reference: bool,
+    /// Leave out word2vec.c (its source comes from the `word2vec` package on PyPI and is compiled with cc).
+    #[arg(long)]
+    no_c: bool,
+    #[command(flatten)]
+    hyper: SkipGramArgs,
+}
+
 #[derive(Deserialize)]
-struct Reference {
+struct GensimResult {
     version: String,
     wall_s: f64,
     words_per_s: f64,
@@ -23,33 +47,48 @@ struct Reference {
     simlex999: f64,
 }
 
-pub fn run(
-    corpus: Option<PathBuf>,
-    eval_dir: Option<PathBuf>,
-    threads: usize,
-    python: Option<PathBuf>,
-    no_reference: bool,
-) -> Result<ExitCode, Failure> {
-    let corpus_path = corpus.unwrap_or_else(|| "../shared/data/text/corpus.txt.gz".into());
-    let eval_dir = eval_dir.unwrap_or_else(|| corpus_path.parent().unwrap_or(Path::new(".")).to_path_buf());
-    let config = SkipGramConfig { threads, ..Default::default() };
+/// One row of the table.
+struct Row {
+    trainer: String,
+    wall_s: f64,
+    words_per_s: f64,
+    analogy: f64,
+    wordsim353: f64,
+    simlex999: f64,
+}
+
+impl Row {
+    fn scored(trainer: String, wall_s: f64, words: f64, report: &Report) -> Self {
+        Self {
+            trainer,
+            wall_s,
+            words_per_s: words / wall_s,
+            analogy: report.analogies.accuracy,
+            wordsim353: report.wordsim353.spearman,
+            simlex999: report.simlex999.spearman,
+        }
+    }
+}
+
+pub fn run(args: BenchWord2vecArgs) -> Result<ExitCode, Failure> {
+    let corpus_path = args.corpus.unwrap_or_else(|| "../shared/data/text/corpus.txt.gz".into());
+    let eval_dir = args.eval_dir.unwrap_or_else(|| corpus_path.parent().unwrap_or(Path::new(".")).to_path_buf());
+    let config = args.hyper.config();
     let corpus = Corpus::open(&corpus_path)?;
-    let sections = read_analogies(eval_dir.join("questions-words.txt"))?;
-    let wordsim = read_similarity_pairs(eval_dir.join("wordsim353.tsv"))?;
-    let simlex = read_similarity_pairs(eval_dir.join("simlex999.txt"))?;
+    let benchmarks = Benchmarks::load(&eval_dir)?;
+    let mut rows = Vec::new();
 
     let start = Instant::now();
     let model = train(&corpus, &config, |_| {})?;
     let wall = start.elapsed().as_secs_f64();
-    let words = model.vocabulary.corpus_tokens() as f64 * config.epochs as f64;
-    let vectors = model.vectors();
-    let analogy = analogies(&vectors, &sections, 30_000);
-    let (ws, sl) = (similarity(&vectors, &wordsim), similarity(&vectors, &simlex));
+    let tokens = model.vocabulary.corpus_tokens();
+    let words = tokens as f64 * config.epochs as f64;
+    let report = benchmarks.evaluate(&model.vectors(), 30_000);
+    rows.push(Row::scored(format!("mm {}", env!("CARGO_PKG_VERSION")), wall, words, &report));
+    let coverage = (report.wordsim353.covered, report.wordsim353.total, report.simlex999.covered, report.simlex999.total);
 
-    let reference = if no_reference {
-        None
-    } else {
-        let python = python_with(python, "gensim", &["gensim"])?;
+    if !args.no_reference {
+        let python = python_with(args.python.clone(), "gensim", &["gensim"])?;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/word2vec_reference.py");
         let c = &config;
         let output = Command::new(&python)
@@ -57,47 +96,122 @@ pub fn run(
             .arg(&corpus_path)
             .arg(&eval_dir)
             .args([c.threads, c.dim, c.window, c.negative, c.min_count as usize].map(|v| v.to_string()))
-            .args([c.sample.to_string(), c.alpha.to_string(), c.epochs.to_string()])
+            .args([c.sample.to_string(), c.alpha.to_string(), c.epochs.to_string(), c.seed.to_string()])
             .env("OMP_NUM_THREADS", "1")
             .output()?;
         if !output.status.success() {
             return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&output.stderr)).into());
         }
-        Some(serde_json::from_slice::<Reference>(&output.stdout)?)
-    };
+        let r: GensimResult = serde_json::from_slice(&output.stdout)?;
+        rows.push(Row {
+            trainer: format!("gensim {}", r.version),
+            wall_s: r.wall_s,
+            words_per_s: r.words_per_s,
+            analogy: r.analogy,
+            wordsim353: r.wordsim353,
+            simlex999: r.simlex999,
+        });
+        if !args.no_c {
+            let (wall, vectors) = word2vec_c(&python, &corpus, &config)?;
+            rows.push(Row::scored("word2vec.c (PyPI word2vec 0.11.1)".into(), wall, words, &benchmarks.evaluate(&vectors, 30_000)));
+        }
+    }
 
+    let c = &config;
     println!(
-        "skip-gram, negative sampling on {} ({} tokens): dim {}, window {}, negative {}, min_count {}, sample {}, \
-         alpha {}, {} epoch(s), {threads} threads; analogies over the 30,000 most frequent words",
+        "skip-gram, negative sampling on {} ({tokens} tokens): dim {}, window {}, negative {}, min_count {}, sample {}, \
+         alpha {}, {} epoch(s), {} threads, seed {}; analogies over the 30,000 most frequent words",
         corpus_path.display(),
-        model.vocabulary.corpus_tokens(),
-        config.dim,
-        config.window,
-        config.negative,
-        config.min_count,
-        config.sample,
-        config.alpha,
-        config.epochs
+        c.dim,
+        c.window,
+        c.negative,
+        c.min_count,
+        c.sample,
+        c.alpha,
+        c.epochs,
+        c.threads,
+        c.seed
     );
     println!();
-    println!("| trainer | wall (s) | words/s | analogy | WordSim353 ρ | SimLex-999 ρ |");
-    println!("|---|---|---|---|---|---|");
-    println!(
-        "| mm {} | {wall:.1} | {:.0} | {:.4} | {:.4} | {:.4} |",
-        env!("CARGO_PKG_VERSION"),
-        words / wall,
-        analogy.accuracy,
-        ws.spearman,
-        sl.spearman
-    );
-    if let Some(r) = reference {
+    println!("| trainer | wall (s) | words/s | mm faster by | analogy | WordSim353 ρ | SimLex-999 ρ |");
+    println!("|---|---|---|---|---|---|---|");
+    for row in &rows {
         println!(
-            "| gensim {} | {:.1} | {:.0} | {:.4} | {:.4} | {:.4} |",
-            r.version, r.wall_s, r.words_per_s, r.analogy, r.wordsim353, r.simlex999
+            "| {} | {:.1} | {:.0} | {:.2}× | {:.4} | {:.4} | {:.4} |",
+            row.trainer,
+            row.wall_s,
+            row.words_per_s,
+            rows[0].words_per_s / row.words_per_s,
+            row.analogy,
+            row.wordsim353,
+            row.simlex999
         );
-        println!();
-        println!("mm / gensim words per second: {:.2}×", words / wall / r.words_per_s);
     }
-    println!("pair coverage: WordSim353 {}/{}, SimLex-999 {}/{}; analogy coverage {:.3}", ws.covered, ws.total, sl.covered, sl.total, analogy.coverage);
+    println!();
+    println!("pair coverage (mm): WordSim353 {}/{}, SimLex-999 {}/{}", coverage.0, coverage.1, coverage.2, coverage.3);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Builds the original word2vec.c (from the sdist of the PyPI package `word2vec`, which ships Mikolov's
+/// source) once into ~/.cache/mm/word2vec-c, trains it on the decompressed corpus and returns its wall time
+/// and vectors.
+fn word2vec_c(python: &Path, corpus: &Corpus, config: &mm_text::word2vec::SkipGramConfig) -> Result<(f64, WordVectors), Failure> {
+    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
+    let dir = Path::new(&home).join(".cache/mm/word2vec-c");
+    let binary = dir.join("word2vec");
+    if !binary.exists() {
+        std::fs::create_dir_all(&dir)?;
+        let download = Command::new(python)
+            .args(["-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", "word2vec==0.11.1", "-d"])
+            .arg(&dir)
+            .status()?;
+        if !download.success() {
+            return Err("pip download of the word2vec sdist failed".into());
+        }
+        let untar = Command::new("tar").arg("xzf").arg(dir.join("word2vec-0.11.1.tar.gz")).arg("-C").arg(&dir).status()?;
+        let source = dir.join("word2vec-0.11.1/word2vec/includes/word2vec.c");
+        // The flags of the original makefile.
+        let built = untar.success()
+            && Command::new("cc")
+                .args(["-O3", "-march=native", "-funroll-loops", "-pthread", "-Wno-unused-result", "-o"])
+                .arg(&binary)
+                .arg(&source)
+                .arg("-lm")
+                .status()?
+                .success();
+        if !built {
+            return Err(format!("could not build {} with cc (apt-get install gcc?)", source.display()).into());
+        }
+    }
+    // word2vec.c reads plain text: decompress first (not timed).
+    let plain = dir.join("corpus.txt");
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&plain)?);
+        let mut lines = corpus.lines()?;
+        while let Some(line) = lines.next_line()? {
+            use std::io::Write;
+            writeln!(out, "{line}")?;
+        }
+    }
+    let output = dir.join("vectors.bin");
+    let c = config;
+    let start = Instant::now();
+    let status = Command::new(&binary)
+        .arg("-train")
+        .arg(&plain)
+        .arg("-output")
+        .arg(&output)
+        .args(["-cbow", "0", "-hs", "0", "-binary", "1"])
+        .args(["-size", &c.dim.to_string(), "-window", &c.window.to_string(), "-negative", &c.negative.to_string()])
+        .args(["-sample", &c.sample.to_string(), "-alpha", &c.alpha.to_string(), "-iter", &c.epochs.to_string()])
+        .args(["-min-count", &c.min_count.to_string(), "-threads", &c.threads.to_string()])
+        .stdout(std::process::Stdio::null())
+        .status()?;
+    let wall = start.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(format!("{} failed", binary.display()).into());
+    }
+    let vectors = WordVectors::read_binary(&output)?;
+    std::fs::remove_file(&plain)?;
+    Ok((wall, vectors))
 }

@@ -1,11 +1,14 @@
 //! `cargo xtask …`: mm's command line.
 
 mod bench;
+mod bench_train;
 mod bench_word2vec;
 mod data;
 mod device;
 mod shapes;
 mod spectrogram;
+mod train;
+mod word2vec;
 
 use std::process::ExitCode;
 
@@ -31,6 +34,14 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Generate scenes of the embedded shapes world: pictures, captions, questions and sounds.
     Shapes(shapes::ShapesArgs),
+    /// Train a system of the catalogue (no task: the shapes task, a few minutes on a CPU).
+    Train {
+        #[command(subcommand)]
+        task: Option<train::TrainTask>,
+    },
+    /// Evaluate what a training run saved; the last line printed is the metrics as JSON.
+    #[command(subcommand)]
+    Eval(train::EvalTask),
     /// Check that a device (flex or wgpu) works, and run the same computation on it and on flex.
     Device(device::DeviceArgs),
 }
@@ -42,6 +53,8 @@ fn main() -> ExitCode {
         Command::Bench(command) => bench::run(command),
         Command::Shapes(args) => shapes::run(args),
         Command::Device(args) => device::run(args),
+        Command::Train { task } => train::train(task),
+        Command::Eval(task) => train::eval(task),
     };
     match outcome {
         Ok(code) => code,

@@ -2,7 +2,8 @@
 //!
 //! Sound for mm: reading WAV (any layout hound reads) and Ogg Vorbis into mono f32, resampling, the CPU signal
 //! stack (windows, STFT and inverse STFT, magnitude/power/mel/log-mel/MFCC, Griffin-Lim) with librosa's
-//! semantics, batched spectrograms on a burn device, spectrogram pictures, and the FSDD and ESC-10 readers.
+//! semantics, batched spectrograms on a burn device, spectrogram pictures, the FSDD and ESC-10 readers, and the
+//! sound encoders (log-mel 2-D CNN, SoundNet-style waveform CNN).
 //!
 //! ```no_run
 //! use mm_audio::signal::{LogMel, LogMelConfig};
@@ -17,6 +18,8 @@ mod audio;
 pub mod datasets;
 #[cfg(feature = "burn")]
 pub mod device;
+#[cfg(feature = "burn")]
+pub mod encoders;
 mod error;
 mod io;
 pub mod picture;

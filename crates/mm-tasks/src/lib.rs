@@ -1,8 +1,8 @@
 //! # mm-tasks
 //!
 //! The top of mm: where data lives and whether it is whole ([`data`]), which device a run uses ([`device`]),
-//! the embedded shapes world that every command defaults to ([`shapes`]), and — as the catalogue grows — paired
-//! multi-modal data sets, task runners and evaluation.
+//! the embedded shapes world that every command defaults to ([`shapes`]), the training runner ([`runner`]) and
+//! the trainable tasks ([`tasks`]); as the catalogue grows, paired multi-modal data sets and evaluation.
 //!
 //! ```no_run
 //! use mm_tasks::data::{check::check_all, DataRoot};
@@ -14,6 +14,8 @@
 
 pub mod data;
 pub mod device;
+pub mod runner;
 pub mod shapes;
+pub mod tasks;
 
 pub use device::{DeviceError, DeviceKind};

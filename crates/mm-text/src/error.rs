@@ -34,4 +34,10 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// The tokenizers library refused (training or encoding), with its message.
+    #[error("tokenizer: {problem}")]
+    Tokenizer {
+        /// What it said.
+        problem: String,
+    },
 }

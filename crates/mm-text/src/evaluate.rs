@@ -8,6 +8,49 @@ use serde::Serialize;
 use crate::eval_sets::{AnalogySection, SimilarityPair};
 use crate::vectors::WordVectors;
 
+/// The three standard benchmarks, read once: `questions-words.txt`, `wordsim353.tsv` and `simlex999.txt`.
+#[derive(Debug, Clone)]
+pub struct Benchmarks {
+    /// Mikolov's analogy questions, by section.
+    pub analogies: Vec<AnalogySection>,
+    /// WordSim353 pairs.
+    pub wordsim353: Vec<SimilarityPair>,
+    /// SimLex-999 pairs.
+    pub simlex999: Vec<SimilarityPair>,
+}
+
+/// A vector set's scores on [`Benchmarks`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Report {
+    /// 3CosAdd analogies.
+    pub analogies: AnalogyScore,
+    /// Spearman ρ on WordSim353.
+    pub wordsim353: SimilarityScore,
+    /// Spearman ρ on SimLex-999.
+    pub simlex999: SimilarityScore,
+}
+
+impl Benchmarks {
+    /// Reads the three files from `dir` (the `text` folder of the data root).
+    pub fn load(dir: impl AsRef<std::path::Path>) -> crate::Result<Self> {
+        let dir = dir.as_ref();
+        Ok(Self {
+            analogies: crate::eval_sets::read_analogies(dir.join("questions-words.txt"))?,
+            wordsim353: crate::eval_sets::read_similarity_pairs(dir.join("wordsim353.tsv"))?,
+            simlex999: crate::eval_sets::read_similarity_pairs(dir.join("simlex999.txt"))?,
+        })
+    }
+
+    /// Scores `vectors`, with analogies searched over the `restrict_vocab` most frequent words.
+    pub fn evaluate(&self, vectors: &WordVectors, restrict_vocab: usize) -> Report {
+        Report {
+            analogies: analogies(vectors, &self.analogies, restrict_vocab),
+            wordsim353: similarity(vectors, &self.wordsim353),
+            simlex999: similarity(vectors, &self.simlex999),
+        }
+    }
+}
+
 /// Rows scaled to unit length (zero rows stay zero).
 pub fn unit_rows(vectors: &WordVectors) -> Array2<f32> {
     let mut matrix = Array2::from_shape_vec((vectors.len(), vectors.dim()), vectors.matrix().to_vec()).expect("shape");

@@ -14,6 +14,7 @@ mod corpus;
 mod error;
 pub mod eval_sets;
 pub mod evaluate;
+pub mod tokenizer;
 pub mod vectors;
 pub mod vocab;
 pub mod word2vec;

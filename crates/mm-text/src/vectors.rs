@@ -66,7 +66,7 @@ impl WordVectors {
 
     /// Writes the word2vec text format: a `count dim` line, then `word v1 … vdim` per line.
     pub fn write_text(&self, path: impl AsRef<Path>) -> Result<()> {
-        self.write(path.as_ref(), |out, word, row| {
+        self.write_lines(path.as_ref(), |out, word, row| {
             write!(out, "{word}")?;
             for v in row {
                 write!(out, " {v}")?;
@@ -78,7 +78,7 @@ impl WordVectors {
     /// Writes the word2vec binary format: a `count dim` line, then per word `word `, `dim` little-endian f32 and a
     /// newline (as word2vec.c does; gensim reads it).
     pub fn write_binary(&self, path: impl AsRef<Path>) -> Result<()> {
-        self.write(path.as_ref(), |out, word, row| {
+        self.write_lines(path.as_ref(), |out, word, row| {
             write!(out, "{word} ")?;
             for v in row {
                 out.write_all(&v.to_le_bytes())?;
@@ -87,21 +87,88 @@ impl WordVectors {
         })
     }
 
-    fn write(
+    /// Writes the word2vec header and one line per word, through a temporary file renamed at the end.
+    fn write_lines(
         &self,
         path: &Path,
         mut line: impl FnMut(&mut BufWriter<std::fs::File>, &str, &[f32]) -> std::io::Result<()>,
     ) -> Result<()> {
+        self.write(path, |out| {
+            writeln!(out, "{} {}", self.len(), self.dim)?;
+            for (i, word) in self.words.iter().enumerate() {
+                line(out, word, self.row(i))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Writes `body` to a temporary file beside `path`, then renames it: a reader never sees half a file.
+    fn write(&self, path: &Path, body: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>) -> Result<()> {
         let partial = partial_path(path);
         let io = |source| Error::Io { path: path.into(), source };
         let mut out = BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
-        writeln!(out, "{} {}", self.len(), self.dim).map_err(io)?;
-        for (i, word) in self.words.iter().enumerate() {
-            line(&mut out, word, self.row(i)).map_err(io)?;
-        }
-        out.flush().map_err(io)?;
+        body(&mut out).and_then(|()| out.flush()).map_err(io)?;
         drop(out);
         std::fs::rename(&partial, path).map_err(io)
+    }
+
+    /// Writes a safetensors file: the matrix as the F32 tensor `vectors` `[count, dim]`, the words (in row
+    /// order) as a JSON array in the metadata entry `words`.
+    pub fn write_safetensors(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let bytes: Vec<u8> = self.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let invalid = |problem: String| Error::Invalid { path: path.into(), problem };
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![self.len(), self.dim], &bytes)
+            .map_err(|e| invalid(e.to_string()))?;
+        let words = serde_json::to_string(&self.words).map_err(|e| invalid(e.to_string()))?;
+        let metadata = [(WORDS_KEY.to_string(), words)].into_iter().collect();
+        let file = safetensors::tensor::serialize([(VECTORS_KEY, view)], Some(metadata)).map_err(|e| invalid(e.to_string()))?;
+        self.write(path, |out| out.write_all(&file))
+    }
+
+    /// Reads a file written by [`WordVectors::write_safetensors`].
+    pub fn read_safetensors(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        let invalid = |problem: String| Error::Invalid { path: path.into(), problem };
+        let (_, metadata) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let words = metadata.metadata().as_ref().and_then(|m| m.get(WORDS_KEY));
+        let words: Vec<String> = serde_json::from_str(words.ok_or_else(|| invalid(format!("no '{WORDS_KEY}' metadata")))?)
+            .map_err(|e| invalid(format!("metadata '{WORDS_KEY}': {e}")))?;
+        let tensors = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let tensor = tensors.tensor(VECTORS_KEY).map_err(|e| invalid(e.to_string()))?;
+        match (tensor.dtype(), tensor.shape()) {
+            (safetensors::Dtype::F32, &[count, dim]) if count == words.len() && dim > 0 => {
+                let data = tensor.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                Ok(Self::new(words, dim, data))
+            }
+            (dtype, shape) => Err(invalid(format!(
+                "'{VECTORS_KEY}' is {dtype:?} {shape:?}; expected F32 [{}, dim] for the {} words",
+                words.len(),
+                words.len()
+            ))),
+        }
+    }
+
+    /// Writes in the format the extension names: `.txt` or `.vec` → word2vec text, `.safetensors` →
+    /// safetensors, anything else → word2vec binary.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        match Format::of(path) {
+            Format::Text => self.write_text(path),
+            Format::Safetensors => self.write_safetensors(path),
+            Format::Binary => self.write_binary(path),
+        }
+    }
+
+    /// Reads the format the extension names, as [`WordVectors::save`] writes it.
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        match Format::of(path) {
+            Format::Text => Self::read_text(path),
+            Format::Safetensors => Self::read_safetensors(path),
+            Format::Binary => Self::read_binary(path),
+        }
     }
 
     /// Reads the word2vec text format.
@@ -161,6 +228,26 @@ impl WordVectors {
     }
 }
 
+const VECTORS_KEY: &str = "vectors";
+const WORDS_KEY: &str = "words";
+
+/// The file formats, told apart by extension.
+enum Format {
+    Text,
+    Binary,
+    Safetensors,
+}
+
+impl Format {
+    fn of(path: &Path) -> Self {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("txt" | "vec") => Self::Text,
+            Some("safetensors") => Self::Safetensors,
+            _ => Self::Binary,
+        }
+    }
+}
+
 fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
     Ok(BufReader::new(std::fs::File::open(path).map_err(|source| Error::Io { path: path.into(), source })?))
 }
@@ -208,6 +295,20 @@ mod tests {
         assert_eq!(WordVectors::read_text(&text).unwrap(), sample());
         assert_eq!(WordVectors::read_binary(&binary).unwrap(), sample());
         assert!(std::fs::read_to_string(&text).unwrap().starts_with("2 3\nthe 0.5 -1.25 0.0000003\n"));
+    }
+
+    #[test]
+    fn round_trips_through_safetensors_and_picks_the_format_by_extension() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["v.safetensors", "v.vec", "v.txt", "v.bin"] {
+            let path = dir.path().join(name);
+            sample().save(&path).unwrap();
+            assert_eq!(WordVectors::load(&path).unwrap(), sample(), "{name}");
+        }
+        assert!(std::fs::read(dir.path().join("v.vec")).unwrap().starts_with(b"2 3\nthe 0.5"));
+        let text_as_safetensors = dir.path().join("text.safetensors");
+        std::fs::copy(dir.path().join("v.txt"), &text_as_safetensors).unwrap();
+        assert!(WordVectors::load(&text_as_safetensors).unwrap_err().to_string().contains("text.safetensors"));
     }
 
     #[test]

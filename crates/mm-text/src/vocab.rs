@@ -101,26 +101,60 @@ impl Vocabulary {
             .collect()
     }
 
-    /// The cumulative distribution of `count^power` (0.75 for word2vec's negatives), scaled to `u32`: draw a
-    /// uniform `r < table.last()` and take the first index whose entry exceeds it.
-    pub fn unigram_table(&self, power: f64) -> Vec<u32> {
-        let weights: Vec<f64> = self.counts.iter().map(|&c| (c as f64).powf(power)).collect();
-        let total: f64 = weights.iter().sum();
-        let mut running = 0.0;
-        weights
-            .iter()
-            .map(|w| {
-                running += w;
-                (running / total * u32::MAX as f64).round() as u32
-            })
-            .collect()
+    /// A sampler of word ids with probability proportional to `count^power` (0.75 for word2vec's negatives).
+    pub fn unigram_sampler(&self, power: f64) -> AliasSampler {
+        AliasSampler::new(&self.counts.iter().map(|&c| (c as f64).powf(power)).collect::<Vec<_>>())
     }
 }
 
-/// Draws the index for the uniform value `r` from a cumulative table made by [`Vocabulary::unigram_table`].
-#[inline]
-pub fn draw(table: &[u32], r: u32) -> usize {
-    table.partition_point(|&edge| edge <= r).min(table.len() - 1)
+/// Walker's alias method: draws from a discrete distribution in O(1) with one random bucket and one coin, so a
+/// draw touches one 8-byte entry. (A binary search over the cumulative table, as gensim does, makes ~17
+/// dependent loads per draw; in the skip-gram trainer that was a fifth of the time.)
+#[derive(Debug, Clone)]
+pub struct AliasSampler {
+    entries: Vec<AliasEntry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct AliasEntry {
+    /// Keep the bucket when the coin is below this (the bucket's own share, scaled to u32); else take `alias`.
+    threshold: u32,
+    alias: u32,
+}
+
+impl AliasSampler {
+    /// Builds the table for non-negative `weights` (Vose's construction). All-zero weights draw uniformly.
+    pub fn new(weights: &[f64]) -> Self {
+        let n = weights.len();
+        let total: f64 = weights.iter().sum();
+        let mut scaled: Vec<f64> =
+            weights.iter().map(|&w| if total > 0.0 { w * n as f64 / total } else { 1.0 }).collect();
+        let mut entries = vec![AliasEntry { threshold: u32::MAX, alias: 0 }; n];
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| scaled[i] < 1.0);
+        while let (Some(&s), Some(&l)) = (small.last(), large.last()) {
+            small.pop();
+            entries[s] = AliasEntry { threshold: (scaled[s] * u32::MAX as f64) as u32, alias: l as u32 };
+            scaled[l] -= 1.0 - scaled[s];
+            if scaled[l] < 1.0 {
+                large.pop();
+                small.push(l);
+            }
+        }
+        // Whatever is left has a share of 1 up to rounding: it always keeps its bucket.
+        for i in small.into_iter().chain(large) {
+            entries[i] = AliasEntry { threshold: u32::MAX, alias: i as u32 };
+        }
+        Self { entries }
+    }
+
+    /// The index drawn for two independent uniform `u32`s: `bucket` picks the entry, `coin` decides between it
+    /// and its alias.
+    #[inline]
+    pub fn draw(&self, bucket: u32, coin: u32) -> u32 {
+        let index = ((bucket as u64 * self.entries.len() as u64) >> 32) as usize;
+        let entry = self.entries[index];
+        if coin <= entry.threshold { index as u32 } else { entry.alias }
+    }
 }
 
 #[cfg(test)]
@@ -154,17 +188,39 @@ mod tests {
     #[test]
     fn unigram_draws_follow_count_to_the_three_quarters() {
         let v = vocabulary();
-        let table = v.unigram_table(0.75);
-        assert_eq!(*table.last().unwrap(), u32::MAX);
+        let sampler = v.unigram_sampler(0.75);
         let mut hits = [0u32; 4];
-        let draws = 200_000u64;
-        for i in 0..draws {
-            hits[draw(&table, ((i * u32::MAX as u64) / draws) as u32)] += 1;
+        let mut state = 1u64;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 32) as u32
+        };
+        let draws = 400_000;
+        for _ in 0..draws {
+            hits[sampler.draw(next(), next()) as usize] += 1;
         }
         let weights: Vec<f64> = v.counts().iter().map(|&c| (c as f64).powf(0.75)).collect();
         let total: f64 = weights.iter().sum();
         for (h, w) in hits.iter().zip(&weights) {
-            assert!((*h as f64 / draws as f64 - w / total).abs() < 1e-3);
+            assert!((*h as f64 / draws as f64 - w / total).abs() < 3e-3, "{hits:?}");
+        }
+    }
+
+    #[test]
+    fn alias_sampler_is_exact_on_a_grid() {
+        // Every (bucket, coin) on a fine grid: each index's share equals its weight's share.
+        let weights = [5.0, 0.0, 1.0, 2.0, 0.5];
+        let sampler = AliasSampler::new(&weights);
+        let mut hits = [0f64; 5];
+        let steps = 2000u64;
+        for b in 0..steps {
+            for c in 0..steps {
+                let (bucket, coin) = ((b * u32::MAX as u64 / steps) as u32, (c * u32::MAX as u64 / steps) as u32);
+                hits[sampler.draw(bucket, coin) as usize] += 1.0 / (steps * steps) as f64;
+            }
+        }
+        for (h, w) in hits.iter().zip(weights) {
+            assert!((h - w / 8.5).abs() < 1e-3, "{hits:?}");
         }
     }
 

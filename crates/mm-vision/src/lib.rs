@@ -1,7 +1,7 @@
 //! # mm-vision
 //!
-//! Images for mm: MNIST (IDX, raw or gzipped) and COCO captions readers, image I/O, and — as the catalogue
-//! grows — transforms, CNN encoders and picture output.
+//! Images for mm: MNIST (IDX, raw or gzipped) and COCO captions readers, image I/O, transforms, CNN encoders
+//! (VGG- and ResNet-style, pooled vector and spatial map) and picture output.
 //!
 //! ```no_run
 //! use mm_vision::mnist::{read_mnist, MnistPart};
@@ -12,10 +12,12 @@
 //! ```
 
 pub mod coco;
+pub mod encoders;
 mod error;
 mod image_io;
 pub mod mnist;
 pub mod picture;
+pub mod transforms;
 
 pub use error::{Error, Result};
 pub use image_io::{image_dimensions, load_rgb, save_png};

@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::vectors::WordVectors;
-use crate::vocab::{draw, Vocabulary};
+use crate::vocab::{AliasSampler, Vocabulary};
 use crate::{Corpus, Error, Result};
 
 /// Hyper-parameters. The defaults are the classic text8 recipe of word2vec.c.
@@ -97,11 +97,11 @@ const EXP_TABLE: usize = 1000;
 
 /// word2vec.c's linear congruential generator: fast, and what makes one thread with one seed reproducible.
 #[derive(Clone, Copy)]
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
     #[inline]
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(25_214_903_917).wrapping_add(11);
         self.0
     }
@@ -142,11 +142,12 @@ pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progres
     let vocabulary = Vocabulary::build(corpus, config.min_count, config.max_vocab)?;
     let (words, dim) = (vocabulary.len(), config.dim);
     let mut rng = Lcg(config.seed);
-    // word2vec.c's initialisation: W uniform in [-0.5, 0.5) / dim, W′ zero.
-    let mut input: Vec<f32> = (0..words * dim).map(|_| ((rng.next() & 0xFFFF) as f32 / 65536.0 - 0.5) / dim as f32).collect();
+    // W uniform in [-1, 1) / dim (gensim's range; word2vec.c draws from half of it), W′ zero. On the Wikipedia
+    // corpus the wider start gave better analogies in every seed tried (docs/RESULTS.md).
+    let mut input: Vec<f32> = (0..words * dim).map(|_| ((rng.next() & 0xFFFF) as f32 / 65536.0 * 2.0 - 1.0) / dim as f32).collect();
     let mut output = vec![0f32; words * dim];
     let keep: Vec<u32> = vocabulary.keep_probabilities(config.sample).iter().map(|&p| (p as f64 * u32::MAX as f64) as u32).collect();
-    let table = vocabulary.unigram_table(0.75);
+    let sampler = vocabulary.unigram_sampler(0.75);
     let sigmoid: Vec<f32> = (0..EXP_TABLE)
         .map(|i| {
             let x = ((i as f32 / EXP_TABLE as f32) * 2.0 - 1.0) * MAX_EXP;
@@ -163,7 +164,12 @@ pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progres
     let reader_result = std::thread::scope(|scope| {
         for _ in 0..config.threads {
             scope.spawn(|| {
-                let mut scratch = Scratch { neu1e: vec![0f32; dim], kept: Vec::with_capacity(MAX_SENTENCE) };
+                let mut scratch = Scratch {
+                    neu1e: vec![0f32; dim],
+                    kept: Vec::with_capacity(MAX_SENTENCE),
+                    negatives: Vec::with_capacity(config.negative),
+                    upcoming: Vec::with_capacity(config.negative),
+                };
                 loop {
                     let job = receiver.lock().expect("no worker panics while holding the lock").recv();
                     let Ok((index, sentences, corpus_words)) = job else { break };
@@ -171,7 +177,7 @@ pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progres
                     let alpha = (config.alpha * (1.0 - progress_before as f32 / (words_total + 1) as f32)).max(config.alpha * 1e-4);
                     let mut rng = Lcg(config.seed ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                     for sentence in &sentences {
-                        train_sentence(sentence, &shared, config, alpha, &keep, &table, &sigmoid, &mut rng, &mut scratch);
+                        train_sentence(sentence, &shared, config, alpha, &keep, &sampler, &sigmoid, &mut rng, &mut scratch);
                     }
                     let now = done.fetch_add(corpus_words, Ordering::Relaxed) + corpus_words;
                     let seconds = started.elapsed().as_secs_f64().max(1e-9);
@@ -228,6 +234,40 @@ struct Scratch {
     neu1e: Vec<f32>,
     /// The sentence after sub-sampling.
     kept: Vec<u32>,
+    /// The negative words of the current (word, context) pair.
+    negatives: Vec<u32>,
+    /// The negative words of the next pair, drawn one pair ahead so that their W′ rows are already being
+    /// fetched from memory while the current pair computes: those rows are random and mostly not in cache, and
+    /// waiting for them was a third of the time.
+    upcoming: Vec<u32>,
+}
+
+impl Scratch {
+    fn draw_upcoming(&mut self, count: usize, sampler: &AliasSampler, shared: &Shared, rng: &mut Lcg) {
+        self.upcoming.clear();
+        for _ in 0..count {
+            let negative = sampler.draw((rng.next() >> 32) as u32, (rng.next() >> 16) as u32);
+            // SAFETY: sampled ids are < vocabulary size; see `Shared`.
+            prefetch(unsafe { shared.row(shared.output, negative) });
+            self.upcoming.push(negative);
+        }
+    }
+}
+
+/// Asks the CPU to start loading `row` into cache (a hint; no effect on results).
+#[inline(always)]
+fn prefetch(row: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // One hint per 64-byte line, and the last element for a row that straddles one more line.
+        for line in row.chunks(16).map(|c| c.as_ptr()).chain(row.last().map(|l| l as *const f32)) {
+            // SAFETY: prefetching is a hint that cannot fault, and `line` points into `row` anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line.cast()) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = row;
 }
 
 /// One sentence: sub-sample it, then for each word and each neighbour in its random window, update the
@@ -240,37 +280,33 @@ fn train_sentence(
     config: &SkipGramConfig,
     alpha: f32,
     keep: &[u32],
-    table: &[u32],
+    sampler: &AliasSampler,
     sigmoid: &[f32],
     rng: &mut Lcg,
     scratch: &mut Scratch,
 ) {
-    let Scratch { neu1e, kept } = scratch;
-    kept.clear();
+    scratch.kept.clear();
     // keep[w] is the keep probability scaled to u32, so a word that is always kept has u32::MAX and always passes.
-    kept.extend(sentence.iter().copied().filter(|&w| (rng.next() >> 16) as u32 <= keep[w as usize]));
-    for (position, &word) in kept.iter().enumerate() {
+    scratch.kept.extend(sentence.iter().copied().filter(|&w| (rng.next() >> 16) as u32 <= keep[w as usize]));
+    scratch.draw_upcoming(config.negative, sampler, shared, rng);
+    for position in 0..scratch.kept.len() {
+        let word = scratch.kept[position];
         let reduced = (rng.next() % config.window as u64) as usize;
         let span = config.window - reduced;
         let start = position.saturating_sub(span);
-        let end = (position + span + 1).min(kept.len());
-        for (context_position, &context) in kept[start..end].iter().enumerate() {
-            if start + context_position == position {
+        let end = (position + span + 1).min(scratch.kept.len());
+        for context_position in start..end {
+            if context_position == position {
                 continue;
             }
+            std::mem::swap(&mut scratch.negatives, &mut scratch.upcoming);
+            scratch.draw_upcoming(config.negative, sampler, shared, rng);
+            let Scratch { neu1e, kept, negatives, .. } = &mut *scratch;
             // SAFETY: ids are < vocabulary size; see `Shared`.
-            let hidden = unsafe { shared.row(shared.input, context) };
+            let hidden = unsafe { shared.row(shared.input, kept[context_position]) };
             neu1e.iter_mut().for_each(|e| *e = 0.0);
-            for d in 0..=config.negative {
-                let (target, label) = if d == 0 {
-                    (word, 1.0)
-                } else {
-                    let sampled = draw(table, (rng.next() >> 16) as u32) as u32;
-                    if sampled == word {
-                        continue;
-                    }
-                    (sampled, 0.0)
-                };
+            let targets = std::iter::once((word, 1.0)).chain(negatives.iter().filter(|&&n| n != word).map(|&n| (n, 0.0)));
+            for (target, label) in targets {
                 // SAFETY: as above.
                 let out = unsafe { shared.row(shared.output, target) };
                 let f = dot(hidden, out);
@@ -312,27 +348,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A corpus with two topics whose words never share a sentence: after training, each word's nearest
-    /// neighbours are from its own topic.
-    fn topical_corpus(dir: &std::path::Path) -> Corpus {
-        let animals = ["cat", "dog", "horse", "cow", "sheep", "goat"];
-        let tools = ["hammer", "saw", "drill", "wrench", "chisel", "pliers"];
-        let mut state = 7u64;
-        let mut text = String::new();
-        for line in 0..1500 {
-            let topic = if line % 2 == 0 { &animals } else { &tools };
-            for _ in 0..12 {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                text.push_str(topic[(state >> 33) as usize % topic.len()]);
-                text.push(' ');
-            }
-            text.push('\n');
-        }
-        let path = dir.join("topics.txt");
-        std::fs::write(&path, text).unwrap();
-        Corpus::open(path).unwrap()
-    }
+    use crate::word2vec::test_corpus::{topical_corpus, ANIMALS};
 
     #[test]
     fn learns_topics_and_one_thread_is_deterministic() {
@@ -344,10 +360,9 @@ mod tests {
         assert_eq!(model.input, again.input, "one thread and one seed must give the same vectors");
         let vectors = model.vectors();
         let unit = crate::evaluate::unit_rows(&vectors);
-        let animals = ["cat", "dog", "horse", "cow", "sheep", "goat"];
         for word in ["cat", "hammer", "sheep", "drill"] {
             let nearest = crate::evaluate::nearest(&vectors, unit.view(), word, 3).unwrap();
-            let same = nearest.iter().all(|(w, _)| animals.contains(&w.as_str()) == animals.contains(&word));
+            let same = nearest.iter().all(|(w, _)| ANIMALS.contains(&w.as_str()) == ANIMALS.contains(&word));
             assert!(same, "{word}: {nearest:?}");
         }
         let two_threads = train(&corpus, &SkipGramConfig { threads: 2, ..config }, |_| {}).unwrap();

@@ -1,0 +1,53 @@
+"""Reference for `cargo xtask bench train-step`: one training step (forward, backward, AdamW) of mm's mnist CNN
+in PyTorch, same architecture, batch and optimiser.
+
+    python benches/reference/train_step_reference.py BATCH REPEATS THREADS
+
+The model is mm's default mnist classifier: two VGG stages of two (3x3 conv without bias, batch norm, ReLU)
+blocks, 32 then 64 channels, 2x2 max-pooling after each stage, global average pooling, dropout 0.2 and a linear
+layer to 10 classes. Prints one JSON object: the median ms per step after warm-up steps.
+"""
+import json
+import sys
+import time
+
+import torch
+from torch import nn
+
+batch, repeats, threads = map(int, sys.argv[1:4])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+
+def block(cin, cout):
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+model = nn.Sequential(
+    *block(1, 32), *block(32, 32), nn.MaxPool2d(2),
+    *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
+    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(64, 10),
+)
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4, eps=1e-5)
+loss_fn = nn.CrossEntropyLoss()
+images = torch.randn(batch, 1, 28, 28)
+labels = torch.randint(0, 10, (batch,))
+
+
+def step():
+    optimizer.zero_grad()
+    loss = loss_fn(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+for _ in range(5):
+    step()
+times = []
+for _ in range(repeats):
+    start = time.perf_counter()
+    step()
+    times.append((time.perf_counter() - start) * 1000)
+times.sort()
+print(json.dumps({"version": torch.__version__, "ms": times[len(times) // 2], "threads": torch.get_num_threads()}))

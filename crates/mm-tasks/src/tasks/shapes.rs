@@ -1,0 +1,146 @@
+//! `shapes`: multi-label description of a shapes-world scene — which (size, colour, shape) objects it holds —
+//! from its picture. Trained on scenes of one seed, judged on scenes of another.
+
+use burn::tensor::Device;
+use mm_vision::encoders::{ImageEncoderConfig, ImageEncoderKind};
+use serde::{Deserialize, Serialize};
+
+use super::ImageClassifier;
+use crate::data::DataRoot;
+use crate::runner::{Examples, RunError, Split, Targets, Task, TrainConfig};
+use crate::shapes::{render, Colour, Object, Shape, ShapesConfig, ShapesWorld, Size};
+
+/// The task.
+pub struct Shapes;
+
+/// Its configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShapesTaskConfig {
+    /// Scenes to train on (scene indices 0.. of `train_seed`). Default 4,000.
+    pub train_scenes: usize,
+    /// Scenes to test on (of `test_seed`). Default 1,000.
+    pub test_scenes: usize,
+    /// The world's seed for training scenes. Default 0.
+    pub train_seed: u64,
+    /// The world's seed for test scenes: a different seed, so the test scenes are new. Default 1.
+    pub test_seed: u64,
+    /// Picture side in pixels. Default 64.
+    pub image_size: u32,
+    /// The encoder. Default: VGG-style, stages [16, 32, 64], one conv block each (64×64 → 8×8 × 64).
+    pub encoder: ImageEncoderConfig,
+    /// Dropout before the classifier. Default 0.
+    pub dropout: f64,
+    /// The runner's settings. Defaults: 8 epochs, batch 32, lr 3e-3.
+    pub train: TrainConfig,
+}
+
+impl Default for ShapesTaskConfig {
+    fn default() -> Self {
+        Self {
+            train_scenes: 4000,
+            test_scenes: 1000,
+            train_seed: 0,
+            test_seed: 1,
+            image_size: 64,
+            encoder: ImageEncoderConfig::new()
+                .with_kind(ImageEncoderKind::Vgg)
+                .with_channels_in(3)
+                .with_stages(vec![16, 32, 64])
+                .with_blocks_per_stage(1),
+            dropout: 0.0,
+            train: TrainConfig { epochs: 8, batch_size: 32, lr: 3e-3, ..TrainConfig::default() },
+        }
+    }
+}
+
+/// The labels, in order: one per (size, colour, shape), e.g. "small red circle".
+pub fn label_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for size in [Size::Small, Size::Large] {
+        for colour in Colour::ALL {
+            for shape in Shape::ALL {
+                names.push(format!("{} {} {}", size.name(), colour.name(), shape.name()));
+            }
+        }
+    }
+    names
+}
+
+/// The label index of an object.
+fn label_of(object: &Object) -> usize {
+    let size = if object.size == Size::Small { 0 } else { 1 };
+    let colour = Colour::ALL.iter().position(|&c| c == object.colour).expect("a known colour");
+    let shape = Shape::ALL.iter().position(|&s| s == object.shape).expect("a known shape");
+    (size * Colour::ALL.len() + colour) * Shape::ALL.len() + shape
+}
+
+impl Task for Shapes {
+    const NAME: &'static str = "shapes";
+    type Config = ShapesTaskConfig;
+    type Model = ImageClassifier;
+
+    fn train_config(config: &ShapesTaskConfig) -> &TrainConfig {
+        &config.train
+    }
+
+    fn train_config_mut(config: &mut ShapesTaskConfig) -> &mut TrainConfig {
+        &mut config.train
+    }
+
+    /// Renders the scenes (no data folder needed): pixels scaled to [-1, 1], channels first.
+    fn data(config: &ShapesTaskConfig, _root: &DataRoot, split: Split) -> Result<Examples, RunError> {
+        let (seed, count) = match split {
+            Split::Train => (config.train_seed, config.train_scenes),
+            Split::Test => (config.test_seed, config.test_scenes),
+        };
+        if config.train_seed == config.test_seed {
+            return Err(RunError::Config("shapes: train_seed and test_seed must differ, or the test scenes are training scenes".into()));
+        }
+        let world = ShapesWorld::new(ShapesConfig { image_size: config.image_size, ..ShapesConfig::default() }, seed);
+        let side = config.image_size as usize;
+        let names = label_names();
+        let (mut inputs, mut values) = (Vec::with_capacity(count * 3 * side * side), vec![0f32; count * names.len()]);
+        for index in 0..count {
+            let objects = world.objects(index as u64);
+            let image = render(&objects, config.image_size);
+            for channel in 0..3 {
+                inputs.extend(image.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
+            }
+            for object in &objects {
+                values[index * names.len() + label_of(object)] = 1.0;
+            }
+        }
+        Ok(Examples { inputs, example_len: 3 * side * side, targets: Targets::Labels { values, names } })
+    }
+
+    fn model(config: &ShapesTaskConfig, device: &Device) -> ImageClassifier {
+        let side = config.image_size as usize;
+        ImageClassifier::new(&config.encoder, [3, side, side], label_names().len(), config.dropout, device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_cover_every_object_kind_once() {
+        let names = label_names();
+        assert_eq!(names.len(), 48);
+        let config = ShapesTaskConfig { train_scenes: 20, test_scenes: 5, ..Default::default() };
+        let examples = Shapes::data(&config, &DataRoot::at("."), Split::Train).unwrap();
+        assert_eq!((examples.len(), examples.example_len), (20, 3 * 64 * 64));
+        let Targets::Labels { values, .. } = &examples.targets else { panic!("multi-label") };
+        let world = ShapesWorld::new(ShapesConfig::default(), 0);
+        for i in 0..20 {
+            let objects = world.objects(i as u64);
+            let row = &values[i * 48..(i + 1) * 48];
+            for object in &objects {
+                assert_eq!(row[label_of(object)], 1.0, "{}", names[label_of(object)]);
+            }
+            let distinct: std::collections::HashSet<usize> = objects.iter().map(label_of).collect();
+            assert_eq!(row.iter().filter(|&&v| v == 1.0).count(), distinct.len());
+        }
+    }
+}

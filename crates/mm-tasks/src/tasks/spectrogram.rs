@@ -1,0 +1,158 @@
+//! What the sound tasks share: turning recordings into examples (standardised log-mel or raw samples), the
+//! sound classifier, and time-shift augmentation.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::{Device, Tensor};
+use mm_audio::encoders::{LogMelCnn, LogMelCnnConfig, WaveformCnn, WaveformCnnConfig};
+use mm_audio::signal::{LogMel, LogMelConfig};
+use mm_audio::Audio;
+use mm_vision::transforms::shift;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::data_error;
+use crate::runner::{Classifier, RunError};
+
+/// What a sound model listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SoundInput {
+    /// A log-mel spectrogram `[mels, frames]`, standardised per example, into a 2-D CNN.
+    LogMel,
+    /// The samples themselves (peak-normalised) into a SoundNet-style 1-D CNN.
+    Waveform,
+}
+
+/// How recordings become fixed-size examples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoundFeatures {
+    /// Rate the audio is resampled to, in Hz.
+    pub sample_rate: u32,
+    /// Every recording is cut or zero-padded to this many seconds.
+    pub seconds: f32,
+    /// STFT length of the log-mel.
+    pub n_fft: usize,
+    /// Hop between frames.
+    pub hop: usize,
+    /// Mel bands.
+    pub mels: usize,
+}
+
+impl SoundFeatures {
+    /// Samples per example.
+    pub fn samples(&self) -> usize {
+        (self.sample_rate as f32 * self.seconds).round() as usize
+    }
+
+    /// Log-mel frames per example (centred STFT).
+    pub fn frames(&self) -> usize {
+        self.samples() / self.hop + 1
+    }
+
+    /// `[1, len]` for waveforms, `[mels, frames]` for log-mels.
+    pub fn shape(&self, input: SoundInput) -> [usize; 2] {
+        match input {
+            SoundInput::Waveform => [1, self.samples()],
+            SoundInput::LogMel => [self.mels, self.frames()],
+        }
+    }
+
+    /// Appends the example of each recording to one flat buffer.
+    pub fn examples(&self, input: SoundInput, recordings: impl Iterator<Item = mm_audio::Result<Audio>>) -> Result<Vec<f32>, RunError> {
+        let mut log_mel = LogMel::new(LogMelConfig::new(self.sample_rate, self.n_fft, self.hop, self.mels)).map_err(data_error)?;
+        let mut out = Vec::new();
+        for audio in recordings {
+            let audio = audio.map_err(data_error)?;
+            let mut audio = if audio.sample_rate == self.sample_rate { audio } else { audio.resample(self.sample_rate).map_err(data_error)? };
+            audio.normalise_peak(1.0);
+            audio.fit_to(self.samples());
+            match input {
+                SoundInput::Waveform => out.extend_from_slice(&audio.samples),
+                SoundInput::LogMel => {
+                    // [frames, mels] → [mels, frames], standardised so that loudness differences do not matter.
+                    let features = log_mel.process(&audio.samples).map_err(data_error)?;
+                    let start = out.len();
+                    out.extend(features.t().iter().copied());
+                    standardise(&mut out[start..]);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn standardise(values: &mut [f32]) {
+    let n = values.len().max(1) as f32;
+    let mean = values.iter().sum::<f32>() / n;
+    let std = (values.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt().max(1e-5);
+    values.iter_mut().for_each(|v| *v = (*v - mean) / std);
+}
+
+/// Shifts an example `[rows, columns]` along its columns (time) by up to `max_shift` either way; the uncovered
+/// columns take the example's smallest value (silence, for a log-mel; zero for a centred waveform).
+pub fn random_time_shift(example: &mut [f32], rows: usize, max_shift: usize, rng: &mut ChaCha8Rng) {
+    if max_shift == 0 {
+        return;
+    }
+    let columns = example.len() / rows.max(1);
+    let m = max_shift as i64;
+    let dx = rng.random_range(-m..=m);
+    let fill = if rows == 1 { 0.0 } else { example.iter().copied().fold(f32::INFINITY, f32::min) };
+    let mut shifted = Vec::with_capacity(example.len());
+    shift(example, 1, rows, columns, 0, dx, fill, &mut shifted);
+    example.copy_from_slice(&shifted);
+}
+
+/// The encoders of a sound classifier.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoundModelConfig {
+    /// Which input and encoder.
+    pub input: SoundInput,
+    /// The log-mel CNN (used when `input` is log-mel).
+    pub log_mel_cnn: LogMelCnnConfig,
+    /// The waveform CNN (used when `input` is waveform).
+    pub waveform_cnn: WaveformCnnConfig,
+    /// Dropout before the classifier.
+    pub dropout: f64,
+}
+
+/// Encoder → dropout → linear head, over log-mels or waveforms.
+#[derive(Module, Debug)]
+pub struct SoundClassifier {
+    /// Present for log-mel input.
+    pub log_mel: Option<LogMelCnn>,
+    /// Present for waveform input.
+    pub waveform: Option<WaveformCnn>,
+    dropout: Dropout,
+    head: Linear,
+    shape: [usize; 2],
+}
+
+impl SoundClassifier {
+    /// A classifier of `shape` examples into `classes`.
+    pub fn new(config: &SoundModelConfig, shape: [usize; 2], classes: usize, device: &Device) -> Self {
+        let (log_mel, waveform, width) = match config.input {
+            SoundInput::LogMel => (Some(config.log_mel_cnn.init(device)), None, config.log_mel_cnn.output_dim()),
+            SoundInput::Waveform => (None, Some(config.waveform_cnn.init(device)), config.waveform_cnn.output_dim()),
+        };
+        Self { log_mel, waveform, dropout: DropoutConfig::new(config.dropout).init(), head: LinearConfig::new(width, classes).init(device), shape }
+    }
+}
+
+impl Classifier for SoundClassifier {
+    /// `[B, rows·columns]` → logits `[B, classes]`.
+    fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = inputs.dims();
+        let [rows, columns] = self.shape;
+        let pooled = match (&self.log_mel, &self.waveform) {
+            (Some(cnn), _) => cnn.forward(inputs.reshape([batch, 1, rows, columns])).0,
+            (None, Some(cnn)) => cnn.forward(inputs.reshape([batch, 1, columns])).pooled,
+            (None, None) => unreachable!("SoundClassifier::new sets one encoder"),
+        };
+        self.head.forward(self.dropout.forward(pooled))
+    }
+}

@@ -1,0 +1,148 @@
+//! Convolutional image encoders. Each returns both a pooled vector per image and the last spatial feature map:
+//! the vector for classification and matching, the map for attention, localisation and GAN discriminators.
+//!
+//! - [`vgg`]: stacks of 3×3 convolutions with max-pooling between stages (Simonyan & Zisserman 2015).
+//! - [`resnet`]: residual basic blocks with strided downsampling (He et al. 2016).
+
+pub mod resnet;
+pub mod vgg;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
+use burn::tensor::activation::relu;
+use burn::tensor::{Device, Tensor};
+
+pub use resnet::{ResNetEncoder, ResNetEncoderConfig};
+pub use vgg::{VggEncoder, VggEncoderConfig};
+
+/// Which family an [`ImageEncoder`] is.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum ImageEncoderKind {
+    /// [`VggEncoder`].
+    Vgg,
+    /// [`ResNetEncoder`].
+    ResNet,
+}
+
+/// Either encoder family behind one config: what tasks store in their config files.
+#[derive(Config, Debug)]
+pub struct ImageEncoderConfig {
+    /// The family. Default VGG.
+    #[config(default = "ImageEncoderKind::Vgg")]
+    pub kind: ImageEncoderKind,
+    /// Image channels: 1 for grey, 3 for RGB. Default 1.
+    #[config(default = 1)]
+    pub channels_in: usize,
+    /// Channels of each stage. Default `[32, 64]`.
+    #[config(default = "vec![32, 64]")]
+    pub stages: Vec<usize>,
+    /// Conv (VGG) or residual (ResNet) blocks per stage. Default 2.
+    #[config(default = 2)]
+    pub blocks_per_stage: usize,
+}
+
+impl ImageEncoderConfig {
+    /// The encoder this config describes.
+    pub fn init(&self, device: &Device) -> ImageEncoder {
+        let (stages, blocks) = (self.stages.clone(), self.blocks_per_stage);
+        match self.kind {
+            ImageEncoderKind::Vgg => ImageEncoder {
+                vgg: Some(VggEncoderConfig::new().with_channels_in(self.channels_in).with_stages(stages).with_blocks_per_stage(blocks).init(device)),
+                resnet: None,
+            },
+            ImageEncoderKind::ResNet => ImageEncoder {
+                vgg: None,
+                resnet: Some(ResNetEncoderConfig::new().with_channels_in(self.channels_in).with_stages(stages).with_blocks_per_stage(blocks).init(device)),
+            },
+        }
+    }
+
+    /// D, the pooled vector's size.
+    pub fn output_dim(&self) -> usize {
+        self.stages.last().copied().unwrap_or(self.channels_in)
+    }
+}
+
+/// A VGG- or ResNet-style encoder (exactly one of the two is present).
+#[derive(Module, Debug)]
+pub struct ImageEncoder {
+    vgg: Option<VggEncoder>,
+    resnet: Option<ResNetEncoder>,
+}
+
+impl ImageEncoder {
+    /// `[B, C, H, W]` → pooled `[B, D]` and the last feature map.
+    pub fn forward(&self, images: Tensor<4>) -> EncoderOutput {
+        match (&self.vgg, &self.resnet) {
+            (Some(vgg), _) => vgg.forward(images),
+            (None, Some(resnet)) => resnet.forward(images),
+            (None, None) => unreachable!("ImageEncoderConfig::init sets one family"),
+        }
+    }
+}
+
+/// What an encoder returns.
+#[derive(Debug, Clone)]
+pub struct EncoderOutput {
+    /// Global average of the feature map: `[B, D]` with `D` = channels of the last stage.
+    pub pooled: Tensor<2>,
+    /// The last stage's feature map: `[B, C, H', W']`.
+    pub features: Tensor<4>,
+}
+
+impl EncoderOutput {
+    /// Pools `features` `[B, C, H, W]` by averaging over space.
+    pub fn from_features(features: Tensor<4>) -> Self {
+        let [batch, channels, _, _] = features.dims();
+        let pooled = features.clone().mean_dim(3).mean_dim(2).reshape([batch, channels]);
+        Self { pooled, features }
+    }
+}
+
+/// A 3×3 convolution (stride 1 or 2, "same" padding), batch norm and ReLU.
+#[derive(Config, Debug)]
+pub struct ConvBlockConfig {
+    /// Input channels.
+    pub channels_in: usize,
+    /// Output channels.
+    pub channels_out: usize,
+    /// Stride of the convolution. Default 1.
+    #[config(default = 1)]
+    pub stride: usize,
+    /// Apply ReLU after the norm. Default true.
+    #[config(default = true)]
+    pub activation: bool,
+}
+
+impl ConvBlockConfig {
+    /// The block, with burn's default initialisers.
+    pub fn init(&self, device: &Device) -> ConvBlock {
+        ConvBlock {
+            conv: Conv2dConfig::new([self.channels_in, self.channels_out], [3, 3])
+                .with_stride([self.stride, self.stride])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .with_bias(false)
+                .init(device),
+            norm: BatchNormConfig::new(self.channels_out).init(device),
+            activation: self.activation,
+        }
+    }
+}
+
+/// Conv 3×3 → batch norm → ReLU (optional).
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    conv: Conv2d,
+    norm: BatchNorm,
+    activation: bool,
+}
+
+impl ConvBlock {
+    /// `[B, C_in, H, W]` → `[B, C_out, ⌈H/stride⌉, ⌈W/stride⌉]`.
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let x = self.norm.forward(self.conv.forward(input));
+        if self.activation { relu(x) } else { x }
+    }
+}

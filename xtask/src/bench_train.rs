@@ -1,0 +1,105 @@
+//! `cargo xtask bench train-step`: one training step of the mnist CNN on flex (and wgpu when it works) against
+//! PyTorch with the same architecture, batch and optimiser, in one run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+use burn::optim::{AdamWConfig, GradientsParams};
+use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use clap::Args;
+use mm_tasks::runner::{Classifier, Task};
+use mm_tasks::tasks::mnist::{Mnist, MnistConfig};
+use serde::Deserialize;
+
+use crate::bench::python_with;
+use crate::Failure;
+
+#[derive(Args)]
+pub struct TrainStepArgs {
+    /// Examples per step.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Timed steps; the median is reported.
+    #[arg(long, default_value_t = 30)]
+    repeats: usize,
+    /// Threads for PyTorch (flex uses rayon's pool: RAYON_NUM_THREADS, else every core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Also time wgpu (a software Vulkan device here, whose timings mean nothing).
+    #[arg(long)]
+    wgpu: bool,
+    /// Python with torch (default: MM_PYTHON, else ~/.cache/mm/pyref).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Time mm only.
+    #[arg(long)]
+    no_reference: bool,
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    version: String,
+    ms: f64,
+    threads: usize,
+}
+
+/// Median ms of one step (forward, loss, backward, AdamW) on `device`, after 5 warm-up steps.
+fn time_steps(device: &Device, batch: usize, repeats: usize) -> f64 {
+    device.seed(0);
+    let config = MnistConfig::default();
+    let mut model = Mnist::model(&config, device);
+    let mut optimizer = AdamWConfig::new().with_weight_decay(1e-4).init();
+    let images = Tensor::<2>::random([batch, 28 * 28], Distribution::Normal(0.0, 1.0), device);
+    let labels: Vec<i64> = (0..batch as i64).map(|i| i % 10).collect();
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), device);
+    let loss_fn = burn::nn::loss::CrossEntropyLossConfig::new().init(device);
+    let mut times = Vec::with_capacity(repeats);
+    for i in 0..repeats + 5 {
+        let start = Instant::now();
+        let loss = loss_fn.forward(model.logits(images.clone()), labels.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optimizer.step(1e-3, model, grads);
+        // Wait for the device: the step is done when its result can be read.
+        let _: f32 = model.logits(images.clone().narrow(0, 0, 1)).sum().into_scalar();
+        if i >= 5 {
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+pub fn run(args: TrainStepArgs) -> Result<ExitCode, Failure> {
+    let threads = args.threads.unwrap_or_else(|| {
+        std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    });
+    let mut rows = vec![(format!("mm {} on flex", env!("CARGO_PKG_VERSION")), time_steps(&Device::flex().autodiff(), args.batch, args.repeats))];
+    if args.wgpu {
+        let device = mm_tasks::DeviceKind::Wgpu.device()?;
+        rows.push((format!("mm {} on wgpu", env!("CARGO_PKG_VERSION")), time_steps(&device.autodiff(), args.batch, args.repeats)));
+    }
+    if !args.no_reference {
+        let python = python_with(args.python.clone(), "torch", &["torch==2.11.0"])?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/train_step_reference.py");
+        let output = Command::new(&python)
+            .arg(&script)
+            .args([args.batch, args.repeats, threads].map(|v| v.to_string()))
+            .env("OMP_NUM_THREADS", threads.to_string())
+            .output()?;
+        if !output.status.success() {
+            return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&output.stderr)).into());
+        }
+        let r: Reference = serde_json::from_slice(&output.stdout)?;
+        rows.push((format!("PyTorch {} CPU, {} threads", r.version, r.threads), r.ms));
+    }
+    println!("mnist CNN (VGG [32, 64] × 2 conv-BN-ReLU blocks, GAP, linear), batch {}, AdamW; median of {} steps", args.batch, args.repeats);
+    println!();
+    println!("| trainer | ms/step | relative to mm flex |");
+    println!("|---|---|---|");
+    let flex = rows[0].1;
+    for (name, ms) in &rows {
+        println!("| {name} | {ms:.1} | {:.2}× |", ms / flex);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,208 @@
+//! `cargo xtask train [TASK]` and `cargo xtask eval TASK`: the tasks of mm-tasks through the runner.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use mm_tasks::data::DataRoot;
+use mm_tasks::runner::{eval_run, load_config, train_task, Evaluation, Overrides, RunDir, Split, Task, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
+use mm_tasks::tasks::esc10::{eval_folds, train_folds, Esc10Sounds};
+use mm_tasks::tasks::fsdd::FsddDigits;
+use mm_tasks::tasks::mnist::Mnist;
+use mm_tasks::tasks::shapes::Shapes;
+use mm_tasks::DeviceKind;
+
+use crate::Failure;
+
+#[derive(Subcommand)]
+pub enum TrainTask {
+    /// word2vec skip-gram with negative sampling on a text corpus; saves the vectors and their evaluation.
+    Word2vec(crate::word2vec::TrainArgs),
+    /// Digit classifier on MNIST (the image encoder). Goal: test accuracy ≥ 99.3%.
+    Mnist(RunArgs),
+    /// Spoken-digit classifier on FSDD's official split, from log-mel (or `input = "waveform"` in a config).
+    Fsdd(RunArgs),
+    /// Environmental-sound classifier on ESC-10, one model per fold of the 5-fold protocol.
+    Esc10(RunArgs),
+    /// Multi-label description of shapes-world scenes (the default task: no data needed, minutes on a CPU).
+    Shapes(RunArgs),
+    /// mnist, fsdd, esc10 and shapes in sequence, with their default configs.
+    Encoders(RunArgs),
+}
+
+#[derive(Subcommand)]
+pub enum EvalTask {
+    /// Word vectors: analogies per section, WordSim353 and SimLex-999, nearest neighbours; the last line is JSON.
+    Word2vec(crate::word2vec::EvalArgs),
+    /// A saved mnist run.
+    Mnist(EvalArgs),
+    /// A saved fsdd run.
+    Fsdd(EvalArgs),
+    /// A saved esc10 run (all five folds).
+    Esc10(EvalArgs),
+    /// A saved shapes run.
+    Shapes(EvalArgs),
+}
+
+/// What every runner task takes on the command line; flags override the config file.
+#[derive(Args, Clone, Default)]
+pub struct RunArgs {
+    /// Task config, JSON (.json) or TOML; fields left out keep their defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// flex (CPU) or wgpu (GPU). Default: MM_DEVICE, else flex.
+    #[arg(long)]
+    device: Option<DeviceKind>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Use only the first N training (and test) examples: a quick run.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Data root (default: MM_DATA_DIR, else ./data, else ../shared/data).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Where run folders go.
+    #[arg(long, default_value = "runs")]
+    runs: PathBuf,
+    /// Continue an interrupted run from its newest checkpoint: the given run folder, or runs/TASK/latest.
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    resume: Option<PathBuf>,
+    /// Stop after this many epochs, as if interrupted (resume later with --resume).
+    #[arg(long, hide = true)]
+    stop_after: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Run folder (default: runs/TASK/latest).
+    #[arg(long)]
+    run: Option<PathBuf>,
+    /// Data root (default: MM_DATA_DIR, else ./data, else ../shared/data).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// train or test.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// flex or wgpu.
+    #[arg(long)]
+    device: Option<DeviceKind>,
+}
+
+impl RunArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides { device: self.device, epochs: self.epochs, batch_size: self.batch_size, lr: self.lr, seed: self.seed, limit: self.limit }
+    }
+
+    /// The config (file, then flags) and the run folder: a new one, or the one to resume with its saved config.
+    fn prepare<T: Task>(&self) -> Result<(T::Config, RunDir, bool), Failure> {
+        if let Some(resume) = &self.resume {
+            let dir = if resume.as_os_str().is_empty() { self.runs.join(T::NAME).join("latest") } else { resume.clone() };
+            let run = RunDir::open(&dir)?;
+            let config = load_config::<T::Config>(&run.path().join(CONFIG_FILE))?;
+            return Ok((config, run, true));
+        }
+        let mut config = match &self.config {
+            Some(path) => load_config::<T::Config>(path)?,
+            None => T::Config::default(),
+        };
+        self.overrides().apply(T::train_config_mut(&mut config));
+        T::train_config(&config).check()?;
+        let run = RunDir::create(&self.runs, T::NAME, T::train_config(&config).seed)?;
+        Ok((config, run, false))
+    }
+}
+
+pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
+    match task.unwrap_or(TrainTask::Shapes(RunArgs { runs: "runs".into(), ..Default::default() })) {
+        TrainTask::Word2vec(args) => crate::word2vec::train_command(args),
+        TrainTask::Mnist(args) => train_one::<Mnist>(&args),
+        TrainTask::Fsdd(args) => train_one::<FsddDigits>(&args),
+        TrainTask::Shapes(args) => train_one::<Shapes>(&args),
+        TrainTask::Esc10(args) => train_esc10(&args),
+        TrainTask::Encoders(args) => {
+            for step in [train_one::<Mnist>, train_one::<FsddDigits>, train_esc10, train_one::<Shapes>] {
+                step(&args)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn train_one<T: Task>(args: &RunArgs) -> Result<ExitCode, Failure> {
+    let (config, run, resume) = args.prepare::<T>()?;
+    let root = DataRoot::from_flag(args.data.as_deref());
+    let trained = train_task::<T>(&config, &root, &run, resume, args.stop_after)?;
+    let dir = trained.run.path();
+    println!("{}: run folder {}", T::NAME, dir.display());
+    for file in [CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, "evaluation.json"] {
+        if dir.join(file).exists() {
+            println!("  {}", dir.join(file).display());
+        }
+    }
+    match trained.evaluation {
+        Some(evaluation) => {
+            println!("test accuracy {:.4}, loss {:.4} on {} examples", evaluation.accuracy, evaluation.loss, evaluation.examples);
+            println!("{}", serde_json::to_string(&evaluation)?);
+        }
+        None => println!("stopped after epoch {}; continue with --resume {}", trained.outcome.history.len(), dir.display()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn train_esc10(args: &RunArgs) -> Result<ExitCode, Failure> {
+    let (config, run, resume) = args.prepare::<Esc10Sounds>()?;
+    let root = DataRoot::from_flag(args.data.as_deref());
+    match train_folds(&config, &root, &run, resume, args.stop_after)? {
+        Some(summary) => {
+            println!("esc10: run folder {} (one sub-folder per fold)", run.path().display());
+            for fold in &summary.folds {
+                println!("  fold {}: accuracy {:.4}", fold.fold, fold.accuracy);
+            }
+            println!("mean accuracy {:.4} ± {:.4}", summary.mean_accuracy, summary.std_accuracy);
+            println!("{}", serde_json::to_string(&summary)?);
+        }
+        None => println!("stopped early; continue with --resume {}", run.path().display()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
+    match task {
+        EvalTask::Word2vec(args) => crate::word2vec::eval_command(args),
+        EvalTask::Mnist(args) => eval_one::<Mnist>(&args),
+        EvalTask::Fsdd(args) => eval_one::<FsddDigits>(&args),
+        EvalTask::Shapes(args) => eval_one::<Shapes>(&args),
+        EvalTask::Esc10(args) => {
+            let run = run_folder::<Esc10Sounds>(&args);
+            let summary = eval_folds(&run, &DataRoot::from_flag(args.data.as_deref()), args.device)?;
+            for fold in &summary.folds {
+                println!("fold {}: accuracy {:.4}", fold.fold, fold.accuracy);
+            }
+            println!("mean accuracy {:.4} ± {:.4}", summary.mean_accuracy, summary.std_accuracy);
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_folder<T: Task>(args: &EvalArgs) -> PathBuf {
+    args.run.clone().unwrap_or_else(|| Path::new("runs").join(T::NAME).join("latest"))
+}
+
+fn eval_one<T: Task>(args: &EvalArgs) -> Result<ExitCode, Failure> {
+    let run = run_folder::<T>(args);
+    let split: Split = args.split.parse()?;
+    let evaluation: Evaluation = eval_run::<T>(&run, &DataRoot::from_flag(args.data.as_deref()), split, args.device)?;
+    println!("{} ({}), {} split: accuracy {:.4}, loss {:.4}, {} examples", T::NAME, run.display(), args.split, evaluation.accuracy, evaluation.loss, evaluation.examples);
+    for (name, accuracy) in &evaluation.per_class {
+        println!("  {name}: {accuracy:.4}");
+    }
+    println!("{}", serde_json::to_string(&evaluation)?);
+    Ok(ExitCode::SUCCESS)
+}
