@@ -21,7 +21,7 @@ pub struct FsddDigits;
 pub struct FsddConfig {
     /// Recordings → examples. Default: 8 kHz, 1 s, log-mel with n_fft 256, hop 80, 40 bands (40 × 101).
     pub features: SoundFeatures,
-    /// Input and encoders. Default: log-mel into a CNN with stages [32, 64, 128], one conv each; dropout 0.3.
+    /// Input and encoders. Default: log-mel into a CNN with stages [16, 32, 64], one conv each; dropout 0.3.
     /// For the waveform variant set `input = "waveform"` (SoundNet's conv1–conv5).
     pub model: SoundModelConfig,
     /// Random time shift of training examples, in frames (log-mel) or samples (waveform). Default 8.
@@ -36,7 +36,7 @@ impl Default for FsddConfig {
             features: SoundFeatures { sample_rate: 8000, seconds: 1.0, n_fft: 256, hop: 80, mels: 40 },
             model: SoundModelConfig {
                 input: SoundInput::LogMel,
-                log_mel_cnn: LogMelCnnConfig::new().with_stages(vec![32, 64, 128]).with_convs_per_stage(1),
+                log_mel_cnn: LogMelCnnConfig::new().with_stages(vec![16, 32, 64]).with_convs_per_stage(1),
                 waveform_cnn: WaveformCnnConfig::new(),
                 dropout: 0.3,
             },

@@ -7,7 +7,19 @@ use mm_vision::encoders::{ImageEncoder, ImageEncoderConfig};
 
 use crate::runner::Classifier;
 
-/// Encoder → dropout → linear head.
+/// How the feature map becomes one vector for the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooling {
+    /// The encoder's global average: what is in the picture, weighted by area.
+    #[default]
+    Average,
+    /// Global maximum: whether something is anywhere in the picture, however small — the right summary for
+    /// "which objects are present".
+    Max,
+}
+
+/// Encoder → global pooling → dropout → linear head.
 #[derive(Module, Debug)]
 pub struct ImageClassifier {
     /// The pretrained-to-be encoder (what later systems reuse).
@@ -15,16 +27,18 @@ pub struct ImageClassifier {
     dropout: Dropout,
     head: Linear,
     shape: [usize; 3],
+    max_pooling: bool,
 }
 
 impl ImageClassifier {
     /// A classifier of `[channels, height, width]` images into `classes`.
-    pub fn new(encoder: &ImageEncoderConfig, shape: [usize; 3], classes: usize, dropout: f64, device: &Device) -> Self {
+    pub fn new(encoder: &ImageEncoderConfig, shape: [usize; 3], classes: usize, pooling: Pooling, dropout: f64, device: &Device) -> Self {
         Self {
             encoder: encoder.init(device),
             dropout: DropoutConfig::new(dropout).init(),
             head: LinearConfig::new(encoder.output_dim(), classes).init(device),
             shape,
+            max_pooling: pooling == Pooling::Max,
         }
     }
 }
@@ -35,6 +49,12 @@ impl Classifier for ImageClassifier {
         let [batch, _] = inputs.dims();
         let [c, h, w] = self.shape;
         let encoded = self.encoder.forward(inputs.reshape([batch, c, h, w]));
-        self.head.forward(self.dropout.forward(encoded.pooled))
+        let pooled = if self.max_pooling {
+            let [_, channels, _, _] = encoded.features.dims();
+            encoded.features.max_dim(3).max_dim(2).reshape([batch, channels])
+        } else {
+            encoded.pooled
+        };
+        self.head.forward(self.dropout.forward(pooled))
     }
 }

@@ -13,7 +13,7 @@ pub mod mnist;
 pub mod shapes;
 mod spectrogram;
 
-pub use image_classifier::ImageClassifier;
+pub use image_classifier::{ImageClassifier, Pooling};
 
 use crate::runner::RunError;
 
