@@ -3,9 +3,9 @@ in PyTorch, same architecture, batch and optimiser.
 
     python benches/reference/train_step_reference.py BATCH REPEATS THREADS
 
-The model is mm's default mnist classifier: two VGG stages of two (3x3 conv without bias, batch norm, ReLU)
-blocks, 32 then 64 channels, 2x2 max-pooling after each stage, global average pooling, dropout 0.2 and a linear
-layer to 10 classes. Prints one JSON object: the median ms per step after warm-up steps.
+The model is mm's default mnist classifier: three VGG stages of one (3x3 conv without bias, batch norm, ReLU)
+block, 32, 64 and 128 channels, 2x2 max-pooling after each stage (28 -> 14 -> 7 -> 3), global average pooling,
+dropout 0.2 and a linear layer to 10 classes. Prints one JSON object: the median ms per step after warm-up steps.
 """
 import json
 import sys
@@ -24,9 +24,10 @@ def block(cin, cout):
 
 
 model = nn.Sequential(
-    *block(1, 32), *block(32, 32), nn.MaxPool2d(2),
-    *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
-    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(64, 10),
+    *block(1, 32), nn.MaxPool2d(2),
+    *block(32, 64), nn.MaxPool2d(2),
+    *block(64, 128), nn.MaxPool2d(2),
+    nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, 10),
 )
 optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4, eps=1e-5)
 loss_fn = nn.CrossEntropyLoss()

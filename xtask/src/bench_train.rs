@@ -93,7 +93,11 @@ pub fn run(args: TrainStepArgs) -> Result<ExitCode, Failure> {
         let r: Reference = serde_json::from_slice(&output.stdout)?;
         rows.push((format!("PyTorch {} CPU, {} threads", r.version, r.threads), r.ms));
     }
-    println!("mnist CNN (VGG [32, 64] × 2 conv-BN-ReLU blocks, GAP, linear), batch {}, AdamW; median of {} steps", args.batch, args.repeats);
+    println!(
+        "mm's default mnist CNN (VGG stages 32/64/128, one conv-BN-ReLU block each, max-pool, GAP, dropout, linear), \
+         batch {}, AdamW; median of {} steps",
+        args.batch, args.repeats
+    );
     println!();
     println!("| trainer | ms/step | relative to mm flex |");
     println!("|---|---|---|");

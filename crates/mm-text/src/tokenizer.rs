@@ -16,7 +16,7 @@ use tokenizers::pre_tokenizers::whitespace::Whitespace;
 use tokenizers::processors::template::TemplateProcessing;
 use tokenizers::{AddedToken, NormalizerWrapper, Tokenizer};
 
-use crate::{Error, Result};
+use crate::{Corpus, Error, Result};
 
 /// Which model splits words into tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +130,24 @@ impl TextTokenizer {
         let tokenizer = Self { inner };
         tokenizer.check_special_ids(Path::new("<trained>"))?;
         Ok(tokenizer)
+    }
+
+    /// Trains on the lines of a corpus (plain or gzipped), streamed; a read error ends training with that error.
+    pub fn train_on_corpus(config: &TokenizerConfig, corpus: &Corpus) -> Result<Self> {
+        let mut lines = corpus.lines()?;
+        let mut failure = None;
+        let texts = std::iter::from_fn(|| match lines.next_line() {
+            Ok(line) => line.map(str::to_owned),
+            Err(error) => {
+                failure = Some(error);
+                None
+            }
+        });
+        let trained = Self::train(config, texts);
+        match failure {
+            Some(error) => Err(error),
+            None => trained,
+        }
     }
 
     /// Saves as `tokenizer.json` (any name), through a temporary file.
@@ -264,6 +282,24 @@ mod tests {
         let path = dir.path().join("bpe.json");
         tokenizer.save(&path).unwrap();
         assert_eq!(TextTokenizer::load(&path).unwrap().encode("squares circle").unwrap(), ids);
+    }
+
+    #[test]
+    fn trains_on_a_gzipped_corpus_and_reports_its_errors() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corpus.txt.gz");
+        let mut gz = flate2::write::GzEncoder::new(std::fs::File::create(&path).unwrap(), flate2::Compression::fast());
+        for caption in CAPTIONS {
+            writeln!(gz, "{caption}").unwrap();
+        }
+        gz.finish().unwrap();
+        let tokenizer = TextTokenizer::train_on_corpus(&TokenizerConfig::default(), &Corpus::open(&path).unwrap()).unwrap();
+        assert!(tokenizer.id("triangles").is_some() && tokenizer.id("lait").is_some());
+        let bad = dir.path().join("bad.txt");
+        std::fs::write(&bad, b"fine line\n\xff\xfe broken\n").unwrap();
+        let message = TextTokenizer::train_on_corpus(&TokenizerConfig::default(), &Corpus::open(&bad).unwrap()).unwrap_err().to_string();
+        assert!(message.contains("bad.txt:2"), "{message}");
     }
 
     #[test]

@@ -23,6 +23,38 @@ pub struct Checkpoint {
     pub history: Vec<EpochMetrics>,
 }
 
+/// `state.json`: the state, plus each metric's exact bits. serde_json parses floats fast but not always to the
+/// nearest double, and a resumed run must carry on with exactly the numbers an uninterrupted one holds.
+#[derive(Serialize, Deserialize)]
+struct StateFile {
+    #[serde(flatten)]
+    state: Checkpoint,
+    /// Per epoch: train loss, train accuracy, valid loss, valid accuracy, lr, seconds, as `f64::to_bits`.
+    exact: Vec<[u64; 6]>,
+}
+
+impl StateFile {
+    fn new(state: &Checkpoint) -> Self {
+        let exact = state
+            .history
+            .iter()
+            .map(|m| [m.train_loss, m.train_accuracy, m.valid_loss, m.valid_accuracy, m.lr, m.seconds].map(f64::to_bits))
+            .collect();
+        Self { state: state.clone(), exact }
+    }
+
+    fn into_state(mut self, path: &Path) -> Result<Checkpoint, RunError> {
+        if self.exact.len() != self.state.history.len() {
+            return Err(RunError::invalid(path, "history and exact metrics differ in length"));
+        }
+        for (m, bits) in self.state.history.iter_mut().zip(&self.exact) {
+            let [a, b, c, d, e, f] = bits.map(f64::from_bits);
+            (m.train_loss, m.train_accuracy, m.valid_loss, m.valid_accuracy, m.lr, m.seconds) = (a, b, c, d, e, f);
+        }
+        Ok(self.state)
+    }
+}
+
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
 const STATE: &str = "state.json";
@@ -42,7 +74,7 @@ pub(crate) fn save<M: Module>(run: &Path, model: &M, optimizer: &ModuleOptimizer
     let optimizer_path = partial.join(OPTIMIZER);
     optimizer.to_record().save(&optimizer_path).map_err(|e| RunError::invalid(&optimizer_path, e))?;
     let state_path = partial.join(STATE);
-    std::fs::write(&state_path, serde_json::to_vec_pretty(state).expect("state serialises")).map_err(|e| RunError::io(&state_path, e))?;
+    std::fs::write(&state_path, serde_json::to_vec_pretty(&StateFile::new(state)).expect("state serialises")).map_err(|e| RunError::io(&state_path, e))?;
     let _ = std::fs::remove_dir_all(&target);
     std::fs::rename(&partial, &target).map_err(|e| RunError::io(&target, e))?;
     for old in list(run)?.into_iter().rev().skip(keep) {
@@ -68,7 +100,8 @@ pub(crate) fn load_latest<M: Module>(run: &Path, model: M, optimizer: ModuleOpti
     let Some(latest) = list(run)?.pop() else { return Ok(None) };
     let state_path = latest.join(STATE);
     let text = std::fs::read_to_string(&state_path).map_err(|e| RunError::io(&state_path, e))?;
-    let state: Checkpoint = serde_json::from_str(&text).map_err(|e| RunError::invalid(&state_path, e))?;
+    let file: StateFile = serde_json::from_str(&text).map_err(|e| RunError::invalid(&state_path, e))?;
+    let state = file.into_state(&state_path)?;
     let model_path = latest.join(MODEL);
     let record = ModuleRecord::load(&model_path).map_err(|e| RunError::invalid(&model_path, e))?;
     let model = model.try_load_record(record).map_err(|e| RunError::invalid(&model_path, e))?;

@@ -42,7 +42,14 @@ fn draw(history: &[EpochMetrics], title: &str, path: &Path) -> Result<(), Box<dy
             .y_label_area_size(56)
             .caption(name, ("sans-serif", 16))
             .build_cartesian_2d(1f64..last, (low - pad)..(high + pad))?;
-        chart.configure_mesh().x_desc("epoch").label_style(("sans-serif", 13)).draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .x_labels(history.len().clamp(2, 12))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .light_line_style(WHITE)
+            .label_style(("sans-serif", 13))
+            .draw()?;
         for (label, pick, colour) in [("train", train, BLUE), ("validation", valid, RED)] {
             let points: Vec<(f64, f64)> = history.iter().map(|m| (m.epoch as f64, pick(m))).collect();
             chart

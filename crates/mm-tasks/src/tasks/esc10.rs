@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::data_error;
-use super::spectrogram::{random_time_shift, SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig};
+use super::spectrogram::{random_time_shift, MapReadout, SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig};
 use crate::data::{DataRoot, Dataset};
 use crate::runner::{Examples, RunError, Split, Targets, Task, TrainConfig};
 
@@ -41,6 +41,7 @@ impl Default for Esc10Config {
                 log_mel_cnn: LogMelCnnConfig::new().with_stages(vec![16, 32, 64, 128]).with_convs_per_stage(1),
                 waveform_cnn: WaveformCnnConfig::new(),
                 dropout: 0.3,
+                readout: MapReadout::Average,
             },
             max_shift: 20,
             train: TrainConfig { epochs: 40, batch_size: 16, lr: 2e-3, weight_decay: 1e-3, ..TrainConfig::default() },

@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::data_error;
-use super::spectrogram::{random_time_shift, SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig};
+use super::spectrogram::{random_time_shift, MapReadout, SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig};
 use crate::data::{DataRoot, Dataset};
 use crate::runner::{Examples, RunError, Split, Targets, Task, TrainConfig};
 
@@ -21,7 +21,8 @@ pub struct FsddDigits;
 pub struct FsddConfig {
     /// Recordings → examples. Default: 8 kHz, 1 s, log-mel with n_fft 256, hop 80, 40 bands (40 × 101).
     pub features: SoundFeatures,
-    /// Input and encoders. Default: log-mel into a CNN with stages [16, 32, 64], one conv each; dropout 0.3.
+    /// Input and encoders. Default: log-mel into a CNN with stages [16, 32, 64], one conv each, its last map
+    /// flattened (5 × 12 × 64) into the classifier; dropout 0.3.
     /// For the waveform variant set `input = "waveform"` (SoundNet's conv1–conv5).
     pub model: SoundModelConfig,
     /// Random time shift of training examples, in frames (log-mel) or samples (waveform). Default 8.
@@ -39,6 +40,7 @@ impl Default for FsddConfig {
                 log_mel_cnn: LogMelCnnConfig::new().with_stages(vec![16, 32, 64]).with_convs_per_stage(1),
                 waveform_cnn: WaveformCnnConfig::new(),
                 dropout: 0.3,
+                readout: MapReadout::Flatten,
             },
             max_shift: 8,
             train: TrainConfig { epochs: 20, batch_size: 32, lr: 2e-3, ..TrainConfig::default() },

@@ -106,6 +106,19 @@ pub fn random_time_shift(example: &mut [f32], rows: usize, max_shift: usize, rng
     example.copy_from_slice(&shifted);
 }
 
+/// How the log-mel CNN's last map `[C, mels', frames']` becomes the head's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MapReadout {
+    /// The encoder's average over frequency and time: the same sound anywhere in the clip counts the same
+    /// (environmental sounds).
+    #[default]
+    Average,
+    /// The whole map, flattened: keeps when and at what pitch things happen (spoken words, whose order of sounds
+    /// is what tells them apart).
+    Flatten,
+}
+
 /// The encoders of a sound classifier.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,6 +131,9 @@ pub struct SoundModelConfig {
     pub waveform_cnn: WaveformCnnConfig,
     /// Dropout before the classifier.
     pub dropout: f64,
+    /// How the log-mel CNN's map reaches the classifier (the waveform CNN always averages over time).
+    #[serde(default)]
+    pub readout: MapReadout,
 }
 
 /// Encoder → dropout → linear head, over log-mels or waveforms.
@@ -130,16 +146,25 @@ pub struct SoundClassifier {
     dropout: Dropout,
     head: Linear,
     shape: [usize; 2],
+    flatten: bool,
 }
 
 impl SoundClassifier {
     /// A classifier of `shape` examples into `classes`.
     pub fn new(config: &SoundModelConfig, shape: [usize; 2], classes: usize, device: &Device) -> Self {
+        let flatten = config.input == SoundInput::LogMel && config.readout == MapReadout::Flatten;
         let (log_mel, waveform, width) = match config.input {
+            SoundInput::LogMel if flatten => {
+                // Each stage max-pools by 2 (rounding down).
+                let stages = config.log_mel_cnn.stages.len() as u32;
+                let cells = (shape[0] >> stages) * (shape[1] >> stages);
+                (Some(config.log_mel_cnn.init(device)), None, config.log_mel_cnn.output_dim() * cells)
+            }
             SoundInput::LogMel => (Some(config.log_mel_cnn.init(device)), None, config.log_mel_cnn.output_dim()),
             SoundInput::Waveform => (None, Some(config.waveform_cnn.init(device)), config.waveform_cnn.output_dim()),
         };
-        Self { log_mel, waveform, dropout: DropoutConfig::new(config.dropout).init(), head: LinearConfig::new(width, classes).init(device), shape }
+        let head = LinearConfig::new(width, classes).init(device);
+        Self { log_mel, waveform, dropout: DropoutConfig::new(config.dropout).init(), head, shape, flatten }
     }
 }
 
@@ -149,6 +174,11 @@ impl Classifier for SoundClassifier {
         let [batch, _] = inputs.dims();
         let [rows, columns] = self.shape;
         let pooled = match (&self.log_mel, &self.waveform) {
+            (Some(cnn), _) if self.flatten => {
+                let map = cnn.forward(inputs.reshape([batch, 1, rows, columns])).1;
+                let [_, c, h, w] = map.dims();
+                map.reshape([batch, c * h * w])
+            }
             (Some(cnn), _) => cnn.forward(inputs.reshape([batch, 1, rows, columns])).0,
             (None, Some(cnn)) => cnn.forward(inputs.reshape([batch, 1, columns])).pooled,
             (None, None) => unreachable!("SoundClassifier::new sets one encoder"),

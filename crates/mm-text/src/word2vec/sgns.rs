@@ -87,9 +87,11 @@ pub struct Progress {
     pub words_per_second: f64,
 }
 
-/// Sentences longer than this are split, as in word2vec.c.
-const MAX_SENTENCE: usize = 1000;
-/// Corpus words per job handed to a worker.
+/// Sentences longer than this many known words are split (gensim's limit; word2vec.c's is 1,000). Every split
+/// costs the pairs whose window crosses it.
+const MAX_SENTENCE: usize = 10_000;
+/// A job handed to a worker ends with the first line that brings it to this many corpus words: lines are never
+/// split between jobs.
 const JOB_WORDS: usize = 10_000;
 /// The sigmoid is tabulated over [-MAX_EXP, MAX_EXP], as in word2vec.c.
 const MAX_EXP: f32 = 6.0;
@@ -191,6 +193,16 @@ pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progres
             for _ in 0..config.epochs {
                 let mut lines = corpus.lines()?;
                 let (mut job, mut job_words) = (Vec::new(), 0u64);
+                // Hands the job over once it is big enough; called only where a sentence ends.
+                let mut hand_over = |job: &mut Vec<Vec<u32>>, job_words: &mut u64| -> bool {
+                    if (*job_words as usize) < JOB_WORDS {
+                        return true;
+                    }
+                    let sent = sender.send((index, std::mem::take(job), *job_words)).is_ok();
+                    index += 1;
+                    *job_words = 0;
+                    sent
+                };
                 while let Some(line) = lines.next_line()? {
                     let mut sentence = Vec::new();
                     for token in line.split_ascii_whitespace() {
@@ -199,18 +211,16 @@ pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progres
                             sentence.push(id);
                             if sentence.len() == MAX_SENTENCE {
                                 job.push(std::mem::take(&mut sentence));
+                                if !hand_over(&mut job, &mut job_words) {
+                                    return Ok(());
+                                }
                             }
-                        }
-                        if job_words as usize >= JOB_WORDS {
-                            job.push(std::mem::take(&mut sentence));
-                            if sender.send((index, std::mem::take(&mut job), job_words)).is_err() {
-                                return Ok(());
-                            }
-                            index += 1;
-                            job_words = 0;
                         }
                     }
                     job.push(sentence);
+                    if !hand_over(&mut job, &mut job_words) {
+                        return Ok(());
+                    }
                 }
                 if job_words > 0 {
                     let _ = sender.send((index, job, job_words));
