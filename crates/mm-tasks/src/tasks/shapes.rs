@@ -130,6 +130,9 @@ impl Task for Shapes {
             Split::Train => (config.train_seed, config.train_scenes),
             Split::Test => (config.test_seed, config.test_scenes),
         };
+        if config.image_size < 16 {
+            return Err(RunError::Config(format!("shapes: image_size {} is too small to draw the shapes (16 or more)", config.image_size)));
+        }
         if config.train_seed == config.test_seed {
             return Err(RunError::Config("shapes: train_seed and test_seed must differ, or the test scenes are training scenes".into()));
         }

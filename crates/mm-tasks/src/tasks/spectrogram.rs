@@ -62,6 +62,9 @@ impl SoundFeatures {
 
     /// Appends the example of each recording to one flat buffer.
     pub fn examples(&self, input: SoundInput, recordings: impl Iterator<Item = mm_audio::Result<Audio>>) -> Result<Vec<f32>, RunError> {
+        if self.sample_rate == 0 || self.hop == 0 || self.n_fft == 0 || self.mels == 0 || !(self.seconds > 0.0) {
+            return Err(RunError::Config(format!("features: sample_rate, seconds, n_fft, hop and mels must be positive: {self:?}")));
+        }
         let mut log_mel = LogMel::new(LogMelConfig::new(self.sample_rate, self.n_fft, self.hop, self.mels)).map_err(data_error)?;
         let mut out = Vec::new();
         for audio in recordings {
