@@ -4,4 +4,5 @@
 //! projection heads and metric losses, with retrieval indexes and metrics. Image tagging, ordered-text
 //! (recipe-style) retrieval and SoundNet distillation live here as they are built; see the README.
 
+pub mod losses;
 pub mod retrieval;
