@@ -114,6 +114,8 @@ pub fn fit<T: Task>(
             .expect("a valid template"),
         );
         let (mut loss_sum, mut correct, mut seen) = (0f64, 0usize, 0usize);
+        let k = train.targets.width();
+        let (mut class_hits, mut class_counts) = (vec![0usize; k], vec![0usize; k]);
         for (b, chunk) in order.chunks(settings.batch_size).enumerate() {
             let mut rng = ChaCha8Rng::seed_from_u64(settings.seed ^ 0x5EED);
             rng.set_stream(((epoch as u64) << 32) | b as u64);
@@ -121,7 +123,7 @@ pub fn fit<T: Task>(
             let logits = model.logits(batch.input_tensor(&device));
             let loss = loss_of(logits.clone(), &batch, &train.targets, &device);
             let value: f32 = loss.clone().into_scalar();
-            correct += count_correct(logits, &batch, &train.targets);
+            correct += tally(logits, &batch, &train.targets, &mut class_hits, &mut class_counts);
             seen += batch.len;
             loss_sum += value as f64 * batch.len as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -196,29 +198,7 @@ pub fn evaluate<M: Classifier>(model: &M, examples: &Examples, batch_size: usize
         let logits = model.logits(batch.input_tensor(device));
         let loss: f32 = loss_of(logits.clone(), &batch, &examples.targets, device).into_scalar();
         loss_sum += loss as f64 * batch.len as f64;
-        let scores: Vec<f32> = logits.into_data().convert::<f32>().try_to_vec().expect("float logits");
-        for (row, scores) in scores.chunks(k).enumerate() {
-            match &examples.targets {
-                Targets::Classes { .. } => {
-                    let truth = batch.classes[row] as usize;
-                    let hit = argmax(scores) == truth;
-                    correct += hit as usize;
-                    class_hits[truth] += hit as usize;
-                    class_counts[truth] += 1;
-                }
-                Targets::Labels { .. } => {
-                    let truth = &batch.labels[row * k..(row + 1) * k];
-                    let mut all = true;
-                    for (j, (&s, &t)) in scores.iter().zip(truth).enumerate() {
-                        let hit = (s > 0.0) == (t > 0.5);
-                        all &= hit;
-                        class_hits[j] += hit as usize;
-                        class_counts[j] += 1;
-                    }
-                    correct += all as usize;
-                }
-            }
-        }
+        correct += tally(logits, &batch, &examples.targets, &mut class_hits, &mut class_counts);
     }
     let n = examples.len();
     let per_class = examples
@@ -244,18 +224,34 @@ fn loss_of(logits: Tensor<2>, batch: &HostBatch, targets: &Targets, device: &Dev
     }
 }
 
-/// Examples of `batch` the logits get right.
-fn count_correct(logits: Tensor<2>, batch: &HostBatch, targets: &Targets) -> usize {
+/// Adds a batch's right answers to `hits` and `counts` (per class, or per label) and returns how many of its
+/// examples are right: the arg-max is the class, or every label's sign agrees with the truth.
+fn tally(logits: Tensor<2>, batch: &HostBatch, targets: &Targets, hits: &mut [usize], counts: &mut [usize]) -> usize {
     let k = targets.width();
     let scores: Vec<f32> = logits.detach().into_data().convert::<f32>().try_to_vec().expect("float logits");
-    scores
-        .chunks(k)
-        .enumerate()
-        .filter(|(row, s)| match targets {
-            Targets::Classes { .. } => argmax(s) == batch.classes[*row] as usize,
-            Targets::Labels { .. } => s.iter().zip(&batch.labels[row * k..(row + 1) * k]).all(|(&s, &t)| (s > 0.0) == (t > 0.5)),
-        })
-        .count()
+    let mut correct = 0;
+    for (row, scores) in scores.chunks(k).enumerate() {
+        match targets {
+            Targets::Classes { .. } => {
+                let truth = batch.classes[row] as usize;
+                let hit = argmax(scores) == truth;
+                correct += hit as usize;
+                hits[truth] += hit as usize;
+                counts[truth] += 1;
+            }
+            Targets::Labels { .. } => {
+                let mut all = true;
+                for (j, (&s, &t)) in scores.iter().zip(&batch.labels[row * k..(row + 1) * k]).enumerate() {
+                    let hit = (s > 0.0) == (t > 0.5);
+                    all &= hit;
+                    hits[j] += hit as usize;
+                    counts[j] += 1;
+                }
+                correct += all as usize;
+            }
+        }
+    }
+    correct
 }
 
 fn argmax(values: &[f32]) -> usize {
