@@ -48,7 +48,7 @@ struct Reference {
 fn time_steps(device: &Device, batch: usize, repeats: usize) -> f64 {
     device.seed(0);
     let config = MnistConfig::default();
-    let mut model = Mnist::model(&config, device);
+    let mut model = Mnist::model(&config, device).expect("the mnist model needs no files");
     let mut optimizer = AdamWConfig::new().with_weight_decay(1e-4).init();
     let images = Tensor::<2>::random([batch, 28 * 28], Distribution::Normal(0.0, 1.0), device);
     let labels: Vec<i64> = (0..batch as i64).map(|i| i % 10).collect();

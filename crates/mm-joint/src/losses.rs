@@ -1,7 +1,7 @@
 //! Metric losses over a batch of aligned pairs: row i of `a` matches row i of `b`, every other row is a negative.
 //! Both inputs are `[B, D]` embeddings; the losses L2-normalise them, so scores are cosine similarities.
 
-use burn::tensor::activation::relu;
+use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Int, Tensor};
 use burn::nn::loss::CrossEntropyLossConfig;
 
@@ -28,27 +28,67 @@ pub fn info_nce(a: Tensor<2>, b: Tensor<2>, temperature: Tensor<1>) -> Tensor<1>
     (loss.forward(logits.clone(), targets.clone()) + loss.forward(logits.transpose(), targets)) / 2.0
 }
 
-/// The hinge triplet loss of VSE++ (Faghri et al. 2018) in both directions: for each anchor, `margin` minus the
-/// true pair's similarity plus a negative's similarity, clipped at zero — summed over all negatives
-/// (`hardest = false`, VSE0) or taken for the hardest negative only (`hardest = true`, the max-violation loss).
+/// Which negatives a triplet loss charges each anchor for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Negatives {
+    /// Every negative of the batch, summed (VSE0).
+    All,
+    /// Only the hardest negative, the one most similar to the anchor (VSE++'s max-violation loss).
+    #[default]
+    Hardest,
+    /// FaceNet's semi-hard negative: the most similar negative that is still less similar than the true
+    /// partner; where none is, the least similar negative (the choice of TensorFlow's `triplet_semihard_loss`).
+    SemiHard,
+}
+
+/// The hinge triplet loss in both directions (`a` anchors against negatives among `b`, and `b` anchors against
+/// negatives among `a`): `[margin − s(a_i, b_i) + s(a_i, b_j)]+` for the negatives `j` chosen by `negatives`.
 /// Mean over the batch; returns `[1]`.
-pub fn triplet_loss(a: Tensor<2>, b: Tensor<2>, margin: f32, hardest: bool) -> Tensor<1> {
-    let [batch, _] = a.dims();
-    let device = a.device();
+pub fn triplet_loss(a: Tensor<2>, b: Tensor<2>, margin: f32, negatives: Negatives) -> Tensor<1> {
     let scores = similarity_matrix(a, b);
-    let eye = Tensor::<2>::eye(batch, &device);
-    let positive = (scores.clone() * eye.clone()).sum_dim(1); // [B, 1]: s(a_i, b_i)
-    let off_diagonal = eye.neg() + 1.0;
-    // cost_b[i, j] = [margin - s(a_i, b_i) + s(a_i, b_j)]+ for j ≠ i (negatives of a_i among b),
-    // cost_a[i, j] = [margin - s(a_j, b_j) + s(a_i, b_j)]+ for i ≠ j (negatives of b_j among a).
-    let cost_b = relu(scores.clone() - positive.clone() + margin) * off_diagonal.clone();
-    let cost_a = relu(scores - positive.transpose() + margin) * off_diagonal;
-    let (per_a, per_b) = if hardest {
-        (cost_b.max_dim(1).reshape([batch]), cost_a.max_dim(0).reshape([batch]))
-    } else {
-        (cost_b.sum_dim(1).reshape([batch]), cost_a.sum_dim(0).reshape([batch]))
-    };
-    (per_a + per_b).mean()
+    (one_way_triplet(scores.clone(), margin, negatives) + one_way_triplet(scores.transpose(), margin, negatives)).mean()
+}
+
+/// Per-anchor triplet costs `[B]` of rows (anchors) against columns (candidates, the true one on the diagonal).
+fn one_way_triplet(scores: Tensor<2>, margin: f32, negatives: Negatives) -> Tensor<1> {
+    let [batch, _] = scores.dims();
+    let eye = Tensor::<2>::eye(batch, &scores.device());
+    let off_diagonal = eye.clone().neg() + 1.0;
+    let positive = (scores.clone() * eye.clone()).sum_dim(1); // [B, 1]
+    let cost = |negative: Tensor<2>| relu(negative - positive.clone() + margin);
+    match negatives {
+        Negatives::All => (cost(scores) * off_diagonal).sum_dim(1).reshape([batch]),
+        // Cosines lie in [−1, 1]: adding ∓4 takes a candidate out of a max or a min.
+        Negatives::Hardest => cost((scores - eye * 4.0).max_dim(1)).reshape([batch]),
+        Negatives::SemiHard => {
+            let easier = (scores.clone() - positive.clone()).lower_elem(0.0).float() * off_diagonal;
+            let semi_hard = (scores.clone() - (easier.clone().neg() + 1.0) * 4.0).max_dim(1);
+            let easiest = (scores + eye * 4.0).min_dim(1);
+            let found = easier.sum_dim(1).greater_elem(0.0).float();
+            let chosen = semi_hard * found.clone() + easiest * (found.neg() + 1.0);
+            cost(chosen).reshape([batch])
+        }
+    }
+}
+
+/// PyTorch's `CosineEmbeddingLoss`, the loss of im2recipe: `1 − cos(a_i, b_i)` where `target_i = 1` (a match)
+/// and `[cos(a_i, b_i) − margin]+` where `target_i = −1`. Mean over the batch; returns `[1]`.
+pub fn cosine_embedding_loss(a: Tensor<2>, b: Tensor<2>, target: Tensor<1>, margin: f32) -> Tensor<1> {
+    let cosine = (l2_normalize(a) * l2_normalize(b)).sum_dim(1).flatten::<1>(0, 1);
+    let matched = (target + 1.0) / 2.0;
+    let pull = matched.clone() * (cosine.clone().neg() + 1.0);
+    let push = (matched.neg() + 1.0) * relu(cosine - margin);
+    (pull + push).mean()
+}
+
+/// Knowledge distillation (Hinton et al. 2015; SoundNet's objective): `KL(teacher ‖ softmax(student / T))`,
+/// summed over classes, averaged over the batch, times `T²` so that gradients keep their size across
+/// temperatures. `teacher` holds probabilities `[B, K]` (already softened, if wanted); returns `[1]`.
+pub fn distillation_kl(student_logits: Tensor<2>, teacher: Tensor<2>, temperature: f32) -> Tensor<1> {
+    let log_student = log_softmax(student_logits / temperature, 1);
+    let log_teacher = teacher.clone().clamp_min(1e-12).log();
+    (teacher * (log_teacher - log_student)).sum_dim(1).mean() * (temperature * temperature)
 }
 
 /// Pairwise contrastive loss (Hadsell et al. 2006) on Euclidean distances `d` between normalised embeddings:
@@ -80,10 +120,45 @@ mod tests {
         let (a, b) = (tensor(&[[1.0, 0.0], [0.0, 1.0]]), tensor(&[[1.0, 0.0], [3.0, 4.0]]));
         // margin 0.5: cost_b = [[-, 0.5-1+0.6=0.1], [0.5-0.8+0=-0.3→0, -]]; cost_a = [[-, 0.5-0.8+0.6=0.3],
         // [0.5-1+0=-0.5→0, -]]. Per anchor: a_0 (0.1 + 0), a_1 (0 + 0.3) → sum 0.4, mean 0.2 (one negative each,
-        // so hardest = sum).
-        assert!((value(triplet_loss(a.clone(), b.clone(), 0.5, true)) - 0.2).abs() < 1e-6);
-        assert!((value(triplet_loss(a.clone(), b.clone(), 0.5, false)) - 0.2).abs() < 1e-6);
-        assert_eq!(value(triplet_loss(a.clone(), a.clone(), 0.5, true)), 0.0, "orthogonal pairs: no violation");
+        // so hardest = sum = semi-hard: a_0's negative 0.6 < 1 is semi-hard; a_1's only negative 0 < 0.8 too).
+        assert!((value(triplet_loss(a.clone(), b.clone(), 0.5, Negatives::Hardest)) - 0.2).abs() < 1e-6);
+        assert!((value(triplet_loss(a.clone(), b.clone(), 0.5, Negatives::All)) - 0.2).abs() < 1e-6);
+        assert!((value(triplet_loss(a.clone(), b.clone(), 0.5, Negatives::SemiHard)) - 0.2).abs() < 1e-6);
+        assert_eq!(value(triplet_loss(a.clone(), a.clone(), 0.5, Negatives::Hardest)), 0.0, "orthogonal pairs: no violation");
+    }
+
+    #[test]
+    fn negatives_are_chosen_as_documented() {
+        // Anchor a = (1, 0) whose true partner b_0 has similarity 0.8, and three negatives with similarities
+        // 0.9 (harder than the partner), 0.6 and 0.1 (both easier).
+        let unit = |s: f32| [s, (1.0 - s * s).sqrt()];
+        let a = tensor(&[[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]);
+        let b = tensor(&[unit(0.8), unit(0.9), unit(0.6), unit(0.1)]);
+        let scores = similarity_matrix(a, b);
+        let first = |negatives| -> f32 {
+            let costs: Vec<f32> = one_way_triplet(scores.clone(), 0.3, negatives).into_data().try_to_vec::<f32>().unwrap();
+            costs[0]
+        };
+        // hardest: 0.3 − 0.8 + 0.9 = 0.4; semi-hard: the closest negative below 0.8 is 0.6 → 0.1;
+        // all: 0.4 + 0.1 + [0.3 − 0.8 + 0.1]+ = 0.5.
+        assert!((first(Negatives::Hardest) - 0.4).abs() < 1e-5);
+        assert!((first(Negatives::SemiHard) - 0.1).abs() < 1e-5);
+        assert!((first(Negatives::All) - 0.5).abs() < 1e-5);
+    }
+
+    #[test]
+    fn cosine_embedding_and_distillation_match_hand_computations() {
+        let device = Device::flex();
+        let (a, b) = (tensor(&[[1.0, 0.0], [1.0, 0.0]]), tensor(&[[3.0, 4.0], [3.0, 4.0]]));
+        // cos = 0.6 for both: a match costs 0.4, a non-match [0.6 − 0.2]+ = 0.4; mean 0.4.
+        let target = Tensor::<1>::from_floats([1.0, -1.0], &device);
+        assert!((value(cosine_embedding_loss(a, b, target, 0.2)) - 0.4).abs() < 1e-6);
+        // Student logits equal to the teacher's log-probabilities: KL 0; uniform student vs (0.75, 0.25):
+        // 0.75 ln 1.5 + 0.25 ln 0.5.
+        let teacher = tensor(&[[0.75, 0.25]]);
+        assert!(value(distillation_kl(teacher.clone().log(), teacher.clone(), 1.0)).abs() < 1e-6);
+        let expected = 0.75 * 1.5f32.ln() + 0.25 * 0.5f32.ln();
+        assert!((value(distillation_kl(tensor(&[[0.0, 0.0]]), teacher, 2.0)) - 4.0 * expected).abs() < 1e-5);
     }
 
     #[test]

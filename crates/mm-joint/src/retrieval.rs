@@ -49,10 +49,12 @@ impl CosineIndex {
         order.into_iter().take(k).map(|i| (i, scores[i])).collect()
     }
 
-    /// 1-based rank of row `target` among all rows for `query` (rows scoring strictly higher, plus one).
+    /// 1-based rank of row `target` among all rows for `query`: one plus the other rows scoring at least as high.
+    /// Ties count against the target, so an encoder that cannot tell candidates apart (the same embedding for
+    /// several of them) is not credited with ranking the right one first.
     pub fn rank(&self, query: &[f32], target: usize) -> usize {
         let scores = self.similarities(query);
-        1 + scores.iter().filter(|&&s| s > scores[target]).count()
+        1 + scores.iter().enumerate().filter(|&(i, &s)| i != target && s >= scores[target]).count()
     }
 }
 

@@ -109,7 +109,24 @@ impl Examples {
     }
 }
 
+/// A batch's targets as tensors.
+#[derive(Debug, Clone)]
+pub enum BatchTargets {
+    /// Class indices `[B]`.
+    Classes(Tensor<1, Int>),
+    /// Label rows `[B, K]`, 0 or 1 (or any values a model's own objective gives a meaning).
+    Labels(Tensor<2>),
+}
+
 impl HostBatch {
+    /// The targets as tensors, of the kind `targets` holds.
+    pub fn target_tensors(&self, targets: &Targets, device: &Device) -> BatchTargets {
+        match targets {
+            Targets::Classes { .. } => BatchTargets::Classes(self.class_tensor(device)),
+            Targets::Labels { .. } => BatchTargets::Labels(self.label_tensor(device)),
+        }
+    }
+
     /// The inputs as a `[B, example_len]` tensor.
     pub fn input_tensor(&self, device: &Device) -> Tensor<2> {
         let width = self.inputs.len() / self.len.max(1);

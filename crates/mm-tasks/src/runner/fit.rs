@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, Checkpoint};
-use super::examples::{Examples, HostBatch, Targets};
+use super::examples::{BatchTargets, Examples, HostBatch, Targets};
 use super::metrics::{self, EpochMetrics};
 use super::run_dir::write_atomically;
 use super::{curves, Classifier, RunDir, RunError, Task};
@@ -78,7 +78,7 @@ pub fn fit<T: Task>(
     write_atomically(&config_path, &serde_json::to_vec_pretty(config).expect("configs serialise"))?;
     let metrics_path = run.path().join(METRICS_FILE);
 
-    let mut model = T::model(config, &device);
+    let mut model = T::model(config, &device)?;
     let mut optimizer = AdamWConfig::new().with_weight_decay(settings.weight_decay as f32).init();
     let mut state = Checkpoint { epoch: 0, step: 0, history: Vec::new() };
     if resume {
@@ -120,8 +120,7 @@ pub fn fit<T: Task>(
             let mut rng = ChaCha8Rng::seed_from_u64(settings.seed ^ 0x5EED);
             rng.set_stream(((epoch as u64) << 32) | b as u64);
             let batch = train.gather(chunk, |example| T::augment(config, example, &mut rng));
-            let logits = model.logits(batch.input_tensor(&device));
-            let loss = loss_of(logits.clone(), &batch, &train.targets, &device);
+            let (loss, logits) = model.objective(batch.input_tensor(&device), &batch.target_tensors(&train.targets, &device));
             let value: f32 = loss.clone().into_scalar();
             correct += tally(logits, &batch, &train.targets, &mut class_hits, &mut class_counts);
             seen += batch.len;
@@ -177,7 +176,7 @@ pub fn save_model<M: Module>(model: &M, path: &Path) -> Result<(), RunError> {
 pub fn load_model<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T::Model), RunError> {
     let config_path = run.join(CONFIG_FILE);
     let config: T::Config = super::load_config(&config_path)?;
-    let mut model = T::model(&config, device);
+    let mut model = T::model(&config, device)?;
     let weights = run.join(MODEL_FILE);
     if !weights.exists() {
         return Err(RunError::invalid(&weights, "missing: the run did not finish (resume it with --resume)"));
@@ -195,8 +194,8 @@ pub fn evaluate<M: Classifier>(model: &M, examples: &Examples, batch_size: usize
     let indices: Vec<usize> = (0..examples.len()).collect();
     for chunk in indices.chunks(batch_size.max(1)) {
         let batch = examples.gather(chunk, |_| {});
-        let logits = model.logits(batch.input_tensor(device));
-        let loss: f32 = loss_of(logits.clone(), &batch, &examples.targets, device).into_scalar();
+        let (loss, logits) = model.objective(batch.input_tensor(device), &batch.target_tensors(&examples.targets, device));
+        let loss: f32 = loss.into_scalar();
         loss_sum += loss as f64 * batch.len as f64;
         correct += tally(logits, &batch, &examples.targets, &mut class_hits, &mut class_counts);
     }
@@ -212,11 +211,11 @@ pub fn evaluate<M: Classifier>(model: &M, examples: &Examples, batch_size: usize
 }
 
 /// Cross-entropy for classes, binary cross-entropy (mean over labels) for labels: a `[1]` tensor.
-fn loss_of(logits: Tensor<2>, batch: &HostBatch, targets: &Targets, device: &Device) -> Tensor<1> {
+pub fn default_loss(logits: Tensor<2>, targets: &BatchTargets) -> Tensor<1> {
     match targets {
-        Targets::Classes { .. } => CrossEntropyLossConfig::new().init(device).forward(logits, batch.class_tensor(device)),
-        Targets::Labels { .. } => {
-            let y = batch.label_tensor(device);
+        BatchTargets::Classes(classes) => CrossEntropyLossConfig::new().init(&logits.device()).forward(logits, classes.clone()),
+        BatchTargets::Labels(y) => {
+            let y = y.clone();
             let positive = log_sigmoid(logits.clone()) * y.clone();
             let negative = log_sigmoid(logits.neg()) * (y.neg() + 1.0);
             (positive + negative).mean().neg().reshape([1])

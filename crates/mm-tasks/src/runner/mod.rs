@@ -24,8 +24,8 @@ pub use checkpoint::Checkpoint;
 pub use commands::{eval_run, train_task, Split, TrainedRun};
 pub use config::{load_config, Overrides, TrainConfig};
 pub use curves::draw_learning_curves;
-pub use examples::{Examples, HostBatch, Targets};
-pub use fit::{evaluate, fit, load_model, save_model, Evaluation, FitOutcome, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
+pub use examples::{BatchTargets, Examples, HostBatch, Targets};
+pub use fit::{default_loss, evaluate, fit, load_model, save_model, Evaluation, FitOutcome, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
 pub use metrics::{read as read_metrics, EpochMetrics};
 pub use run_dir::RunDir;
 
@@ -79,6 +79,15 @@ pub trait Classifier: Module + Clone + std::fmt::Debug + 'static {
     /// - `inputs`: `[B, E]`, each row one example flattened (the model knows its shape)
     /// - returns logits `[B, K]`
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2>;
+
+    /// The training objective of a batch: its loss `[1]` and the logits the runner counts right answers on.
+    /// Default: [`default_loss`] of [`Classifier::logits`]. Models trained by another loss (metric learning,
+    /// distillation) override it; they may read more from `inputs` than `logits` uses (a paired example, a
+    /// teacher's distribution).
+    fn objective(&self, inputs: Tensor<2>, targets: &BatchTargets) -> (Tensor<1>, Tensor<2>) {
+        let logits = self.logits(inputs);
+        (default_loss(logits.clone(), targets), logits)
+    }
 }
 
 /// One trainable task: its configuration, model and data.
@@ -96,8 +105,9 @@ pub trait Task {
     fn train_config_mut(config: &mut Self::Config) -> &mut TrainConfig;
     /// The examples of one split (`Test` is the split the task reports on).
     fn data(config: &Self::Config, root: &crate::data::DataRoot, split: Split) -> Result<Examples, RunError>;
-    /// A freshly initialised model.
-    fn model(config: &Self::Config, device: &Device) -> Self::Model;
+    /// A freshly initialised model (an error when a file it starts from, such as pretrained word vectors,
+    /// cannot be read).
+    fn model(config: &Self::Config, device: &Device) -> Result<Self::Model, RunError>;
     /// Augments one training example in place (default: none). `rng` is seeded per (epoch, batch).
     fn augment(_config: &Self::Config, _example: &mut [f32], _rng: &mut rand_chacha::ChaCha8Rng) {}
 }

@@ -75,8 +75,8 @@ impl Task for Esc10Sounds {
         Ok(Examples { inputs, example_len: rows * columns, targets: Targets::Classes { labels, names: esc10.class_names() } })
     }
 
-    fn model(config: &Esc10Config, device: &Device) -> SoundClassifier {
-        SoundClassifier::new(&config.model, config.features.shape(config.model.input), 10, device)
+    fn model(config: &Esc10Config, device: &Device) -> Result<SoundClassifier, RunError> {
+        Ok(SoundClassifier::new(&config.model, config.features.shape(config.model.input), 10, device))
     }
 
     fn augment(config: &Esc10Config, example: &mut [f32], rng: &mut ChaCha8Rng) {

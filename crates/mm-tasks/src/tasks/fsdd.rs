@@ -72,8 +72,8 @@ impl Task for FsddDigits {
         Ok(Examples { inputs, example_len: rows * columns, targets: Targets::Classes { labels, names } })
     }
 
-    fn model(config: &FsddConfig, device: &Device) -> SoundClassifier {
-        SoundClassifier::new(&config.model, config.features.shape(config.model.input), 10, device)
+    fn model(config: &FsddConfig, device: &Device) -> Result<SoundClassifier, RunError> {
+        Ok(SoundClassifier::new(&config.model, config.features.shape(config.model.input), 10, device))
     }
 
     fn augment(config: &FsddConfig, example: &mut [f32], rng: &mut ChaCha8Rng) {

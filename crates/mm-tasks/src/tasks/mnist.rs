@@ -67,8 +67,8 @@ impl Task for Mnist {
         })
     }
 
-    fn model(config: &MnistConfig, device: &Device) -> ImageClassifier {
-        ImageClassifier::new(&config.encoder, [1, 28, 28], 10, Pooling::Average, config.dropout, device)
+    fn model(config: &MnistConfig, device: &Device) -> Result<ImageClassifier, RunError> {
+        Ok(ImageClassifier::new(&config.encoder, [1, 28, 28], 10, Pooling::Average, config.dropout, device))
     }
 
     fn augment(config: &MnistConfig, example: &mut [f32], rng: &mut ChaCha8Rng) {

@@ -153,13 +153,13 @@ impl Task for Shapes {
         Ok(Examples { inputs, example_len: 3 * side * side, targets: Targets::Labels { values, names } })
     }
 
-    fn model(config: &ShapesTaskConfig, device: &Device) -> SceneDescriber {
+    fn model(config: &ShapesTaskConfig, device: &Device) -> Result<SceneDescriber, RunError> {
         let channels = config.encoder.output_dim();
-        SceneDescriber {
+        Ok(SceneDescriber {
             encoder: config.encoder.init(device),
             attributes: Conv2dConfig::new([channels, ATTRIBUTES], [1, 1]).init(device),
             side: config.image_size as usize,
-        }
+        })
     }
 }
 

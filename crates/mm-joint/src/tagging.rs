@@ -1,0 +1,114 @@
+//! Image tagging in a visual-semantic space (DeViSE, Frome et al. 2013): image features and word vectors, both
+//! from pretrained unimodal models, projected into one space where a word describes an image when their
+//! embeddings are close. Because the word side maps word vectors rather than a fixed list of labels, any word
+//! of the vocabulary can be scored — which is what makes zero-shot tagging and search by a new word possible.
+
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Tensor};
+
+use crate::projection::{ProjectionHead, ProjectionHeadConfig};
+
+/// The tagging model's shape.
+#[derive(Config, Debug)]
+pub struct TaggingModelConfig {
+    /// Width of the image features.
+    pub d_image: usize,
+    /// Width of the word vectors.
+    pub d_word: usize,
+    /// Width of the joint space. Default 128.
+    #[config(default = 128)]
+    pub d_joint: usize,
+    /// Hidden width of the image head's MLP (0: linear). Default 256.
+    #[config(default = 256)]
+    pub image_hidden: usize,
+    /// Hidden width of the word head's MLP (0: linear). Default 0: one linear map keeps the word side smooth,
+    /// so that words never seen in training land where their neighbours in the word space lead.
+    #[config(default = 0)]
+    pub word_hidden: usize,
+    /// Dropout in the image head. Default 0.1.
+    #[config(default = 0.1)]
+    pub dropout: f64,
+    /// Initial similarity scale of the logits (learned). Default 10.
+    #[config(default = 10.0)]
+    pub initial_scale: f64,
+    /// Initial bias of the logits (learned); negative because most (image, tag) pairs do not match. Default −5.
+    #[config(default = -5.0)]
+    pub initial_bias: f64,
+}
+
+impl TaggingModelConfig {
+    /// A fresh model that scores the tags whose word vectors are the rows of `tag_vectors` (`[T, d_word]`,
+    /// kept frozen).
+    pub fn init(&self, tag_vectors: Tensor<2>, device: &Device) -> TaggingModel {
+        TaggingModel {
+            image_head: ProjectionHeadConfig::new(self.d_image, self.d_joint)
+                .with_hidden(self.image_hidden)
+                .with_dropout(self.dropout)
+                .init(device),
+            word_head: ProjectionHeadConfig::new(self.d_word, self.d_joint).with_hidden(self.word_hidden).init(device),
+            tag_vectors: Param::from_tensor(tag_vectors.to_device(device)).set_require_grad(false),
+            log_scale: Param::from_tensor(Tensor::from_floats([self.initial_scale.ln() as f32], device)),
+            bias: Param::from_tensor(Tensor::from_floats([self.initial_bias as f32], device)),
+        }
+    }
+}
+
+/// Two projection heads into one space, and a learned scale and bias that turn cosine similarities into the
+/// log-odds that a tag applies (SigLIP's pairwise sigmoid form, Zhai et al. 2023).
+#[derive(Module, Debug)]
+pub struct TaggingModel {
+    /// Image features → joint space.
+    pub image_head: ProjectionHead,
+    /// Word vectors → joint space.
+    pub word_head: ProjectionHead,
+    /// The training tags' word vectors `[T, d_word]`, frozen.
+    tag_vectors: Param<Tensor<2>>,
+    log_scale: Param<Tensor<1>>,
+    bias: Param<Tensor<1>>,
+}
+
+impl TaggingModel {
+    /// `[B, d_image]` → unit rows `[B, d_joint]`.
+    pub fn embed_images(&self, features: Tensor<2>) -> Tensor<2> {
+        self.image_head.forward(features)
+    }
+
+    /// `[W, d_word]` → unit rows `[W, d_joint]`.
+    pub fn embed_words(&self, vectors: Tensor<2>) -> Tensor<2> {
+        self.word_head.forward(vectors)
+    }
+
+    /// The training tags in the joint space: `[T, d_joint]`.
+    pub fn embed_tags(&self) -> Tensor<2> {
+        self.embed_words(self.tag_vectors.val())
+    }
+
+    /// Log-odds that each training tag applies: `[B, d_image]` → `[B, T]`.
+    pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
+        let similarities = self.embed_images(features).matmul(self.embed_tags().transpose());
+        similarities * self.log_scale.val().exp().reshape([1, 1]) + self.bias.val().reshape([1, 1])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+
+    #[test]
+    fn logits_are_scaled_cosines_plus_bias() {
+        let device = Device::flex();
+        let tags = Tensor::<2>::random([5, 6], Distribution::Normal(0.0, 1.0), &device);
+        let model = TaggingModelConfig::new(4, 6).with_d_joint(3).with_dropout(0.0).init(tags, &device);
+        let features = Tensor::<2>::random([2, 4], Distribution::Normal(0.0, 1.0), &device);
+        let logits: Vec<f32> = model.forward(features.clone()).into_data().try_to_vec().unwrap();
+        let cosines: Vec<f32> =
+            model.embed_images(features).matmul(model.embed_tags().transpose()).into_data().try_to_vec().unwrap();
+        assert_eq!(logits.len(), 10);
+        for (l, c) in logits.iter().zip(&cosines) {
+            assert!((l - (10.0 * c - 5.0)).abs() < 1e-4, "{l} vs {c}");
+            assert!(c.abs() <= 1.0 + 1e-5);
+        }
+    }
+}
