@@ -5,6 +5,7 @@ mod bench_train;
 mod bench_word2vec;
 mod data;
 mod device;
+mod matching;
 mod shapes;
 mod spectrogram;
 mod train;
@@ -44,6 +45,10 @@ enum Command {
     Eval(train::EvalTask),
     /// Check that a device (flex or wgpu) works, and run the same computation on it and on flex.
     Device(device::DeviceArgs),
+    /// Tag a picture with words, by a trained tagging run (`cargo xtask train tagging`).
+    Tag(matching::TagArgs),
+    /// Find the test pictures nearest to a word, by a trained tagging run; draws them as a grid.
+    SearchImages(matching::SearchArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +60,8 @@ fn main() -> ExitCode {
         Command::Device(args) => device::run(args),
         Command::Train { task } => train::train(task),
         Command::Eval(task) => train::eval(task),
+        Command::Tag(args) => matching::tag(args),
+        Command::SearchImages(args) => matching::search(args),
     };
     match outcome {
         Ok(code) => code,

@@ -28,6 +28,13 @@ pub enum TrainTask {
     Shapes(RunArgs),
     /// mnist, fsdd, esc10 and shapes in sequence, with their default configs.
     Encoders(RunArgs),
+    /// Image tagging: the mnist (or shapes) encoder and mm's word vectors in one space; then tagging accuracy,
+    /// zero-shot, arithmetic and pictures. `--zero-shot` trains the five held-out-pair splits.
+    Tagging(crate::matching::TaggingArgs),
+    /// Ordered-text retrieval: digit strips ↔ "write seven then two then nine", medR and R@K on 1k test sets.
+    Recipe(RunArgs),
+    /// SoundNet: a waveform CNN taught by the MNIST network through FSDD ↔ MNIST pairs; then layer probes.
+    Soundnet(RunArgs),
 }
 
 #[derive(Subcommand)]
@@ -42,6 +49,12 @@ pub enum EvalTask {
     Esc10(EvalArgs),
     /// A saved shapes run.
     Shapes(EvalArgs),
+    /// A saved tagging run: its full report (tagging.json, retrieval.png, joint-space.png).
+    Tagging(EvalArgs),
+    /// A saved recipe run: retrieval on its test sets (recipe.json).
+    Recipe(EvalArgs),
+    /// A saved soundnet run: the student's accuracy and the layer probes (soundnet.json, probes.png).
+    Soundnet(EvalArgs),
 }
 
 /// What every runner task takes on the command line; flags override the config file.
@@ -49,10 +62,10 @@ pub enum EvalTask {
 pub struct RunArgs {
     /// Task config, JSON (.json) or TOML; fields left out keep their defaults.
     #[arg(long)]
-    config: Option<PathBuf>,
+    pub config: Option<PathBuf>,
     /// flex (CPU) or wgpu (GPU). Default: MM_DEVICE, else flex.
     #[arg(long)]
-    device: Option<DeviceKind>,
+    pub device: Option<DeviceKind>,
     #[arg(long)]
     epochs: Option<usize>,
     #[arg(long)]
@@ -66,10 +79,10 @@ pub struct RunArgs {
     limit: Option<usize>,
     /// Data root (default: MM_DATA_DIR, else ./data, else ../shared/data).
     #[arg(long)]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
     /// Where run folders go.
     #[arg(long, default_value = "runs")]
-    runs: PathBuf,
+    pub runs: PathBuf,
     /// Continue an interrupted run from its newest checkpoint: the given run folder, or runs/TASK/latest.
     #[arg(long, num_args = 0..=1, default_missing_value = "")]
     resume: Option<PathBuf>,
@@ -82,16 +95,16 @@ pub struct RunArgs {
 pub struct EvalArgs {
     /// Run folder (default: runs/TASK/latest).
     #[arg(long)]
-    run: Option<PathBuf>,
+    pub run: Option<PathBuf>,
     /// Data root (default: MM_DATA_DIR, else ./data, else ../shared/data).
     #[arg(long)]
-    data: Option<PathBuf>,
+    pub data: Option<PathBuf>,
     /// train or test.
     #[arg(long, default_value = "test")]
-    split: String,
+    pub split: String,
     /// flex or wgpu.
     #[arg(long)]
-    device: Option<DeviceKind>,
+    pub device: Option<DeviceKind>,
 }
 
 impl RunArgs {
@@ -100,7 +113,7 @@ impl RunArgs {
     }
 
     /// The config (file, then flags) and the run folder: a new one, or the one to resume with its saved config.
-    fn prepare<T: Task>(&self) -> Result<(T::Config, RunDir, bool), Failure> {
+    pub fn prepare<T: Task>(&self) -> Result<(T::Config, RunDir, bool), Failure> {
         if let Some(resume) = &self.resume {
             let dir = if resume.as_os_str().is_empty() { self.runs.join(T::NAME).join("latest") } else { resume.clone() };
             let run = RunDir::open(&dir)?;
@@ -124,6 +137,9 @@ pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
         TrainTask::Mnist(args) => train_one::<Mnist>(&args),
         TrainTask::Fsdd(args) => train_one::<FsddDigits>(&args),
         TrainTask::Shapes(args) => train_one::<Shapes>(&args),
+        TrainTask::Tagging(args) => crate::matching::train_tagging(&args),
+        TrainTask::Recipe(args) => crate::matching::train_recipe(&args),
+        TrainTask::Soundnet(args) => crate::matching::train_soundnet(&args),
         TrainTask::Esc10(args) => train_esc10(&args),
         TrainTask::Encoders(args) => {
             for step in [train_one::<Mnist>, train_one::<FsddDigits>, train_esc10, train_one::<Shapes>] {
@@ -135,9 +151,20 @@ pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
 }
 
 fn train_one<T: Task>(args: &RunArgs) -> Result<ExitCode, Failure> {
+    train_run::<T>(args)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Trains `T` as the flags say and prints what it saved; returns the run folder when the run finished.
+pub fn train_run<T: Task>(args: &RunArgs) -> Result<Option<PathBuf>, Failure> {
     let (config, run, resume) = args.prepare::<T>()?;
+    train_prepared::<T>(&config, &run, resume, args)
+}
+
+/// Trains `T` with `config` in `run` and prints what it saved; returns the run folder when the run finished.
+pub fn train_prepared<T: Task>(config: &T::Config, run: &RunDir, resume: bool, args: &RunArgs) -> Result<Option<PathBuf>, Failure> {
     let root = DataRoot::from_flag(args.data.as_deref());
-    let trained = train_task::<T>(&config, &root, &run, resume, args.stop_after)?;
+    let trained = train_task::<T>(config, &root, run, resume, args.stop_after)?;
     let dir = trained.run.path();
     println!("{}: run folder {}", T::NAME, dir.display());
     for file in [CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, "evaluation.json"] {
@@ -149,10 +176,13 @@ fn train_one<T: Task>(args: &RunArgs) -> Result<ExitCode, Failure> {
         Some(evaluation) => {
             println!("test accuracy {:.4}, loss {:.4} on {} examples", evaluation.accuracy, evaluation.loss, evaluation.examples);
             println!("{}", serde_json::to_string(&evaluation)?);
+            Ok(Some(dir.to_path_buf()))
         }
-        None => println!("stopped after epoch {}; continue with --resume {}", trained.outcome.history.len(), dir.display()),
+        None => {
+            println!("stopped after epoch {}; continue with --resume {}", trained.outcome.history.len(), dir.display());
+            Ok(None)
+        }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn train_esc10(args: &RunArgs) -> Result<ExitCode, Failure> {
@@ -178,6 +208,9 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
         EvalTask::Mnist(args) => eval_one::<Mnist>(&args),
         EvalTask::Fsdd(args) => eval_one::<FsddDigits>(&args),
         EvalTask::Shapes(args) => eval_one::<Shapes>(&args),
+        EvalTask::Tagging(args) => crate::matching::report_tagging(&run_folder::<mm_tasks::tasks::tagging::Tagging>(&args), &args),
+        EvalTask::Recipe(args) => crate::matching::report_recipe(&run_folder::<mm_tasks::tasks::recipe::Recipe>(&args), &args),
+        EvalTask::Soundnet(args) => crate::matching::report_soundnet(&run_folder::<mm_tasks::tasks::soundnet::SoundNet>(&args), &args),
         EvalTask::Esc10(args) => {
             let run = run_folder::<Esc10Sounds>(&args);
             let summary = eval_folds(&run, &DataRoot::from_flag(args.data.as_deref()), args.device)?;
@@ -191,7 +224,7 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
     }
 }
 
-fn run_folder<T: Task>(args: &EvalArgs) -> PathBuf {
+pub fn run_folder<T: Task>(args: &EvalArgs) -> PathBuf {
     args.run.clone().unwrap_or_else(|| Path::new("runs").join(T::NAME).join("latest"))
 }
 

@@ -147,6 +147,13 @@ mod tests {
     }
 
     #[test]
+    fn ties_count_against_the_target() {
+        // Rows 0 and 1 are the same vector: a query cannot tell them apart, so neither ranks first.
+        let index = CosineIndex::new(&[1.0, 0.0, 1.0, 0.0, 0.0, 1.0], 2);
+        assert_eq!((index.rank(&[1.0, 0.0], 0), index.rank(&[1.0, 0.0], 1), index.rank(&[0.0, 1.0], 2)), (2, 2, 1));
+    }
+
+    #[test]
     fn metrics_from_ranks() {
         let m = RetrievalMetrics::from_ranks(&[1, 1, 3, 7, 20]);
         assert_eq!((m.recall_at_1, m.recall_at_5, m.recall_at_10, m.median_rank), (0.4, 0.6, 0.8, 3));

@@ -86,7 +86,17 @@ impl TaggingModel {
 
     /// Log-odds that each training tag applies: `[B, d_image]` → `[B, T]`.
     pub fn forward(&self, features: Tensor<2>) -> Tensor<2> {
-        let similarities = self.embed_images(features).matmul(self.embed_tags().transpose());
+        self.logits_for(features, self.embed_tags())
+    }
+
+    /// Log-odds that each of any words applies — word vectors `[W, d_word]`, seen in training or not:
+    /// `[B, d_image]` → `[B, W]`.
+    pub fn score_words(&self, features: Tensor<2>, word_vectors: Tensor<2>) -> Tensor<2> {
+        self.logits_for(features, self.embed_words(word_vectors))
+    }
+
+    fn logits_for(&self, features: Tensor<2>, words: Tensor<2>) -> Tensor<2> {
+        let similarities = self.embed_images(features).matmul(words.transpose());
         similarities * self.log_scale.val().exp().reshape([1, 1]) + self.bias.val().reshape([1, 1])
     }
 }

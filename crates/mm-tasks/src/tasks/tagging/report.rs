@@ -1,0 +1,333 @@
+//! What a trained tagging model can do, measured and drawn: tagging accuracy, search by word, zero-shot
+//! tagging of held-out digits, arithmetic in the joint space, and the pictures (retrieval grid, joint space).
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::RgbImage;
+use mm_joint::retrieval::{CosineIndex, RetrievalMetrics};
+use mm_joint::tagging::TaggingModel;
+use serde::Serialize;
+
+use super::{load_vectors, word_rows, world_features, TagWorld, Tagging, TaggingConfig, WorldFeatures, DIGIT_WORDS};
+use crate::data::DataRoot;
+use crate::runner::{load_model, RunError, Split};
+use crate::tasks::data_error;
+use crate::tasks::joint_plot::draw_joint_space;
+use crate::tasks::pretrained::{encode_images, load_pretrained, MapReadout};
+
+/// Zero-shot tagging of the held-out digits, whose pictures and names training never saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct ZeroShot {
+    /// The held-out digits.
+    pub digits: Vec<u8>,
+    /// Their test pictures.
+    pub images: usize,
+    /// Accuracy choosing among the held-out digits by the name's word vector alone (DeViSE's zero-shot).
+    pub by_name: f64,
+    /// … by the name and its describing words (the mean of their embeddings): attribute-based zero-shot.
+    pub by_description: f64,
+    /// Chance among the held-out digits.
+    pub chance: f64,
+    /// Accuracy choosing among all ten descriptions (generalised zero-shot: seen digits compete too).
+    pub generalised_by_description: f64,
+    /// Chance among ten.
+    pub generalised_chance: f64,
+}
+
+/// "Picture of a minus word a plus word b lands on pictures of b": how often, and the baselines.
+#[derive(Debug, Clone, Serialize)]
+pub struct Arithmetic {
+    /// Queries: 10 test pictures for each ordered pair of different seen digits.
+    pub queries: usize,
+    /// Nearest other test picture to `image(a) − word(a) + word(b)` shows b.
+    pub hits: f64,
+    /// … to `image(a)` alone (how often the picture itself already lands on b).
+    pub image_alone: f64,
+    /// … to `word(b)` alone.
+    pub word_alone: f64,
+    /// Among the hits, how often the found picture is the word-alone nearest picture (1: the picture's own
+    /// contribution changed nothing).
+    pub same_as_word_alone: f64,
+}
+
+/// The evaluation of a tagging run, as written to `tagging.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct TaggingReport {
+    /// Which pictures.
+    pub world: TagWorld,
+    /// Test pictures evaluated (seen classes).
+    pub images: usize,
+    /// Image → tag: MNIST, the rank of the picture's digit name among the trained digit names; shapes, the
+    /// rank of the best present tag among all tags (R@1 = the top tag is right).
+    pub image_to_tag: RetrievalMetrics,
+    /// The top tag among all trained tags applies to the picture.
+    pub top_tag_correct: f64,
+    /// Tag → image: the fraction of each tag's 10 nearest test pictures it applies to, averaged over tags.
+    pub tag_to_image_precision_at_10: f64,
+    /// Held-out digits (MNIST runs with `held_out`).
+    pub zero_shot: Option<ZeroShot>,
+    /// Joint-space arithmetic (MNIST).
+    pub arithmetic: Option<Arithmetic>,
+}
+
+/// Host rows `[N, D]` of a model's image embeddings, in batches.
+fn image_embeddings(model: &TaggingModel, world: &WorldFeatures, device: &Device) -> Vec<f32> {
+    let mut out = Vec::with_capacity(world.features.len());
+    for chunk in world.features.chunks(1024 * world.dim) {
+        let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [chunk.len() / world.dim, world.dim]), device);
+        out.extend(model.embed_images(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("float"));
+    }
+    out
+}
+
+/// Host rows of the embeddings of `words`' vectors.
+fn word_embeddings(model: &TaggingModel, config: &TaggingConfig, words: &[String], device: &Device) -> Result<Vec<f32>, RunError> {
+    let vectors = load_vectors(config)?;
+    let rows = word_rows(&vectors, words, &config.vectors)?;
+    let x = Tensor::<2>::from_data(TensorData::new(rows, [words.len(), vectors.dim()]), device);
+    Ok(model.embed_words(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("float"))
+}
+
+fn unit(v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.into_iter().map(|x| x / norm).collect()
+}
+
+fn row(rows: &[f32], dim: usize, i: usize) -> &[f32] {
+    &rows[i * dim..(i + 1) * dim]
+}
+
+/// A picture of the world as an RGB image.
+fn picture(world: &WorldFeatures, i: usize) -> RgbImage {
+    let [c, h, w] = world.shape;
+    let pixels = &world.pictures[i * c * h * w..(i + 1) * c * h * w];
+    let to_byte = |v: f32| -> u8 {
+        let unit = if c == 1 {
+            let n = mm_vision::transforms::Normalize::mnist();
+            v * n.std[0] + n.mean[0]
+        } else {
+            (v + 1.0) / 2.0
+        };
+        (unit.clamp(0.0, 1.0) * 255.0).round() as u8
+    };
+    RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        let at = |channel: usize| to_byte(pixels[(channel.min(c - 1) * h + y as usize) * w + x as usize]);
+        image::Rgb([at(0), at(1), at(2)])
+    })
+}
+
+/// Loads the run, embeds the test pictures, measures everything and draws `retrieval.png` and
+/// `joint-space.png` in the run folder; writes `tagging.json` there.
+pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<TaggingReport, RunError> {
+    let (config, model) = load_model::<Tagging>(run, device)?;
+    let world = world_features(&config, root, Split::Test, device)?;
+    let dim = config.d_joint;
+    let images = image_embeddings(&model, &world, device);
+    let tags = config.tags();
+    let tag_rows = word_embeddings(&model, &config, &tags, device)?;
+    let seen: Vec<usize> = (0..world.words.len()).filter(|&i| world.digits.get(i).is_none_or(|d| !config.held_out.contains(d))).collect();
+
+    // Image → tag.
+    let tag_index = CosineIndex::new(&tag_rows, dim);
+    let names: Vec<String> = config.seen_digits().iter().map(|&d| DIGIT_WORDS[d as usize].0.to_string()).collect();
+    let name_index = CosineIndex::new(&tag_rows[..names.len() * dim], dim);
+    let mut ranks = Vec::new();
+    let mut top_right = 0;
+    for &i in &seen {
+        let query = row(&images, dim, i);
+        let rank = match config.world {
+            TagWorld::Mnist => {
+                let name = DIGIT_WORDS[world.digits[i] as usize].0;
+                name_index.rank(query, names.iter().position(|n| n == name).expect("a seen digit"))
+            }
+            TagWorld::Shapes => {
+                let order = tag_index.top_k(query, tags.len());
+                1 + order.iter().position(|(t, _)| world.words[i].contains(&tags[*t])).unwrap_or(tags.len())
+            }
+        };
+        ranks.push(rank);
+        let top = tag_index.top_k(query, 1)[0].0;
+        top_right += world.words[i].contains(&tags[top]) as usize;
+    }
+    let seen_images: Vec<f32> = seen.iter().flat_map(|&i| row(&images, dim, i).to_vec()).collect();
+    let image_index = CosineIndex::new(&seen_images, dim);
+    let precision: f64 = (0..tags.len())
+        .map(|t| {
+            let found = image_index.top_k(row(&tag_rows, dim, t), 10);
+            found.iter().filter(|(j, _)| world.words[seen[*j]].contains(&tags[t])).count() as f64 / 10.0
+        })
+        .sum::<f64>()
+        / tags.len() as f64;
+
+    let zero_shot = if config.held_out.is_empty() { None } else { Some(zero_shot(&model, &config, &world, &images, device)?) };
+    let arithmetic = if config.world == TagWorld::Mnist { Some(arithmetic(&model, &config, &world, &images, &seen, device)?) } else { None };
+    let report = TaggingReport {
+        world: config.world,
+        images: seen.len(),
+        image_to_tag: RetrievalMetrics::from_ranks(&ranks),
+        top_tag_correct: top_right as f64 / seen.len().max(1) as f64,
+        tag_to_image_precision_at_10: precision,
+        zero_shot,
+        arithmetic,
+    };
+
+    // Pictures: each tag's top 8 test pictures; the joint space with the tags in it.
+    let mut items = Vec::new();
+    for (t, tag) in tags.iter().enumerate() {
+        for (j, similarity) in image_index.top_k(row(&tag_rows, dim, t), 8) {
+            items.push((picture(&world, seen[j]), format!("{tag} {similarity:.2}")));
+        }
+    }
+    mm_vision::picture::captioned_grid(&items, 8, if config.world == TagWorld::Mnist { 2 } else { 3 }, &run.join("retrieval.png")).map_err(data_error)?;
+    let shown: Vec<usize> = seen.iter().copied().take(2000).collect();
+    let points: Vec<f32> = shown.iter().flat_map(|&i| row(&images, dim, i).to_vec()).collect();
+    let (groups, group_names): (Vec<usize>, Vec<String>) = match config.world {
+        TagWorld::Mnist => (shown.iter().map(|&i| world.digits[i] as usize).collect(), DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect()),
+        TagWorld::Shapes => {
+            let colours: Vec<String> = tags[..6].to_vec();
+            let first = |i: usize| colours.iter().position(|c| world.words[i].contains(c)).unwrap_or(0);
+            (shown.iter().map(|&i| first(i)).collect(), colours.iter().map(|c| format!("has {c}")).collect())
+        }
+    };
+    let words: Vec<(String, Vec<f32>)> = tags.iter().enumerate().map(|(t, tag)| (tag.clone(), row(&tag_rows, dim, t).to_vec())).collect();
+    let title = format!("tagging ({:?}): test pictures and tags in the joint space", config.world);
+    draw_joint_space(&points, dim, &groups, &group_names, &words, &title, &run.join("joint-space.png"))?;
+    let json = serde_json::to_vec_pretty(&report).expect("serialises");
+    crate::runner::write_atomically(&run.join("tagging.json"), &json)?;
+    Ok(report)
+}
+
+fn zero_shot(model: &TaggingModel, config: &TaggingConfig, world: &WorldFeatures, images: &[f32], device: &Device) -> Result<ZeroShot, RunError> {
+    let dim = config.d_joint;
+    let all_names: Vec<String> = DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect();
+    let name_rows = word_embeddings(model, config, &all_names, device)?;
+    let descriptions: Vec<f32> = DIGIT_WORDS
+        .iter()
+        .enumerate()
+        .flat_map(|(d, (_, words))| {
+            let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+            let rows = word_embeddings(model, config, &words, device).expect("describing words are training tags");
+            let mut sum = row(&name_rows, dim, d).to_vec();
+            rows.chunks(dim).for_each(|r| sum.iter_mut().zip(r).for_each(|(s, v)| *s += v));
+            unit(sum)
+        })
+        .collect();
+    let held = &config.held_out;
+    let pick = |rows: &[f32], among: &[u8], query: &[f32]| -> u8 {
+        let candidates: Vec<f32> = among.iter().flat_map(|&d| row(rows, dim, d as usize).to_vec()).collect();
+        among[CosineIndex::new(&candidates, dim).top_k(query, 1)[0].0]
+    };
+    let all: Vec<u8> = (0..10).collect();
+    let (mut by_name, mut by_description, mut generalised, mut n) = (0, 0, 0, 0);
+    for (i, &digit) in world.digits.iter().enumerate().filter(|(_, d)| held.contains(d)) {
+        let query = row(images, dim, i);
+        by_name += (pick(&name_rows, held, query) == digit) as usize;
+        by_description += (pick(&descriptions, held, query) == digit) as usize;
+        generalised += (pick(&descriptions, &all, query) == digit) as usize;
+        n += 1;
+    }
+    let n_f = n.max(1) as f64;
+    Ok(ZeroShot {
+        digits: held.clone(),
+        images: n,
+        by_name: by_name as f64 / n_f,
+        by_description: by_description as f64 / n_f,
+        chance: 1.0 / held.len() as f64,
+        generalised_by_description: generalised as f64 / n_f,
+        generalised_chance: 0.1,
+    })
+}
+
+fn arithmetic(model: &TaggingModel, config: &TaggingConfig, world: &WorldFeatures, images: &[f32], seen: &[usize], device: &Device) -> Result<Arithmetic, RunError> {
+    let dim = config.d_joint;
+    let all_names: Vec<String> = DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect();
+    let names = word_embeddings(model, config, &all_names, device)?;
+    let gallery: Vec<f32> = seen.iter().flat_map(|&i| row(images, dim, i).to_vec()).collect();
+    let index = CosineIndex::new(&gallery, dim);
+    // The nearest gallery picture other than the query itself.
+    let nearest = |query: &[f32], own: usize| -> usize {
+        index.top_k(query, 2).into_iter().map(|(j, _)| j).find(|&j| seen[j] != own).expect("two pictures or more")
+    };
+    let digits = config.seen_digits();
+    let (mut queries, mut hits, mut alone, mut word_alone, mut same) = (0, 0, 0, 0, 0);
+    for &a in &digits {
+        let examples: Vec<usize> = seen.iter().copied().filter(|&i| world.digits[i] == a).take(10).collect();
+        for &b in digits.iter().filter(|&&b| b != a) {
+            let word_b = row(&names, dim, b as usize);
+            let word_pick = world.digits[seen[index.top_k(word_b, 1)[0].0]];
+            for &i in &examples {
+                let query: Vec<f32> = (0..dim).map(|k| images[i * dim + k] - names[a as usize * dim + k] + word_b[k]).collect();
+                let found = nearest(&query, i);
+                let hit = world.digits[seen[found]] == b;
+                hits += hit as usize;
+                same += (hit && found == index.top_k(word_b, 1)[0].0) as usize;
+                alone += (world.digits[seen[nearest(row(images, dim, i), i)]] == b) as usize;
+                word_alone += (word_pick == b) as usize;
+                queries += 1;
+            }
+        }
+    }
+    let q = queries.max(1) as f64;
+    Ok(Arithmetic {
+        queries,
+        hits: hits as f64 / q,
+        image_alone: alone as f64 / q,
+        word_alone: word_alone as f64 / q,
+        same_as_word_alone: same as f64 / hits.max(1) as f64,
+    })
+}
+
+/// The top `k` tags of a picture file (PNG, JPEG …): among the training tags and `extra` words of the vector
+/// file, with the probability the model gives each (sigmoid of its logit).
+pub fn tag_image(run: &Path, picture: &Path, extra: &[String], k: usize, device: &Device) -> Result<Vec<(String, f32)>, RunError> {
+    let (config, model) = load_model::<Tagging>(run, device)?;
+    let image = mm_vision::load_rgb(picture).map_err(data_error)?;
+    let features = match config.world {
+        TagWorld::Mnist => {
+            let (_, classifier) = load_pretrained::<crate::tasks::mnist::Mnist>(&config.encoder_run(), device)?;
+            let gray = image::imageops::grayscale(&image::imageops::resize(&image, 28, 28, image::imageops::FilterType::Triangle));
+            let mut values: Vec<f32> = gray.pixels().map(|p| p.0[0] as f32 / 255.0).collect();
+            // MNIST digits are light on dark: invert pictures drawn dark on light.
+            if values.iter().sum::<f32>() / values.len() as f32 > 0.5 {
+                values.iter_mut().for_each(|v| *v = 1.0 - *v);
+            }
+            mm_vision::transforms::Normalize::mnist().apply_to_each(&mut values, 28 * 28);
+            encode_images(&classifier.encoder, &values, [1, 28, 28], MapReadout::AverageAndMax, device)
+        }
+        TagWorld::Shapes => {
+            let (shapes_config, describer) = load_pretrained::<crate::tasks::shapes::Shapes>(&config.encoder_run(), device)?;
+            let side = shapes_config.image_size;
+            let resized = image::imageops::resize(&image, side, side, image::imageops::FilterType::Triangle);
+            let mut values = Vec::new();
+            for channel in 0..3 {
+                values.extend(resized.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
+            }
+            encode_images(&describer.encoder, &values, [3, side as usize, side as usize], MapReadout::AverageAndMax, device)
+        }
+    };
+    let x = Tensor::<2>::from_data(TensorData::new(features.clone(), [1, features.len()]), device);
+    let mut words = config.tags();
+    words.extend(extra.iter().cloned());
+    let vectors = load_vectors(&config)?;
+    let rows = word_rows(&vectors, &words, &config.vectors)?;
+    let word_vectors = Tensor::<2>::from_data(TensorData::new(rows, [words.len(), vectors.dim()]), device);
+    let logits: Vec<f32> = model.score_words(x, word_vectors).into_data().convert::<f32>().try_to_vec::<f32>().expect("float");
+    let mut scored: Vec<(String, f32)> = words.into_iter().zip(logits).collect();
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
+    scored.truncate(k);
+    Ok(scored.into_iter().map(|(w, logit)| (w, 1.0 / (1.0 + (-logit).exp()))).collect())
+}
+
+/// The `k` test pictures nearest to `word` in the joint space, drawn as a captioned grid at `out`; returns
+/// (test index, cosine similarity), best first.
+pub fn search_images(run: &Path, root: &DataRoot, word: &str, k: usize, out: &Path, device: &Device) -> Result<Vec<(usize, f32)>, RunError> {
+    let (config, model) = load_model::<Tagging>(run, device)?;
+    let world = world_features(&config, root, Split::Test, device)?;
+    let images = image_embeddings(&model, &world, device);
+    let query = word_embeddings(&model, &config, &[word.to_string()], device)?;
+    let found = CosineIndex::new(&images, config.d_joint).top_k(&query, k);
+    let items: Vec<(RgbImage, String)> = found.iter().map(|&(i, s)| (picture(&world, i), format!("#{i} {s:.2}"))).collect();
+    mm_vision::picture::captioned_grid(&items, 8.min(k.max(1)), 3, out).map_err(data_error)?;
+    Ok(found)
+}

@@ -1,0 +1,170 @@
+//! The matching systems end to end on tiny settings and the real data beside the checkout: a small MNIST encoder
+//! is trained first, then tagging (with zero-shot), ordered-text retrieval and SoundNet run through the runner
+//! and their reports. What they must reach at full size is measured by `cargo xtask train …` (docs/RESULTS.md);
+//! here the point is that every piece runs, writes what it promises, and fails with a typed error on bad input.
+
+use std::path::{Path, PathBuf};
+
+use mm_joint::recipe::TextEncoderKind;
+use mm_tasks::data::DataRoot;
+use mm_tasks::runner::{train_task, RunDir, RunError};
+use mm_tasks::tasks::mnist::{Mnist, MnistConfig};
+use mm_tasks::tasks::probe::ProbeSettings;
+use mm_tasks::tasks::recipe::{evaluate_recipe, generate_pairs, instruction, tokens, Recipe, RecipeConfig, TEXT_LEN};
+use mm_tasks::tasks::soundnet::{probe_student, SoundNet, SoundNetConfig};
+use mm_tasks::tasks::tagging::{evaluate_tagging, search_images, tag_image, Tagging, TaggingConfig, DIGIT_WORDS};
+use mm_text::vectors::WordVectors;
+use mm_vision::encoders::ImageEncoderConfig;
+use mm_vision::mnist::MnistPart;
+
+fn shared_data() -> Option<DataRoot> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if dir.is_dir() {
+        return Some(DataRoot::at(dir));
+    }
+    assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
+    eprintln!("skipping: {} not found", dir.display());
+    None
+}
+
+/// A small MNIST encoder, trained for one epoch on 8,192 pictures.
+fn tiny_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
+    let mut config = MnistConfig { encoder: ImageEncoderConfig::new().with_stages(vec![8, 16, 32]).with_blocks_per_stage(1), ..Default::default() };
+    config.train.epochs = 1;
+    config.train.limit = Some(8192);
+    config.train.batch_size = 64;
+    let run = RunDir::create(runs, "mnist", 0).unwrap();
+    train_task::<Mnist>(&config, root, &run, false, None).unwrap();
+    run.path().to_path_buf()
+}
+
+/// Word vectors for every tag word and one more, 32-dimensional (enough for the 26 words to be independent),
+/// deterministic.
+fn tiny_vectors(path: &Path, leave_out: &str) {
+    let mut words: Vec<String> = Vec::new();
+    for (name, describing) in DIGIT_WORDS {
+        for word in std::iter::once(name).chain(describing.iter().copied()) {
+            if word != leave_out && !words.iter().any(|w| w == word) {
+                words.push(word.to_string());
+            }
+        }
+    }
+    words.push("circle".into());
+    let data = (0..words.len() * 32).map(|i| (((i * 7919) % 97) as f32 / 48.5) - 1.0).collect();
+    WordVectors::new(words, 32, data).save(path).unwrap();
+}
+
+#[test]
+fn matching_systems_train_report_and_reject_bad_input() {
+    let Some(root) = shared_data() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let encoder = tiny_encoder(dir.path(), &root);
+    tagging(dir.path(), &root, &encoder);
+    recipe(dir.path(), &root, &encoder);
+    soundnet(dir.path(), &root, &encoder);
+}
+
+fn tagging(dir: &Path, root: &DataRoot, encoder: &Path) {
+    let vectors = dir.join("vectors.txt");
+    tiny_vectors(&vectors, "");
+    let mut config = TaggingConfig { encoder_run: Some(encoder.into()), vectors: vectors.clone(), held_out: vec![8, 9], ..Default::default() };
+    config.train.epochs = 6;
+    config.train.lr = 1e-2;
+    config.train.limit = Some(4096);
+    let run = RunDir::create(dir, "tagging", 0).unwrap();
+    let trained = train_task::<Tagging>(&config, root, &run, false, None).unwrap();
+    assert!(trained.evaluation.is_some());
+    let device = burn::tensor::Device::flex();
+    let report = evaluate_tagging(run.path(), root, &device).unwrap();
+    // Eight seen digits: chance for image → digit name is 1/8.
+    assert!(report.image_to_tag.recall_at_1 > 0.3, "{:?}", report.image_to_tag);
+    assert_eq!(report.images, 10_000 - 974 - 1009, "test pictures of the seen digits");
+    let zero = report.zero_shot.as_ref().expect("held-out digits are reported");
+    assert_eq!((zero.digits.clone(), zero.images, zero.chance), (vec![8, 9], 974 + 1009, 0.5));
+    assert!(report.arithmetic.as_ref().unwrap().queries == 8 * 7 * 10);
+    for file in ["tagging.json", "retrieval.png", "joint-space.png"] {
+        assert!(run.path().join(file).exists(), "{file}");
+    }
+
+    // A dark-on-light vertical stroke, tagged among the training tags and one extra word.
+    let picture = dir.join("stroke.png");
+    let image = image::RgbImage::from_fn(56, 56, |x, _| if (24..32).contains(&x) { image::Rgb([0, 0, 0]) } else { image::Rgb([255, 255, 255]) });
+    image.save(&picture).unwrap();
+    let tags = tag_image(run.path(), &picture, &["circle".to_string()], 5, &device).unwrap();
+    assert_eq!(tags.len(), 5);
+    assert!(tags.windows(2).all(|w| w[0].1 >= w[1].1) && tags.iter().all(|t| (0.0..=1.0).contains(&t.1)));
+    let grid = dir.join("search.png");
+    let found = search_images(run.path(), root, "loop", 6, &grid, &device).unwrap();
+    assert_eq!(found.len(), 6);
+    assert!(grid.exists() && found.windows(2).all(|w| w[0].1 >= w[1].1));
+
+    // Bad input: a word without a vector, a missing vector file, an unreadable picture.
+    let missing = search_images(run.path(), root, "zebra", 6, &grid, &device).unwrap_err().to_string();
+    assert!(missing.contains("zebra") && missing.contains("vectors.txt"), "{missing}");
+    let short = dir.join("short.txt");
+    tiny_vectors(&short, "oval");
+    let error = train_task::<Tagging>(&TaggingConfig { vectors: short, ..config.clone() }, root, &RunDir::create(dir, "tagging", 1).unwrap(), false, None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("oval") && error.contains("short.txt"), "{error}");
+    let absent = TaggingConfig { vectors: dir.join("absent.bin"), ..config };
+    let error = train_task::<Tagging>(&absent, root, &RunDir::create(dir, "tagging", 2).unwrap(), false, None).unwrap_err();
+    assert!(matches!(error, RunError::Config(ref m) if m.contains("absent.bin")), "{error}");
+    assert!(tag_image(run.path(), &dir.join("nothing.png"), &[], 3, &device).unwrap_err().to_string().contains("nothing.png"));
+}
+
+fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
+    assert_eq!(instruction(&[7, 2, 9], 0), "write seven then two then nine");
+    assert_eq!(instruction(&[1, 2, 3, 4], 3), "start with one and then two and then three and then four");
+    assert_eq!(tokens(&instruction(&[1, 2, 3, 4], 3)).len(), TEXT_LEN);
+    // Test pairs come in groups of the same digits in different orders.
+    let pairs = generate_pairs(root, MnistPart::Test, 40, 4, 5).unwrap();
+    for group in pairs.sequences.chunks(4) {
+        let mut sorted: Vec<Vec<u8>> = group.iter().map(|s| { let mut s = s.clone(); s.sort(); s }).collect();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 1, "{group:?}");
+        let mut orders = group.to_vec();
+        orders.dedup();
+        assert_eq!(orders.len(), 4, "{group:?}");
+    }
+
+    let mut results = Vec::new();
+    for encoder_kind in [TextEncoderKind::Lstm, TextEncoderKind::BagOfWords] {
+        let mut config = RecipeConfig { encoder_run: Some(encoder.into()), train_pairs: 1024, test_pairs: 200, test_sets: 2, text_encoder: encoder_kind, ..Default::default() };
+        config.train.epochs = 2;
+        let run = RunDir::create(dir, "recipe", 0).unwrap();
+        train_task::<Recipe>(&config, root, &run, false, None).unwrap();
+        let report = evaluate_recipe(run.path(), root, &burn::tensor::Device::flex()).unwrap();
+        assert_eq!((report.test_sets.len(), report.order_chance), (2, 0.25));
+        assert!(report.image_to_text[0] >= 1.0 && run.path().join("recipe.json").exists());
+        results.push(report);
+    }
+    // The bag of words cannot tell reorderings apart; ties count against it.
+    assert!(results[1].order_accuracy < 0.4, "bag of words: {}", results[1].order_accuracy);
+    let bad = RecipeConfig { orders_per_group: 7, ..Default::default() };
+    assert!(matches!(train_task::<Recipe>(&bad, root, &RunDir::create(dir, "recipe", 1).unwrap(), false, None), Err(RunError::Config(_))));
+}
+
+fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) {
+    let mut config = SoundNetConfig {
+        teacher_run: Some(encoder.into()),
+        pairs_per_recording: 1,
+        probe: ProbeSettings { steps: 20, ..Default::default() },
+        ..Default::default()
+    };
+    config.train.epochs = 1;
+    config.train.limit = Some(256);
+    let run = RunDir::create(dir, "soundnet", 0).unwrap();
+    train_task::<SoundNet>(&config, root, &run, false, None).unwrap();
+    let report = probe_student(run.path(), root, &burn::tensor::Device::flex()).unwrap();
+    assert_eq!(report.layers.len(), 5);
+    assert!(report.layers.iter().all(|p| (0.0..=1.0).contains(&p.esc10) && (0.0..=1.0).contains(&p.fsdd_untrained)));
+    assert!((1..=5).contains(&report.best_esc10_layer));
+    assert!(report.log_mel_fsdd > 0.3, "log-mel statistics carry the digit: {}", report.log_mel_fsdd);
+    assert!(run.path().join("soundnet.json").exists() && run.path().join("probes.png").exists());
+    let overlapping = SoundNetConfig {
+        scenes: vec![mm_tasks::tasks::soundnet::SceneGroup { name: "all".into(), digits: (0..10).collect() }],
+        ..config
+    };
+    assert!(matches!(train_task::<SoundNet>(&overlapping, root, &RunDir::create(dir, "soundnet", 1).unwrap(), false, None), Err(RunError::Config(_))));
+}

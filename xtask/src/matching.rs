@@ -1,0 +1,226 @@
+//! The matching systems on the command line: `train tagging|recipe|soundnet` (each followed by its report),
+//! `eval tagging|recipe|soundnet`, `tag IMAGE` and `search-images WORD`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use mm_tasks::data::DataRoot;
+use mm_tasks::runner::load_config;
+use mm_tasks::tasks::recipe::{evaluate_recipe, Recipe};
+use mm_tasks::tasks::soundnet::{probe_student, SoundNet};
+use mm_tasks::tasks::tagging::{evaluate_tagging, search_images, tag_image, Tagging, TaggingConfig, TaggingReport};
+use mm_tasks::DeviceKind;
+use serde::Serialize;
+
+use crate::train::{train_prepared, train_run, EvalArgs, RunArgs};
+use crate::Failure;
+
+/// `cargo xtask train tagging`.
+#[derive(Args, Clone)]
+pub struct TaggingArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Train five runs, each with one pair of digits held out — (0,1), (2,3), (4,5), (6,7), (8,9) — and report
+    /// zero-shot tagging of the held-out pairs.
+    #[arg(long)]
+    zero_shot: bool,
+}
+
+fn device(flag: Option<DeviceKind>) -> Result<burn::tensor::Device, Failure> {
+    Ok(DeviceKind::resolve(flag)?.device()?)
+}
+
+fn print_json(value: &impl Serialize) -> Result<(), Failure> {
+    println!("{}", serde_json::to_string(value)?);
+    Ok(())
+}
+
+fn eval_args(args: &RunArgs, run: &Path) -> EvalArgs {
+    EvalArgs { run: Some(run.to_path_buf()), data: args.data.clone(), split: "test".into(), device: args.device }
+}
+
+pub fn train_tagging(args: &TaggingArgs) -> Result<ExitCode, Failure> {
+    if !args.zero_shot {
+        return match train_run::<Tagging>(&args.run)? {
+            Some(run) => report_tagging(&run, &eval_args(&args.run, &run)),
+            None => Ok(ExitCode::SUCCESS),
+        };
+    }
+    let (config, parent, resume) = args.run.prepare::<Tagging>()?;
+    let mut splits = Vec::new();
+    for pair in [[0u8, 1], [2, 3], [4, 5], [6, 7], [8, 9]] {
+        let child = parent.child(&format!("held-out-{}{}", pair[0], pair[1]))?;
+        let split_config = TaggingConfig { held_out: pair.to_vec(), ..config.clone() };
+        let Some(run) = train_prepared::<Tagging>(&split_config, &child, resume, &args.run)? else { return Ok(ExitCode::SUCCESS) };
+        let report = evaluate_tagging(&run, &DataRoot::from_flag(args.run.data.as_deref()), &device(args.run.device)?)?;
+        print_tagging(&report);
+        splits.push(report);
+    }
+    let summary = ZeroShotSummary::new(&splits);
+    println!(
+        "zero-shot over five splits: by name {:.4}, by description {:.4} (chance {:.2}); generalised {:.4} (chance {:.2})",
+        summary.by_name, summary.by_description, summary.chance, summary.generalised_by_description, summary.generalised_chance
+    );
+    std::fs::write(parent.path().join("zero-shot.json"), serde_json::to_vec_pretty(&summary)?)?;
+    print_json(&summary)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Zero-shot accuracy averaged over the held-out splits.
+#[derive(Serialize)]
+struct ZeroShotSummary {
+    by_name: f64,
+    by_description: f64,
+    chance: f64,
+    generalised_by_description: f64,
+    generalised_chance: f64,
+    splits: Vec<TaggingReport>,
+}
+
+impl ZeroShotSummary {
+    fn new(splits: &[TaggingReport]) -> Self {
+        let zero: Vec<_> = splits.iter().filter_map(|s| s.zero_shot.as_ref()).collect();
+        let mean = |pick: fn(&mm_tasks::tasks::tagging::ZeroShot) -> f64| zero.iter().map(|z| pick(z)).sum::<f64>() / zero.len().max(1) as f64;
+        Self {
+            by_name: mean(|z| z.by_name),
+            by_description: mean(|z| z.by_description),
+            chance: mean(|z| z.chance),
+            generalised_by_description: mean(|z| z.generalised_by_description),
+            generalised_chance: 0.1,
+            splits: splits.to_vec(),
+        }
+    }
+}
+
+fn print_tagging(report: &TaggingReport) {
+    let m = &report.image_to_tag;
+    println!(
+        "tagging ({:?}, {} test pictures): image → tag R@1 {:.4} R@5 {:.4} medR {}; top tag correct {:.4}; tag → image P@10 {:.4}",
+        report.world, report.images, m.recall_at_1, m.recall_at_5, m.median_rank, report.top_tag_correct, report.tag_to_image_precision_at_10
+    );
+    if let Some(z) = &report.zero_shot {
+        println!(
+            "  zero-shot, digits {:?} ({} pictures): by name {:.4}, by description {:.4} (chance {:.2}); among all ten {:.4} (chance 0.10)",
+            z.digits, z.images, z.by_name, z.by_description, z.chance, z.generalised_by_description
+        );
+    }
+    if let Some(a) = &report.arithmetic {
+        println!(
+            "  arithmetic: picture(a) − word(a) + word(b) lands on a b in {:.4} of {} queries (picture alone {:.4}, word alone {:.4})",
+            a.hits, a.queries, a.image_alone, a.word_alone
+        );
+    }
+}
+
+pub fn report_tagging(run: &Path, args: &EvalArgs) -> Result<ExitCode, Failure> {
+    let report = evaluate_tagging(run, &DataRoot::from_flag(args.data.as_deref()), &device(args.device)?)?;
+    print_tagging(&report);
+    println!("  {}", run.join("retrieval.png").display());
+    println!("  {}", run.join("joint-space.png").display());
+    print_json(&report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn train_recipe(args: &RunArgs) -> Result<ExitCode, Failure> {
+    match train_run::<Recipe>(args)? {
+        Some(run) => report_recipe(&run, &eval_args(args, &run)),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+pub fn report_recipe(run: &Path, args: &EvalArgs) -> Result<ExitCode, Failure> {
+    let report = evaluate_recipe(run, &DataRoot::from_flag(args.data.as_deref()), &device(args.device)?)?;
+    let [m, r1, r5, r10] = report.image_to_text;
+    let [tm, tr1, tr5, tr10] = report.text_to_image;
+    println!(
+        "recipe ({:?}, semantic weight {}), mean of {} test sets of {} pairs:",
+        report.text_encoder,
+        report.semantic_weight,
+        report.test_sets.len(),
+        report.test_sets.first().map_or(0, |s| s.retrieval.a_to_b.queries)
+    );
+    println!("  image → text: medR {m:.1}  R@1 {r1:.4}  R@5 {r5:.4}  R@10 {r10:.4}");
+    println!("  text → image: medR {tm:.1}  R@1 {tr1:.4}  R@5 {tr5:.4}  R@10 {tr10:.4}");
+    println!("  right order among the reordered instructions: {:.4} (chance {:.2})", report.order_accuracy, report.order_chance);
+    print_json(&report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn train_soundnet(args: &RunArgs) -> Result<ExitCode, Failure> {
+    match train_run::<SoundNet>(args)? {
+        Some(run) => report_soundnet(&run, &eval_args(args, &run)),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+pub fn report_soundnet(run: &Path, args: &EvalArgs) -> Result<ExitCode, Failure> {
+    let report = probe_student(run, &DataRoot::from_flag(args.data.as_deref()), &device(args.device)?)?;
+    println!("soundnet: the student's digit accuracy on FSDD test {:.4} (no audio labels in training)", report.student_fsdd_accuracy);
+    println!("  layer  channels  FSDD (untrained)   ESC-10 (untrained)");
+    for p in &report.layers {
+        println!("  conv{}  {:>8}  {:.4} ({:.4})    {:.4} ({:.4})", p.layer, p.channels, p.fsdd, p.fsdd_untrained, p.esc10, p.esc10_untrained);
+    }
+    println!("  log-mel statistics: FSDD {:.4}, ESC-10 {:.4}; best ESC-10 layer: conv{}", report.log_mel_fsdd, report.log_mel_esc10, report.best_esc10_layer);
+    println!("  {}", run.join("probes.png").display());
+    print_json(&report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo xtask tag IMAGE`.
+#[derive(Args)]
+pub struct TagArgs {
+    /// The picture (PNG, JPEG …): a digit, light on dark or dark on light, for an MNIST run.
+    image: PathBuf,
+    /// Tagging run (default runs/tagging/latest).
+    #[arg(long, default_value = "runs/tagging/latest")]
+    run: PathBuf,
+    /// How many tags.
+    #[arg(short, default_value_t = 5)]
+    k: usize,
+    /// More candidate words, beyond the training tags (any word of the vector file), comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    words: Vec<String>,
+    /// flex or wgpu.
+    #[arg(long)]
+    device: Option<DeviceKind>,
+}
+
+pub fn tag(args: TagArgs) -> Result<ExitCode, Failure> {
+    let tags = tag_image(&args.run, &args.image, &args.words, args.k, &device(args.device)?)?;
+    for (word, p) in &tags {
+        println!("{word:<12} {p:.3}");
+    }
+    print_json(&tags)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo xtask search-images WORD`.
+#[derive(Args)]
+pub struct SearchArgs {
+    /// Any word of the run's vector file.
+    word: String,
+    /// Where the grid goes.
+    #[arg(short, long, default_value = "search.png")]
+    out: PathBuf,
+    /// How many pictures.
+    #[arg(short, default_value_t = 16)]
+    k: usize,
+    /// Tagging run (default runs/tagging/latest).
+    #[arg(long, default_value = "runs/tagging/latest")]
+    run: PathBuf,
+    /// Data root (default: MM_DATA_DIR, else ./data, else ../shared/data).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// flex or wgpu.
+    #[arg(long)]
+    device: Option<DeviceKind>,
+}
+
+pub fn search(args: SearchArgs) -> Result<ExitCode, Failure> {
+    let found = search_images(&args.run, &DataRoot::from_flag(args.data.as_deref()), &args.word, args.k, &args.out, &device(args.device)?)?;
+    let config: TaggingConfig = load_config(&args.run.join(mm_tasks::runner::CONFIG_FILE))?;
+    println!("{} test pictures nearest to {:?} ({:?} world): {}", found.len(), args.word, config.world, args.out.display());
+    print_json(&found)?;
+    Ok(ExitCode::SUCCESS)
+}
