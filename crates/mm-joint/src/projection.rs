@@ -52,6 +52,12 @@ impl ProjectionHead {
         l2_normalize(self.forward_unnormalised(x))
     }
 
+    /// Width of the output (the joint space).
+    pub fn d_output(&self) -> usize {
+        let last = self.second.as_ref().unwrap_or(&self.first);
+        last.weight.val().dims()[1]
+    }
+
     /// The same before normalisation (for losses that want the raw vectors).
     pub fn forward_unnormalised(&self, x: Tensor<2>) -> Tensor<2> {
         let hidden = self.first.forward(self.dropout.forward(x));
@@ -72,7 +78,7 @@ mod tests {
         for hidden in [0, 16] {
             let head = ProjectionHeadConfig::new(8, 4).with_hidden(hidden).init(&device);
             let out = head.forward(Tensor::<2>::random([3, 8], burn::tensor::Distribution::Normal(0.0, 1.0), &device));
-            assert_eq!(out.dims(), [3, 4]);
+            assert_eq!((out.dims(), head.d_output()), ([3, 4], 4));
             let norms: Vec<f32> = out.powf_scalar(2.0).sum_dim(1).into_data().try_to_vec::<f32>().unwrap();
             assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5), "{norms:?}");
         }

@@ -26,6 +26,11 @@ pub struct TaggingModelConfig {
     /// so that words never seen in training land where their neighbours in the word space lead.
     #[config(default = 0)]
     pub word_hidden: usize,
+    /// Whether words pass through a learned head at all. `false` is DeViSE's own design: images are mapped into
+    /// the word space itself (`d_joint` must equal `d_word`), so every word keeps exactly its place among the
+    /// others. Default true.
+    #[config(default = true)]
+    pub word_head: bool,
     /// Dropout in the image head. Default 0.1.
     #[config(default = 0.1)]
     pub dropout: f64,
@@ -40,13 +45,19 @@ pub struct TaggingModelConfig {
 impl TaggingModelConfig {
     /// A fresh model that scores the tags whose word vectors are the rows of `tag_vectors` (`[T, d_word]`,
     /// kept frozen).
+    ///
+    /// # Panics
+    /// Without a word head, when `d_joint` differs from `d_word`.
     pub fn init(&self, tag_vectors: Tensor<2>, device: &Device) -> TaggingModel {
+        assert!(self.word_head || self.d_joint == self.d_word, "without a word head the joint space is the word space");
         TaggingModel {
             image_head: ProjectionHeadConfig::new(self.d_image, self.d_joint)
                 .with_hidden(self.image_hidden)
                 .with_dropout(self.dropout)
                 .init(device),
-            word_head: ProjectionHeadConfig::new(self.d_word, self.d_joint).with_hidden(self.word_hidden).init(device),
+            word_head: self
+                .word_head
+                .then(|| ProjectionHeadConfig::new(self.d_word, self.d_joint).with_hidden(self.word_hidden).init(device)),
             tag_vectors: Param::from_tensor(tag_vectors.to_device(device)).set_require_grad(false),
             log_scale: Param::from_tensor(Tensor::from_floats([self.initial_scale.ln() as f32], device)),
             bias: Param::from_tensor(Tensor::from_floats([self.initial_bias as f32], device)),
@@ -60,8 +71,8 @@ impl TaggingModelConfig {
 pub struct TaggingModel {
     /// Image features → joint space.
     pub image_head: ProjectionHead,
-    /// Word vectors → joint space.
-    pub word_head: ProjectionHead,
+    /// Word vectors → joint space (absent: the joint space is the word space).
+    pub word_head: Option<ProjectionHead>,
     /// The training tags' word vectors `[T, d_word]`, frozen.
     tag_vectors: Param<Tensor<2>>,
     log_scale: Param<Tensor<1>>,
@@ -69,6 +80,11 @@ pub struct TaggingModel {
 }
 
 impl TaggingModel {
+    /// Width of the joint space.
+    pub fn d_joint(&self) -> usize {
+        self.image_head.d_output()
+    }
+
     /// `[B, d_image]` → unit rows `[B, d_joint]`.
     pub fn embed_images(&self, features: Tensor<2>) -> Tensor<2> {
         self.image_head.forward(features)
@@ -76,7 +92,10 @@ impl TaggingModel {
 
     /// `[W, d_word]` → unit rows `[W, d_joint]`.
     pub fn embed_words(&self, vectors: Tensor<2>) -> Tensor<2> {
-        self.word_head.forward(vectors)
+        match &self.word_head {
+            Some(head) => head.forward(vectors),
+            None => crate::losses::l2_normalize(vectors),
+        }
     }
 
     /// The training tags in the joint space: `[T, d_joint]`.

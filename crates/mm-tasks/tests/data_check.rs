@@ -1,20 +1,11 @@
 //! `data check` on the project's real data (`../shared/data`, beside the checkout): all six data sets are found and
 //! pass every documented check. Where the data is absent outside CI, the test says so and passes.
 
-use std::path::PathBuf;
+mod common;
 
+use common::shared_data;
 use mm_tasks::data::check::{check, check_all, Status};
 use mm_tasks::data::{DataRoot, Dataset};
-
-fn shared_data() -> Option<DataRoot> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.is_dir() {
-        return Some(DataRoot::at(dir));
-    }
-    assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
-    eprintln!("skipping: {} not found", dir.display());
-    None
-}
 
 #[test]
 fn all_six_data_sets_are_found_and_whole() {

@@ -3,9 +3,12 @@
 //! and their reports. What they must reach at full size is measured by `cargo xtask train …` (docs/RESULTS.md);
 //! here the point is that every piece runs, writes what it promises, and fails with a typed error on bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use mm_joint::recipe::TextEncoderKind;
+use common::shared_data;
 use mm_tasks::data::DataRoot;
 use mm_tasks::runner::{train_task, RunDir, RunError};
 use mm_tasks::tasks::mnist::{Mnist, MnistConfig};
@@ -16,16 +19,6 @@ use mm_tasks::tasks::tagging::{evaluate_tagging, search_images, tag_image, Taggi
 use mm_text::vectors::WordVectors;
 use mm_vision::encoders::ImageEncoderConfig;
 use mm_vision::mnist::MnistPart;
-
-fn shared_data() -> Option<DataRoot> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.is_dir() {
-        return Some(DataRoot::at(dir));
-    }
-    assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
-    eprintln!("skipping: {} not found", dir.display());
-    None
-}
 
 /// A small MNIST encoder, trained for one epoch on 8,192 pictures.
 fn tiny_encoder(runs: &Path, root: &DataRoot) -> PathBuf {

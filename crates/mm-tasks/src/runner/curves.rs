@@ -8,12 +8,16 @@ use plotters::style::{register_font, FontStyle};
 use super::run_dir::partial;
 use super::{EpochMetrics, RunError};
 
-static FONT: std::sync::Once = std::sync::Once::new();
+/// Registers the font every plot of the crate draws its text with (once per process): plotters draws text with
+/// ab_glyph from a registered font, and DejaVu Sans ships inside the `dejavu` crate.
+pub(crate) fn register_plot_font() {
+    static FONT: std::sync::Once = std::sync::Once::new();
+    FONT.call_once(|| drop(register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())));
+}
 
 /// Draws `curves.png`-style pictures: two panels (loss, accuracy), training and validation lines, 1,000×420.
 pub fn draw_learning_curves(history: &[EpochMetrics], title: &str, path: &Path) -> Result<(), RunError> {
-    // plotters draws text with ab_glyph from a registered font; DejaVu Sans ships inside the `dejavu` crate.
-    FONT.call_once(|| drop(register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())));
+    register_plot_font();
     let temporary = partial(path).with_extension("png");
     draw(history, title, &temporary).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
     std::fs::rename(&temporary, path).map_err(|e| RunError::io(path, e))

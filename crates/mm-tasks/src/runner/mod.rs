@@ -28,7 +28,8 @@ pub use examples::{BatchTargets, Examples, HostBatch, Targets};
 pub use fit::{default_loss, evaluate, fit, load_model, save_model, Evaluation, FitOutcome, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
 pub use metrics::{read as read_metrics, EpochMetrics};
 pub use run_dir::RunDir;
-pub(crate) use run_dir::write_atomically;
+pub(crate) use curves::register_plot_font;
+pub(crate) use run_dir::{partial, write_atomically};
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};

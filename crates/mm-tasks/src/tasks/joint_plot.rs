@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
 
 use crate::runner::RunError;
 
@@ -19,8 +18,7 @@ pub fn draw_joint_space(
     title: &str,
     path: &Path,
 ) -> Result<(), RunError> {
-    static FONT: std::sync::Once = std::sync::Once::new();
-    FONT.call_once(|| drop(register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())));
+    crate::runner::register_plot_font();
     let (mean, axes) = principal_axes(points, dim, 2);
     let project = |v: &[f32]| -> (f64, f64) {
         let centred: Vec<f32> = v.iter().zip(&mean).map(|(a, m)| a - m).collect();
@@ -29,7 +27,7 @@ pub fn draw_joint_space(
     };
     let projected: Vec<(f64, f64)> = points.chunks(dim).map(project).collect();
     let labelled: Vec<(String, (f64, f64))> = words.iter().map(|(w, v)| (w.clone(), project(v))).collect();
-    let temporary = path.with_extension("partial.png");
+    let temporary = crate::runner::partial(path).with_extension("png");
     draw(&projected, groups, group_names, &labelled, title, &temporary).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
     std::fs::rename(&temporary, path).map_err(|e| RunError::Io { path: path.into(), source: e })
 }

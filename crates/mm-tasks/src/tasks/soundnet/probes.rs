@@ -8,7 +8,6 @@ use burn::tensor::{Device, Tensor, TensorData};
 use mm_audio::datasets::{Esc10, FsddSplit};
 use mm_audio::encoders::WaveformCnn;
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
 use serde::Serialize;
 
 use super::{fsdd_waveforms, SoundNet, SoundNetConfig};
@@ -179,9 +178,8 @@ fn fsdd_recordings(_config: &SoundNetConfig, root: &DataRoot) -> Result<Vec<mm_a
 }
 
 fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    static FONT: std::sync::Once = std::sync::Once::new();
-    FONT.call_once(|| drop(register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())));
-    let temporary = path.with_extension("partial.png");
+    crate::runner::register_plot_font();
+    let temporary = crate::runner::partial(path).with_extension("png");
     {
         let root = BitMapBackend::new(&temporary, (900, 480)).into_drawing_area();
         root.fill(&WHITE)?;

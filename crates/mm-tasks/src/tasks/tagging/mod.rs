@@ -62,8 +62,11 @@ pub struct TaggingConfig {
     /// Digits left out of training entirely — their images and their names — for zero-shot tagging (MNIST).
     /// Default none.
     pub held_out: Vec<u8>,
-    /// Width of the joint space. Default 128.
+    /// Width of the joint space. Default 128 (without a word head, the word vectors' width).
     pub d_joint: usize,
+    /// Whether words pass through a learned projection; `false` maps images into the word space itself
+    /// (DeViSE's design). Default true.
+    pub word_head: bool,
     /// Hidden width of the image head (0: linear). Default 256.
     pub image_hidden: usize,
     /// Dropout in the image head. Default 0.1.
@@ -80,6 +83,7 @@ impl Default for TaggingConfig {
             vectors: PathBuf::from("runs/word2vec/vectors.bin"),
             held_out: Vec::new(),
             d_joint: 128,
+            word_head: true,
             image_hidden: 256,
             dropout: 0.1,
             train: TrainConfig { epochs: 8, batch_size: 256, lr: 1e-3, ..TrainConfig::default() },
@@ -257,8 +261,10 @@ impl Task for Tagging {
             }
         } * 2;
         let tag_vectors = Tensor::<2>::from_data(TensorData::new(rows, [tags.len(), vectors.dim()]), device);
+        let d_joint = if config.word_head { config.d_joint } else { vectors.dim() };
         Ok(TaggingModelConfig::new(d_image, vectors.dim())
-            .with_d_joint(config.d_joint)
+            .with_d_joint(d_joint)
+            .with_word_head(config.word_head)
             .with_image_hidden(config.image_hidden)
             .with_dropout(config.dropout)
             .init(tag_vectors, device))

@@ -122,7 +122,7 @@ fn picture(world: &WorldFeatures, i: usize) -> RgbImage {
 pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<TaggingReport, RunError> {
     let (config, model) = load_model::<Tagging>(run, device)?;
     let world = world_features(&config, root, Split::Test, device)?;
-    let dim = config.d_joint;
+    let dim = model.d_joint();
     let images = image_embeddings(&model, &world, device);
     let tags = config.tags();
     let tag_rows = word_embeddings(&model, &config, &tags, device)?;
@@ -199,7 +199,7 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
 }
 
 fn zero_shot(model: &TaggingModel, config: &TaggingConfig, world: &WorldFeatures, images: &[f32], device: &Device) -> Result<ZeroShot, RunError> {
-    let dim = config.d_joint;
+    let dim = model.d_joint();
     let all_names: Vec<String> = DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect();
     let name_rows = word_embeddings(model, config, &all_names, device)?;
     let descriptions: Vec<f32> = DIGIT_WORDS
@@ -240,7 +240,7 @@ fn zero_shot(model: &TaggingModel, config: &TaggingConfig, world: &WorldFeatures
 }
 
 fn arithmetic(model: &TaggingModel, config: &TaggingConfig, world: &WorldFeatures, images: &[f32], seen: &[usize], device: &Device) -> Result<Arithmetic, RunError> {
-    let dim = config.d_joint;
+    let dim = model.d_joint();
     let all_names: Vec<String> = DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect();
     let names = word_embeddings(model, config, &all_names, device)?;
     let gallery: Vec<f32> = seen.iter().flat_map(|&i| row(images, dim, i).to_vec()).collect();
@@ -326,7 +326,7 @@ pub fn search_images(run: &Path, root: &DataRoot, word: &str, k: usize, out: &Pa
     let world = world_features(&config, root, Split::Test, device)?;
     let images = image_embeddings(&model, &world, device);
     let query = word_embeddings(&model, &config, &[word.to_string()], device)?;
-    let found = CosineIndex::new(&images, config.d_joint).top_k(&query, k);
+    let found = CosineIndex::new(&images, model.d_joint()).top_k(&query, k);
     let items: Vec<(RgbImage, String)> = found.iter().map(|&(i, s)| (picture(&world, i), format!("#{i} {s:.2}"))).collect();
     mm_vision::picture::captioned_grid(&items, 8.min(k.max(1)), 3, out).map_err(data_error)?;
     Ok(found)

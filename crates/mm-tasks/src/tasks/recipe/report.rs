@@ -1,0 +1,87 @@
+//! The recipe task's report: retrieval in both directions on several 1,000-pair test sets, and the choice of
+//! the right order among a picture's reordered instructions.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use mm_joint::recipe::TextEncoderKind;
+use mm_joint::retrieval::{paired_retrieval, CosineIndex, PairedRetrieval, RetrievalMetrics};
+use mm_vision::mnist::MnistPart;
+use serde::Serialize;
+
+use super::{examples, generate_pairs, test_seed, Recipe};
+use crate::data::DataRoot;
+use crate::runner::{load_model, RunError};
+
+/// One test set's results.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipeTestSet {
+    /// Both directions of retrieval among the set's pairs.
+    pub retrieval: PairedRetrieval,
+    /// The picture's own instruction is the most similar among its group's reorderings.
+    pub order_accuracy: f64,
+}
+
+/// The evaluation of a recipe run, as written to `recipe.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipeReport {
+    /// lstm or bag-of-words.
+    pub text_encoder: TextEncoderKind,
+    /// Semantic-regularisation weight it was trained with.
+    pub semantic_weight: f32,
+    /// Means over the test sets: image → text medR, R@1, R@5, R@10.
+    pub image_to_text: [f64; 4],
+    /// … text → image.
+    pub text_to_image: [f64; 4],
+    /// Mean order accuracy, and its chance level (1 / orders per group).
+    pub order_accuracy: f64,
+    /// 1 / orders_per_group.
+    pub order_chance: f64,
+    /// Every test set.
+    pub test_sets: Vec<RecipeTestSet>,
+}
+
+/// Evaluates `run` on its test sets and writes `recipe.json` in it.
+pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<RecipeReport, RunError> {
+    let (config, matcher) = load_model::<Recipe>(run, device)?;
+    let mut sets = Vec::new();
+    for s in 0..config.test_sets {
+        let pairs = generate_pairs(root, MnistPart::Test, config.test_pairs, config.orders_per_group, test_seed(s))?;
+        let examples = examples(&config, &pairs, device)?;
+        let (mut images, mut texts) = (Vec::new(), Vec::new());
+        let indices: Vec<usize> = (0..examples.len()).collect();
+        for chunk in indices.chunks(500) {
+            let batch = examples.gather(chunk, |_| {});
+            let (i, t) = matcher.embed(batch.input_tensor(device));
+            images.extend(i.into_data().convert::<f32>().try_to_vec::<f32>().expect("float"));
+            texts.extend(t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float"));
+        }
+        let dim = config.d_joint;
+        let group = config.orders_per_group;
+        let right = (0..examples.len())
+            .filter(|&i| {
+                let start = i / group * group;
+                CosineIndex::new(&texts[start * dim..(start + group) * dim], dim).rank(&images[i * dim..(i + 1) * dim], i - start) == 1
+            })
+            .count();
+        sets.push(RecipeTestSet { retrieval: paired_retrieval(&images, &texts, dim), order_accuracy: right as f64 / examples.len() as f64 });
+    }
+    let n = sets.len() as f64;
+    let mean = |pick: &dyn Fn(&RecipeTestSet) -> [f64; 4]| -> [f64; 4] {
+        let mut sum = [0.0; 4];
+        sets.iter().for_each(|s| pick(s).iter().enumerate().for_each(|(k, v)| sum[k] += v / n));
+        sum
+    };
+    let summary = |m: &RetrievalMetrics| [m.median_rank as f64, m.recall_at_1, m.recall_at_5, m.recall_at_10];
+    let report = RecipeReport {
+        text_encoder: config.text_encoder,
+        semantic_weight: config.semantic_weight,
+        image_to_text: mean(&|s| summary(&s.retrieval.a_to_b)),
+        text_to_image: mean(&|s| summary(&s.retrieval.b_to_a)),
+        order_accuracy: sets.iter().map(|s| s.order_accuracy).sum::<f64>() / n,
+        order_chance: 1.0 / config.orders_per_group as f64,
+        test_sets: sets,
+    };
+    crate::runner::write_atomically(&run.join("recipe.json"), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
+    Ok(report)
+}
