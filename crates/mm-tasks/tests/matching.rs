@@ -110,8 +110,13 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
     assert_eq!(instruction(&[7, 2, 9], 0), "write seven then two then nine");
     assert_eq!(instruction(&[1, 2, 3, 4], 3), "start with one and then two and then three and then four");
     assert_eq!(tokens(&instruction(&[1, 2, 3, 4], 3)).len(), TEXT_LEN);
-    // Test pairs come in groups of the same digits in different orders.
-    let pairs = generate_pairs(root, MnistPart::Test, 40, 4, 5).unwrap();
+    // Test pairs come in groups of the same digits in different orders; every instruction is unique.
+    let pairs = generate_pairs(root, MnistPart::Test, 400, 4, 5).unwrap();
+    let mut unique = pairs.sequences.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 400);
+    assert!(matches!(generate_pairs(root, MnistPart::Test, 4 * 331, 4, 5), Err(RunError::Config(_))));
     for group in pairs.sequences.chunks(4) {
         let mut sorted: Vec<Vec<u8>> = group.iter().map(|s| { let mut s = s.clone(); s.sort(); s }).collect();
         sorted.dedup();
@@ -129,7 +134,10 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
         train_task::<Recipe>(&config, root, &run, false, None).unwrap();
         let report = evaluate_recipe(run.path(), root, &burn::tensor::Device::flex()).unwrap();
         assert_eq!((report.test_sets.len(), report.order_chance), (2, 0.25));
-        assert!(report.image_to_text[0] >= 1.0 && run.path().join("recipe.json").exists());
+        assert!(report.image_to_text[0] >= 1.0);
+        for file in ["recipe.json", "retrieval.png", "joint-space.png"] {
+            assert!(run.path().join(file).exists(), "{file}");
+        }
         results.push(report);
     }
     // The bag of words cannot tell reorderings apart; ties count against it.

@@ -8,12 +8,15 @@ use plotters::prelude::*;
 use crate::runner::RunError;
 
 /// Projects `points` (`[N, dim]`) and `words` (each a `dim` vector) on the points' first two principal
-/// components and draws them: one colour per group (`groups[i]` indexes `group_names`), words in black.
+/// components and draws them: one colour per group (`groups[i]` indexes `group_names`; `group_colours` gives
+/// them, or a palette when it is empty), words in black.
+#[allow(clippy::too_many_arguments)]
 pub fn draw_joint_space(
     points: &[f32],
     dim: usize,
     groups: &[usize],
     group_names: &[String],
+    group_colours: &[[u8; 3]],
     words: &[(String, Vec<f32>)],
     title: &str,
     path: &Path,
@@ -28,7 +31,7 @@ pub fn draw_joint_space(
     let projected: Vec<(f64, f64)> = points.chunks(dim).map(project).collect();
     let labelled: Vec<(String, (f64, f64))> = words.iter().map(|(w, v)| (w.clone(), project(v))).collect();
     let temporary = crate::runner::partial(path).with_extension("png");
-    draw(&projected, groups, group_names, &labelled, title, &temporary).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
+    draw(&projected, groups, group_names, group_colours, &labelled, title, &temporary).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
     std::fs::rename(&temporary, path).map_err(|e| RunError::Io { path: path.into(), source: e })
 }
 
@@ -36,6 +39,7 @@ fn draw(
     points: &[(f64, f64)],
     groups: &[usize],
     group_names: &[String],
+    group_colours: &[[u8; 3]],
     words: &[(String, (f64, f64))],
     title: &str,
     path: &Path,
@@ -56,7 +60,10 @@ fn draw(
         .build_cartesian_2d((x0 - px)..(x1 + px), (y0 - py)..(y1 + py))?;
     chart.configure_mesh().x_desc("PC 1").y_desc("PC 2").light_line_style(WHITE).label_style(("sans-serif", 12)).draw()?;
     for (g, name) in group_names.iter().enumerate() {
-        let colour = Palette99::pick(g).to_rgba();
+        let colour = match group_colours.get(g) {
+            Some(&[r, green, b]) => RGBColor(r, green, b).to_rgba(),
+            None => Palette99::pick(g).to_rgba(),
+        };
         let members = points.iter().zip(groups).filter(|(_, group)| **group == g).map(|(p, _)| *p);
         chart
             .draw_series(members.map(|p| Circle::new(p, 2, colour.mix(0.5).filled())))?

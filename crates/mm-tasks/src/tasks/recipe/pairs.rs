@@ -80,18 +80,32 @@ fn another_order(digits: &[u8], rng: &mut ChaCha8Rng) -> Vec<u8> {
 }
 
 /// Generates pairs from MNIST `part`: training pairs are independent; test pairs come in groups of
-/// `orders_per_group` with the same digits in different orders (each with its own pictures and phrasing).
+/// `orders_per_group` with the same digits in different orders (each with its own pictures and phrasing), each
+/// group with digits no other group has. An error when more test groups are asked for than there are sets of
+/// digits.
 pub fn generate_pairs(root: &DataRoot, part: MnistPart, pairs: usize, orders_per_group: usize, seed: u64) -> Result<RecipePairs, RunError> {
     let dir = root.dataset(Dataset::Mnist).map_err(data_error)?;
     let images = read_mnist(&dir, part).map_err(data_error)?;
     let mut by_digit: Vec<Vec<usize>> = vec![Vec::new(); 10];
     images.labels.iter().enumerate().for_each(|(i, &l)| by_digit[l as usize].push(i));
+    let groups = pairs.div_ceil(orders_per_group.max(1));
+    if part == MnistPart::Test && groups > 330 {
+        return Err(RunError::Config(format!("recipe: {groups} test groups, but only 330 sets of 3 or 4 different digits")));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sequences = Vec::with_capacity(pairs);
+    // Each test group has its own set of digits, so that every instruction of a test set is unique: a picture
+    // then has exactly one right instruction (there are 330 sets of 3 or 4 different digits).
+    let mut used = std::collections::HashSet::new();
     while sequences.len() < pairs {
         let digits = random_digits(&mut rng);
         if part == MnistPart::Train {
             sequences.push(digits);
+            continue;
+        }
+        let mut set = digits.clone();
+        set.sort_unstable();
+        if !used.insert(set) {
             continue;
         }
         let mut orders = vec![digits.clone()];

@@ -9,9 +9,13 @@ use mm_joint::retrieval::{paired_retrieval, CosineIndex, PairedRetrieval, Retrie
 use mm_vision::mnist::MnistPart;
 use serde::Serialize;
 
-use super::{examples, generate_pairs, test_seed, Recipe};
+use image::RgbImage;
+
+use super::{examples, generate_pairs, test_seed, Recipe, RecipePairs, SLOTS};
 use crate::data::DataRoot;
 use crate::runner::{load_model, RunError};
+use crate::tasks::data_error;
+use crate::tasks::joint_plot::draw_joint_space;
 
 /// One test set's results.
 #[derive(Debug, Clone, Serialize)]
@@ -41,7 +45,8 @@ pub struct RecipeReport {
     pub test_sets: Vec<RecipeTestSet>,
 }
 
-/// Evaluates `run` on its test sets and writes `recipe.json` in it.
+/// Evaluates `run` on its test sets and writes `recipe.json` in it, and two pictures of the first test set:
+/// `retrieval.png` (the pictures of its first two groups with their best instruction) and `joint-space.png`.
 pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<RecipeReport, RunError> {
     let (config, matcher) = load_model::<Recipe>(run, device)?;
     let mut sets = Vec::new();
@@ -64,6 +69,9 @@ pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<R
                 CosineIndex::new(&texts[start * dim..(start + group) * dim], dim).rank(&images[i * dim..(i + 1) * dim], i - start) == 1
             })
             .count();
+        if s == 0 {
+            draw_pictures(run, &pairs, &images, &texts, dim)?;
+        }
         sets.push(RecipeTestSet { retrieval: paired_retrieval(&images, &texts, dim), order_accuracy: right as f64 / examples.len() as f64 });
     }
     let n = sets.len() as f64;
@@ -84,4 +92,42 @@ pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<R
     };
     crate::runner::write_atomically(&run.join("recipe.json"), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     Ok(report)
+}
+
+/// The pictures of test set 0.
+fn draw_pictures(run: &Path, pairs: &RecipePairs, images: &[f32], texts: &[f32], dim: usize) -> Result<(), RunError> {
+    let index = CosineIndex::new(texts, dim);
+    let mut items = Vec::new();
+    for i in 0..8.min(pairs.texts.len()) {
+        let best = index.top_k(&images[i * dim..(i + 1) * dim], 1)[0].0;
+        let caption = if best == i {
+            format!("best: {} (right)", pairs.texts[best])
+        } else {
+            format!("best: {} (wrong; true: {})", pairs.texts[best], pairs.texts[i])
+        };
+        items.push((strip_picture(pairs, i), caption));
+    }
+    mm_vision::picture::captioned_grid(&items, 2, 3, &run.join("retrieval.png")).map_err(data_error)?;
+    let groups: Vec<usize> = pairs.sequences.iter().map(|s| s[0] as usize).collect();
+    let names: Vec<String> = (0..10).map(|d| format!("starts with {d}")).collect();
+    let labels: Vec<(String, Vec<f32>)> = (0..12.min(pairs.texts.len()))
+        .map(|i| {
+            let digits: Vec<String> = pairs.sequences[i].iter().map(u8::to_string).collect();
+            (format!("\"{}\"", digits.join("-")), texts[i * dim..(i + 1) * dim].to_vec())
+        })
+        .collect();
+    let title = "recipe: test pictures (colour: first digit) and instructions (quoted) in the joint space";
+    draw_joint_space(images, dim, &groups, &names, &[], &labels, title, &run.join("joint-space.png"))
+}
+
+/// Pair `i`'s picture as an RGB image.
+fn strip_picture(pairs: &RecipePairs, i: usize) -> RgbImage {
+    let (width, height) = (28 * SLOTS, 28);
+    let normalize = mm_vision::transforms::Normalize::mnist();
+    let pixels = &pairs.pictures[i * width * height..(i + 1) * width * height];
+    RgbImage::from_fn(width as u32, height as u32, |x, y| {
+        let v = pixels[y as usize * width + x as usize] * normalize.std[0] + normalize.mean[0];
+        let byte = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+        image::Rgb([byte, byte, byte])
+    })
 }

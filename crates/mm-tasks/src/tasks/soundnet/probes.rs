@@ -205,7 +205,7 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
             chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
         }
         for (label, value, colour) in [("FSDD, log-mel", report.log_mel_fsdd, BLUE), ("ESC-10, log-mel", report.log_mel_esc10, RED)] {
-            let style = colour.mix(0.3).stroke_width(1);
+            let style = colour.mix(0.7).stroke_width(2);
             chart.draw_series(DashedLineSeries::new(vec![(0.8, value), (last + 0.2, value)], 6, 4, style))?.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
         }
         chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 12)).draw()?;

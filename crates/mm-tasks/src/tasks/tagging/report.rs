@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::{load_vectors, word_rows, world_features, TagWorld, Tagging, TaggingConfig, WorldFeatures, DIGIT_WORDS};
 use crate::data::DataRoot;
 use crate::runner::{load_model, RunError, Split};
+use crate::shapes::Colour;
 use crate::tasks::data_error;
 use crate::tasks::joint_plot::draw_joint_space;
 use crate::tasks::pretrained::{encode_images, load_pretrained, MapReadout};
@@ -182,17 +183,18 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
     mm_vision::picture::captioned_grid(&items, 8, if config.world == TagWorld::Mnist { 2 } else { 3 }, &run.join("retrieval.png")).map_err(data_error)?;
     let shown: Vec<usize> = seen.iter().copied().take(2000).collect();
     let points: Vec<f32> = shown.iter().flat_map(|&i| row(&images, dim, i).to_vec()).collect();
-    let (groups, group_names): (Vec<usize>, Vec<String>) = match config.world {
-        TagWorld::Mnist => (shown.iter().map(|&i| world.digits[i] as usize).collect(), DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect()),
+    let (groups, group_names, group_colours): (Vec<usize>, Vec<String>, Vec<[u8; 3]>) = match config.world {
+        TagWorld::Mnist => (shown.iter().map(|&i| world.digits[i] as usize).collect(), DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect(), Vec::new()),
         TagWorld::Shapes => {
-            let colours: Vec<String> = tags[..6].to_vec();
-            let first = |i: usize| colours.iter().position(|c| world.words[i].contains(c)).unwrap_or(0);
-            (shown.iter().map(|&i| first(i)).collect(), colours.iter().map(|c| format!("has {c}")).collect())
+            // Each scene drawn in the first of the world's colours it holds, in that colour.
+            let first = |i: usize| Colour::ALL.iter().position(|c| world.words[i].iter().any(|w| w == c.name())).unwrap_or(0);
+            let names = Colour::ALL.iter().map(|c| format!("has {}", c.name())).collect();
+            (shown.iter().map(|&i| first(i)).collect(), names, Colour::ALL.iter().map(|c| c.rgb()).collect())
         }
     };
     let words: Vec<(String, Vec<f32>)> = tags.iter().enumerate().map(|(t, tag)| (tag.clone(), row(&tag_rows, dim, t).to_vec())).collect();
     let title = format!("tagging ({:?}): test pictures and tags in the joint space", config.world);
-    draw_joint_space(&points, dim, &groups, &group_names, &words, &title, &run.join("joint-space.png"))?;
+    draw_joint_space(&points, dim, &groups, &group_names, &group_colours, &words, &title, &run.join("joint-space.png"))?;
     let json = serde_json::to_vec_pretty(&report).expect("serialises");
     crate::runner::write_atomically(&run.join("tagging.json"), &json)?;
     Ok(report)
