@@ -1,5 +1,16 @@
 //! Metric losses over a batch of aligned pairs: row i of `a` matches row i of `b`, every other row is a negative.
 //! Both inputs are `[B, D]` embeddings; the losses L2-normalise them, so scores are cosine similarities.
+//!
+//! ```
+//! use burn::tensor::{Device, Tensor};
+//! use mm_joint::losses::{triplet_loss, Negatives};
+//!
+//! let device = Device::flex();
+//! let a = Tensor::<2>::from_floats([[1.0, 0.0], [0.0, 1.0]], &device);
+//! let b = Tensor::<2>::from_floats([[1.0, 0.0], [0.6, 0.8]], &device);
+//! let loss: f32 = triplet_loss(a, b, 0.5, Negatives::SemiHard).into_scalar();
+//! assert!((loss - 0.2).abs() < 1e-6);
+//! ```
 
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Int, Tensor};
