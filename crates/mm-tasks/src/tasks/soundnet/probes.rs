@@ -10,7 +10,7 @@ use mm_audio::encoders::WaveformCnn;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::{fsdd_waveforms, SoundNet, SoundNetConfig};
+use super::{fsdd_waveforms, SoundNet};
 use crate::data::{DataRoot, Dataset};
 use crate::runner::{evaluate, load_model, RunError, Split, Task};
 use crate::tasks::data_error;
@@ -81,7 +81,8 @@ fn log_mel_statistics(features: &SoundFeatures, examples: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// A labelled set of feature rows, split into training and test parts by `test` (one per row).
+/// The labels of a set of feature rows and the fold of each: every fold but 0 is tested once, by a probe trained
+/// on all the other rows (fold 0 rows are only ever trained on).
 struct ProbeSet<'a> {
     labels: &'a [u32],
     folds: &'a [u8],
@@ -156,7 +157,7 @@ pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<Sou
         );
         layers.push(probe);
     }
-    let fsdd_mel = log_mel_statistics(&config.features, &config.features.examples(SoundInput::LogMel, fsdd_recordings(&config, root)?.into_iter())?);
+    let fsdd_mel = log_mel_statistics(&config.features, &config.features.examples(SoundInput::LogMel, fsdd_recordings(root)?.into_iter())?);
     let esc_mel = log_mel_statistics(&esc_features, &esc_features.examples(SoundInput::LogMel, esc10.clips.iter().map(|c| c.load()))?);
     let best = layers.iter().max_by(|a, b| a.esc10.total_cmp(&b.esc10)).map_or(0, |p| p.layer);
     let report = SoundNetReport {
@@ -172,7 +173,7 @@ pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<Sou
 }
 
 /// FSDD's recordings, training split then test split (the order of the waveforms above).
-fn fsdd_recordings(_config: &SoundNetConfig, root: &DataRoot) -> Result<Vec<mm_audio::Result<mm_audio::Audio>>, RunError> {
+fn fsdd_recordings(root: &DataRoot) -> Result<Vec<mm_audio::Result<mm_audio::Audio>>, RunError> {
     let fsdd = mm_audio::datasets::Fsdd::open(root.dataset(Dataset::Fsdd).map_err(data_error)?).map_err(data_error)?;
     Ok(fsdd.split(FsddSplit::Train).chain(fsdd.split(FsddSplit::Test)).map(|r| r.load()).collect())
 }
