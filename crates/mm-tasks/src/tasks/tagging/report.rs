@@ -7,6 +7,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use image::RgbImage;
 use mm_joint::retrieval::{CosineIndex, RetrievalMetrics};
 use mm_joint::tagging::TaggingModel;
+use mm_text::vectors::WordVectors;
 use serde::Serialize;
 
 use super::{load_vectors, word_rows, world_features, TagWorld, Tagging, TaggingConfig, WorldFeatures, DIGIT_WORDS};
@@ -82,12 +83,25 @@ fn image_embeddings(model: &TaggingModel, world: &WorldFeatures, device: &Device
     out
 }
 
-/// Host rows of the embeddings of `words`' vectors.
-fn word_embeddings(model: &TaggingModel, config: &TaggingConfig, words: &[String], device: &Device) -> Result<Vec<f32>, RunError> {
-    let vectors = load_vectors(config)?;
-    let rows = word_rows(&vectors, words, &config.vectors)?;
-    let x = Tensor::<2>::from_data(TensorData::new(rows, [words.len(), vectors.dim()]), device);
-    Ok(model.embed_words(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("float"))
+/// The model's word side, with the word vectors read once.
+struct WordSide<'a> {
+    model: &'a TaggingModel,
+    vectors: WordVectors,
+    file: &'a Path,
+    device: &'a Device,
+}
+
+impl<'a> WordSide<'a> {
+    fn new(model: &'a TaggingModel, config: &'a TaggingConfig, device: &'a Device) -> Result<Self, RunError> {
+        Ok(Self { model, vectors: load_vectors(config)?, file: &config.vectors, device })
+    }
+
+    /// Host rows of the joint-space embeddings of `words`.
+    fn embed(&self, words: &[String]) -> Result<Vec<f32>, RunError> {
+        let rows = word_rows(&self.vectors, words, self.file)?;
+        let x = Tensor::<2>::from_data(TensorData::new(rows, [words.len(), self.vectors.dim()]), self.device);
+        Ok(self.model.embed_words(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("float"))
+    }
 }
 
 fn unit(v: Vec<f32>) -> Vec<f32> {
@@ -126,7 +140,8 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
     let dim = model.d_joint();
     let images = image_embeddings(&model, &world, device);
     let tags = config.tags();
-    let tag_rows = word_embeddings(&model, &config, &tags, device)?;
+    let word_side = WordSide::new(&model, &config, device)?;
+    let tag_rows = word_side.embed(&tags)?;
     let seen: Vec<usize> = (0..world.words.len()).filter(|&i| world.digits.get(i).is_none_or(|d| !config.held_out.contains(d))).collect();
 
     // Image → tag.
@@ -161,8 +176,8 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
         .sum::<f64>()
         / tags.len() as f64;
 
-    let zero_shot = if config.held_out.is_empty() { None } else { Some(zero_shot(&model, &config, &world, &images, device)?) };
-    let arithmetic = if config.world == TagWorld::Mnist { Some(arithmetic(&model, &config, &world, &images, &seen, device)?) } else { None };
+    let zero_shot = if config.held_out.is_empty() { None } else { Some(zero_shot(&word_side, &config, &world, &images)?) };
+    let arithmetic = if config.world == TagWorld::Mnist { Some(arithmetic(&word_side, &config, &world, &images, &seen)?) } else { None };
     let report = TaggingReport {
         world: config.world,
         images: seen.len(),
@@ -200,21 +215,18 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
     Ok(report)
 }
 
-fn zero_shot(model: &TaggingModel, config: &TaggingConfig, world: &WorldFeatures, images: &[f32], device: &Device) -> Result<ZeroShot, RunError> {
-    let dim = model.d_joint();
+fn zero_shot(word_side: &WordSide, config: &TaggingConfig, world: &WorldFeatures, images: &[f32]) -> Result<ZeroShot, RunError> {
+    let dim = word_side.model.d_joint();
     let all_names: Vec<String> = DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect();
-    let name_rows = word_embeddings(model, config, &all_names, device)?;
-    let descriptions: Vec<f32> = DIGIT_WORDS
-        .iter()
-        .enumerate()
-        .flat_map(|(d, (_, words))| {
-            let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-            let rows = word_embeddings(model, config, &words, device).expect("describing words are training tags");
-            let mut sum = row(&name_rows, dim, d).to_vec();
-            rows.chunks(dim).for_each(|r| sum.iter_mut().zip(r).for_each(|(s, v)| *s += v));
-            unit(sum)
-        })
-        .collect();
+    let name_rows = word_side.embed(&all_names)?;
+    let mut descriptions = Vec::with_capacity(10 * dim);
+    for (d, (_, words)) in DIGIT_WORDS.iter().enumerate() {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        let rows = word_side.embed(&words)?;
+        let mut sum = row(&name_rows, dim, d).to_vec();
+        rows.chunks(dim).for_each(|r| sum.iter_mut().zip(r).for_each(|(s, v)| *s += v));
+        descriptions.extend(unit(sum));
+    }
     let held = &config.held_out;
     let pick = |rows: &[f32], among: &[u8], query: &[f32]| -> u8 {
         let candidates: Vec<f32> = among.iter().flat_map(|&d| row(rows, dim, d as usize).to_vec()).collect();
@@ -241,10 +253,10 @@ fn zero_shot(model: &TaggingModel, config: &TaggingConfig, world: &WorldFeatures
     })
 }
 
-fn arithmetic(model: &TaggingModel, config: &TaggingConfig, world: &WorldFeatures, images: &[f32], seen: &[usize], device: &Device) -> Result<Arithmetic, RunError> {
-    let dim = model.d_joint();
+fn arithmetic(word_side: &WordSide, config: &TaggingConfig, world: &WorldFeatures, images: &[f32], seen: &[usize]) -> Result<Arithmetic, RunError> {
+    let dim = word_side.model.d_joint();
     let all_names: Vec<String> = DIGIT_WORDS.iter().map(|d| d.0.to_string()).collect();
-    let names = word_embeddings(model, config, &all_names, device)?;
+    let names = word_side.embed(&all_names)?;
     let gallery: Vec<f32> = seen.iter().flat_map(|&i| row(images, dim, i).to_vec()).collect();
     let index = CosineIndex::new(&gallery, dim);
     // The nearest gallery picture other than the query itself.
@@ -327,7 +339,7 @@ pub fn search_images(run: &Path, root: &DataRoot, word: &str, k: usize, out: &Pa
     let (config, model) = load_model::<Tagging>(run, device)?;
     let world = world_features(&config, root, Split::Test, device)?;
     let images = image_embeddings(&model, &world, device);
-    let query = word_embeddings(&model, &config, &[word.to_string()], device)?;
+    let query = WordSide::new(&model, &config, device)?.embed(&[word.to_string()])?;
     let found = CosineIndex::new(&images, model.d_joint()).top_k(&query, k);
     let items: Vec<(RgbImage, String)> = found.iter().map(|&(i, s)| (picture(&world, i), format!("#{i} {s:.2}"))).collect();
     mm_vision::picture::captioned_grid(&items, 8.min(k.max(1)), 3, out).map_err(data_error)?;
