@@ -160,13 +160,17 @@ impl RecipeModel {
         let device = images.device();
         let pairwise = match matching {
             MatchingLoss::Cosine { margin } => {
-                // Each image against its text (+1), its reordered text (−1) and the next pair's text (−1).
-                let others = Tensor::cat(vec![texts.clone().narrow(0, 1, batch - 1), texts.clone().narrow(0, 0, 1)], 0);
+                // Each image against its text (+1), its reordered text (−1) and the next pair's text (−1; none in
+                // a batch of one).
                 let ones = Tensor::<1>::ones([batch], &device);
-                (cosine_embedding_loss(images.clone(), texts.clone(), ones.clone(), margin) * 2.0
-                    + cosine_embedding_loss(images.clone(), reordered, ones.clone().neg(), margin)
-                    + cosine_embedding_loss(images.clone(), others, ones.neg(), margin))
-                    / 4.0
+                let matched = cosine_embedding_loss(images.clone(), texts.clone(), ones.clone(), margin) * 2.0;
+                let reordered = cosine_embedding_loss(images.clone(), reordered, ones.clone().neg(), margin);
+                if batch == 1 {
+                    (matched + reordered) / 3.0
+                } else {
+                    let others = Tensor::cat(vec![texts.clone().narrow(0, 1, batch - 1), texts.clone().narrow(0, 0, 1)], 0);
+                    (matched + reordered + cosine_embedding_loss(images.clone(), others, ones.neg(), margin)) / 4.0
+                }
             }
             MatchingLoss::Triplet { margin, negatives } => {
                 let positive = (images.clone() * texts.clone()).sum_dim(1);
@@ -211,6 +215,20 @@ mod tests {
             assert!(same_order);
             assert_eq!(reordered_same, kind == TextEncoderKind::BagOfWords, "{kind:?}");
             assert_eq!(rows(model.embed_texts(padded_differently.clone()))[0].len(), 128);
+        }
+    }
+
+    #[test]
+    fn both_losses_take_a_batch_of_one() {
+        let device = Device::flex();
+        let model = RecipeModelConfig::new(3, 8, 2).with_d_hidden(16).init(&device);
+        let features = Tensor::<2>::ones([1, 3], &device);
+        let categories = Tensor::<1, Int>::zeros([1], &device);
+        for matching in [MatchingLoss::Cosine { margin: 0.1 }, MatchingLoss::default()] {
+            let (loss, logits) =
+                model.loss(features.clone(), tokens(&[[4, 5, 6, 0, 0]]), tokens(&[[6, 5, 4, 0, 0]]), categories.clone(), matching, 0.1);
+            assert!(loss.into_scalar::<f32>().is_finite());
+            assert_eq!(logits.dims(), [1, 2]);
         }
     }
 

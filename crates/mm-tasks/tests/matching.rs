@@ -163,6 +163,8 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) {
     assert!((1..=5).contains(&report.best_esc10_layer));
     assert!(report.log_mel_fsdd > 0.3, "log-mel statistics carry the digit: {}", report.log_mel_fsdd);
     assert!(run.path().join("soundnet.json").exists() && run.path().join("probes.png").exists());
+    let cold = SoundNetConfig { temperature: 0.0, ..config.clone() };
+    assert!(matches!(train_task::<SoundNet>(&cold, root, &RunDir::create(dir, "soundnet", 2).unwrap(), false, None), Err(RunError::Config(_))));
     let overlapping = SoundNetConfig {
         scenes: vec![mm_tasks::tasks::soundnet::SceneGroup { name: "all".into(), digits: (0..10).collect() }],
         ..config

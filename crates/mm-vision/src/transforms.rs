@@ -49,6 +49,19 @@ impl Normalize {
 }
 
 impl Normalize {
+    /// Undoes the normalisation of one `[C, H, W]` image (values in [0, 1] before it) and returns it as an RGB
+    /// picture; one channel becomes grey, values outside [0, 1] are clipped.
+    pub fn to_rgb(&self, image: &[f32], height: usize, width: usize) -> image::RgbImage {
+        let plane = height * width;
+        let channels = (image.len() / plane.max(1)).max(1);
+        let at = |c: usize, x: u32, y: u32| -> u8 {
+            let c = c.min(channels - 1);
+            let v = image[c * plane + y as usize * width + x as usize] * self.std[c % self.std.len()] + self.mean[c % self.mean.len()];
+            (v.clamp(0.0, 1.0) * 255.0).round() as u8
+        };
+        image::RgbImage::from_fn(width as u32, height as u32, |x, y| image::Rgb([at(0, x, y), at(1, x, y), at(2, x, y)]))
+    }
+
     /// [`Normalize::apply_to`] on each image of a flat buffer of `image_len`-float images.
     pub fn apply_to_each(&self, images: &mut [f32], image_len: usize) {
         images.chunks_mut(image_len.max(1)).for_each(|image| self.apply_to(image));
@@ -94,6 +107,17 @@ pub fn shift(image: &[f32], channels: usize, height: usize, width: usize, dy: i6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn to_rgb_undoes_apply_to() {
+        let normalize = Normalize::mnist();
+        let mut image = vec![0.0, 0.5, 1.0, 2.0];
+        normalize.apply_to(&mut image);
+        let picture = normalize.to_rgb(&image, 2, 2);
+        let grey: Vec<u8> = picture.pixels().map(|p| p.0[0]).collect();
+        assert_eq!(grey, vec![0, 128, 255, 255]);
+        assert!(picture.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]));
+    }
     use burn::tensor::Device;
 
     #[test]

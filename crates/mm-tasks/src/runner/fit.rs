@@ -253,6 +253,7 @@ fn tally(logits: Tensor<2>, batch: &HostBatch, targets: &Targets, hits: &mut [us
     correct
 }
 
-fn argmax(values: &[f32]) -> usize {
+/// Index of the largest value (the first of equals; 0 for an empty slice).
+pub fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }

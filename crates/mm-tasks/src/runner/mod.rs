@@ -25,7 +25,7 @@ pub use commands::{eval_run, train_task, Split, TrainedRun};
 pub use config::{load_config, Overrides, TrainConfig};
 pub use curves::draw_learning_curves;
 pub use examples::{BatchTargets, Examples, HostBatch, Targets};
-pub use fit::{default_loss, evaluate, fit, load_model, save_model, Evaluation, FitOutcome, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
+pub use fit::{argmax, default_loss, evaluate, fit, load_model, save_model, Evaluation, FitOutcome, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
 pub use metrics::{read as read_metrics, EpochMetrics};
 pub use run_dir::RunDir;
 pub(crate) use curves::register_plot_font;

@@ -9,6 +9,8 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
+use crate::runner::argmax;
+
 /// How a probe is trained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -73,11 +75,6 @@ impl LinearProbe {
         let right = p.chunks(classes).zip(labels).filter(|(row, label)| argmax(row) == **label as usize).count();
         right as f64 / labels.len().max(1) as f64
     }
-}
-
-/// Index of the largest value.
-pub fn argmax(values: &[f32]) -> usize {
-    values.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
 
 fn moments(features: &[f32], dim: usize) -> (Vec<f32>, Vec<f32>) {

@@ -100,9 +100,16 @@ impl RecipeConfig {
 
 /// Pairs as examples: `[frozen picture features | instruction tokens | reordered tokens]`, class = category.
 pub(crate) fn examples(config: &RecipeConfig, pairs: &RecipePairs, device: &Device) -> Result<Examples, RunError> {
-    let (_, classifier) = load_pretrained::<Mnist>(&config.encoder_run(), device)?;
+    let (encoder_config, classifier) = load_pretrained::<Mnist>(&config.encoder_run(), device)?;
     let features = encode_images(&classifier.encoder, &pairs.pictures, [1, 28, 28 * SLOTS], MapReadout::Columns, device);
     let dim = features.len() / pairs.texts.len().max(1);
+    if dim != picture_features(&encoder_config) {
+        return Err(RunError::Config(format!(
+            "recipe: the encoder of {} reads a picture into {dim} values, not the {} of an encoder whose stages each halve the width",
+            config.encoder_run().display(),
+            picture_features(&encoder_config)
+        )));
+    }
     let mut inputs = Vec::with_capacity(pairs.texts.len() * (dim + 2 * TEXT_LEN));
     for (i, (text, reordered)) in pairs.texts.iter().zip(&pairs.reordered).enumerate() {
         inputs.extend_from_slice(&features[i * dim..(i + 1) * dim]);
@@ -112,6 +119,12 @@ pub(crate) fn examples(config: &RecipeConfig, pairs: &RecipePairs, device: &Devi
     let names = (0..20).map(|c| format!("{} digits from {}", 3 + c / 10, c % 10)).collect();
     let labels = pairs.sequences.iter().map(|s| category(s)).collect();
     Ok(Examples { inputs, example_len: dim + 2 * TEXT_LEN, targets: Targets::Classes { labels, names } })
+}
+
+/// Values per picture: the encoder's channels × its map's columns (each stage halves the width: 112 → 14 for
+/// three stages). [`examples`] checks it against what the encoder really gives.
+fn picture_features(encoder_run: &MnistConfig) -> usize {
+    encoder_run.encoder.output_dim() * ((28 * SLOTS) >> encoder_run.encoder.stages.len())
 }
 
 /// Seed of test set `s` (training uses the run's seed; test sets never overlap with it).
@@ -185,9 +198,7 @@ impl Task for Recipe {
 
     fn model(config: &RecipeConfig, device: &Device) -> Result<RecipeMatcher, RunError> {
         config.check()?;
-        let encoder = load_config::<MnistConfig>(&config.encoder_run().join(CONFIG_FILE))?.encoder;
-        // Each encoder stage halves the width: 112 → 14 columns for three stages.
-        let d_image = encoder.output_dim() * ((28 * SLOTS) >> encoder.stages.len());
+        let d_image = picture_features(&load_config::<MnistConfig>(&config.encoder_run().join(CONFIG_FILE))?);
         let model = RecipeModelConfig::new(d_image, WORDS.len() + 1, 20)
             .with_text_encoder(config.text_encoder)
             .with_d_word(config.d_word)

@@ -123,11 +123,5 @@ fn draw_pictures(run: &Path, pairs: &RecipePairs, images: &[f32], texts: &[f32],
 /// Pair `i`'s picture as an RGB image.
 fn strip_picture(pairs: &RecipePairs, i: usize) -> RgbImage {
     let (width, height) = (28 * SLOTS, 28);
-    let normalize = mm_vision::transforms::Normalize::mnist();
-    let pixels = &pairs.pictures[i * width * height..(i + 1) * width * height];
-    RgbImage::from_fn(width as u32, height as u32, |x, y| {
-        let v = pixels[y as usize * width + x as usize] * normalize.std[0] + normalize.mean[0];
-        let byte = (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-        image::Rgb([byte, byte, byte])
-    })
+    mm_vision::transforms::Normalize::mnist().to_rgb(&pairs.pictures[i * width * height..(i + 1) * width * height], height, width)
 }

@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 use super::data_error;
 use super::mnist::Mnist;
 use super::pretrained::{encode_images, load_pretrained, MapReadout};
-use super::probe::{argmax, LinearProbe, ProbeSettings};
+use super::probe::{LinearProbe, ProbeSettings};
 use super::spectrogram::{random_time_shift, SoundFeatures, SoundInput};
 use crate::data::{DataRoot, Dataset};
-use crate::runner::{BatchTargets, Classifier, Examples, RunError, Split, Targets, Task, TrainConfig};
+use crate::runner::{argmax, BatchTargets, Classifier, Examples, RunError, Split, Targets, Task, TrainConfig};
 
 mod probes;
 
@@ -90,8 +90,11 @@ impl SoundNetConfig {
         self.teacher_run.clone().unwrap_or_else(|| PathBuf::from("runs/mnist/latest"))
     }
 
-    /// The scene of each digit.
+    /// The scene of each digit (and a check of the settings).
     fn scene_of(&self) -> Result<[u32; 10], RunError> {
+        if !(self.temperature > 0.0) {
+            return Err(RunError::Config(format!("soundnet: temperature must be positive, not {}", self.temperature)));
+        }
         let mut scene = [u32::MAX; 10];
         for (s, group) in self.scenes.iter().enumerate() {
             for &d in &group.digits {
@@ -148,12 +151,12 @@ fn mnist_pictures(root: &DataRoot, part: MnistPart) -> Result<(Vec<f32>, Vec<u8>
     Ok((pixels, images.labels))
 }
 
-/// The waveforms of an FSDD split and their digits.
-pub(crate) fn fsdd_waveforms(features: &SoundFeatures, root: &DataRoot, split: FsddSplit) -> Result<(Vec<f32>, Vec<u8>), RunError> {
+/// The examples (waveforms or log-mels) of an FSDD split and their digits.
+pub(crate) fn fsdd_examples(features: &SoundFeatures, input: SoundInput, root: &DataRoot, split: FsddSplit) -> Result<(Vec<f32>, Vec<u8>), RunError> {
     let fsdd = Fsdd::open(root.dataset(Dataset::Fsdd).map_err(data_error)?).map_err(data_error)?;
     let recordings: Vec<_> = fsdd.split(split).collect();
-    let waveforms = features.examples(SoundInput::Waveform, recordings.iter().map(|r| r.load()))?;
-    Ok((waveforms, recordings.iter().map(|r| r.digit).collect()))
+    let examples = features.examples(input, recordings.iter().map(|r| r.load()))?;
+    Ok((examples, recordings.iter().map(|r| r.digit).collect()))
 }
 
 /// The student with the layout of its input rows and its objective.
@@ -213,7 +216,7 @@ impl Task for SoundNet {
             Split::Train => (FsddSplit::Train, MnistPart::Train, config.pairs_per_recording.max(1), config.train.seed),
             Split::Test => (FsddSplit::Test, MnistPart::Test, 1, 0x7E57),
         };
-        let (waveforms, digits) = fsdd_waveforms(&config.features, root, fsdd_split)?;
+        let (waveforms, digits) = fsdd_examples(&config.features, SoundInput::Waveform, root, fsdd_split)?;
         let (pictures, picture_digits) = mnist_pictures(root, mnist_part)?;
         let mut by_digit: Vec<Vec<usize>> = vec![Vec::new(); 10];
         picture_digits.iter().enumerate().for_each(|(i, &d)| by_digit[d as usize].push(i));

@@ -10,7 +10,7 @@ use mm_audio::encoders::WaveformCnn;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::{fsdd_waveforms, SoundNet};
+use super::{fsdd_examples, SoundNet};
 use crate::data::{DataRoot, Dataset};
 use crate::runner::{evaluate, load_model, RunError, Split, Task};
 use crate::tasks::data_error;
@@ -121,8 +121,8 @@ pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<Sou
 
     // FSDD: the official split, expressed as folds (0 = always training, 1 = the test fold).
     let samples = config.features.samples();
-    let (train_waves, train_digits) = fsdd_waveforms(&config.features, root, FsddSplit::Train)?;
-    let (test_waves, test_digits) = fsdd_waveforms(&config.features, root, FsddSplit::Test)?;
+    let (train_waves, train_digits) = fsdd_examples(&config.features, SoundInput::Waveform, root, FsddSplit::Train)?;
+    let (test_waves, test_digits) = fsdd_examples(&config.features, SoundInput::Waveform, root, FsddSplit::Test)?;
     let fsdd_waves: Vec<f32> = train_waves.into_iter().chain(test_waves).collect();
     let fsdd_labels: Vec<u32> = train_digits.iter().chain(&test_digits).map(|&d| d as u32).collect();
     let fsdd_folds: Vec<u8> = train_digits.iter().map(|_| 0).chain(test_digits.iter().map(|_| 1)).collect();
@@ -157,7 +157,9 @@ pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<Sou
         );
         layers.push(probe);
     }
-    let fsdd_mel = log_mel_statistics(&config.features, &config.features.examples(SoundInput::LogMel, fsdd_recordings(root)?.into_iter())?);
+    let (mut fsdd_mels, _) = fsdd_examples(&config.features, SoundInput::LogMel, root, FsddSplit::Train)?;
+    fsdd_mels.extend(fsdd_examples(&config.features, SoundInput::LogMel, root, FsddSplit::Test)?.0);
+    let fsdd_mel = log_mel_statistics(&config.features, &fsdd_mels);
     let esc_mel = log_mel_statistics(&esc_features, &esc_features.examples(SoundInput::LogMel, esc10.clips.iter().map(|c| c.load()))?);
     let best = layers.iter().max_by(|a, b| a.esc10.total_cmp(&b.esc10)).map_or(0, |p| p.layer);
     let report = SoundNetReport {
@@ -170,12 +172,6 @@ pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<Sou
     crate::runner::write_atomically(&run.join("soundnet.json"), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     draw_probes(&report, &run.join("probes.png")).map_err(|e| RunError::Invalid { path: run.join("probes.png"), problem: e.to_string() })?;
     Ok(report)
-}
-
-/// FSDD's recordings, training split then test split (the order of the waveforms above).
-fn fsdd_recordings(root: &DataRoot) -> Result<Vec<mm_audio::Result<mm_audio::Audio>>, RunError> {
-    let fsdd = mm_audio::datasets::Fsdd::open(root.dataset(Dataset::Fsdd).map_err(data_error)?).map_err(data_error)?;
-    Ok(fsdd.split(FsddSplit::Train).chain(fsdd.split(FsddSplit::Test)).map(|r| r.load()).collect())
 }
 
 fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::error::Error>> {

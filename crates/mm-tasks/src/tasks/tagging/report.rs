@@ -8,6 +8,7 @@ use image::RgbImage;
 use mm_joint::retrieval::{CosineIndex, RetrievalMetrics};
 use mm_joint::tagging::TaggingModel;
 use mm_text::vectors::WordVectors;
+use mm_vision::transforms::Normalize;
 use serde::Serialize;
 
 use super::{load_vectors, word_rows, world_features, TagWorld, Tagging, TaggingConfig, WorldFeatures, DIGIT_WORDS};
@@ -117,19 +118,9 @@ fn row(rows: &[f32], dim: usize, i: usize) -> &[f32] {
 fn picture(world: &WorldFeatures, i: usize) -> RgbImage {
     let [c, h, w] = world.shape;
     let pixels = &world.pictures[i * c * h * w..(i + 1) * c * h * w];
-    let to_byte = |v: f32| -> u8 {
-        let unit = if c == 1 {
-            let n = mm_vision::transforms::Normalize::mnist();
-            v * n.std[0] + n.mean[0]
-        } else {
-            (v + 1.0) / 2.0
-        };
-        (unit.clamp(0.0, 1.0) * 255.0).round() as u8
-    };
-    RgbImage::from_fn(w as u32, h as u32, |x, y| {
-        let at = |channel: usize| to_byte(pixels[(channel.min(c - 1) * h + y as usize) * w + x as usize]);
-        image::Rgb([at(0), at(1), at(2)])
-    })
+    // MNIST pictures carry MNIST's normalisation; shapes pictures are scaled to [-1, 1].
+    let normalize = if c == 1 { Normalize::mnist() } else { Normalize { mean: vec![0.5], std: vec![0.5] } };
+    normalize.to_rgb(pixels, h, w)
 }
 
 /// Loads the run, embeds the test pictures, measures everything and draws `retrieval.png` and
@@ -306,7 +297,7 @@ pub fn tag_image(run: &Path, picture: &Path, extra: &[String], k: usize, device:
             if values.iter().sum::<f32>() / values.len() as f32 > 0.5 {
                 values.iter_mut().for_each(|v| *v = 1.0 - *v);
             }
-            mm_vision::transforms::Normalize::mnist().apply_to_each(&mut values, 28 * 28);
+            Normalize::mnist().apply_to_each(&mut values, 28 * 28);
             encode_images(&classifier.encoder, &values, [1, 28, 28], MapReadout::AverageAndMax, device)
         }
         TagWorld::Shapes => {
