@@ -2,7 +2,7 @@
 //! `MM_BENCH_DIR`). Run with `cargo bench -p mm-benches --profile dev` to reuse the test build; the comparison
 //! with librosa and torch is `cargo xtask bench signal`.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use mm_audio::signal::{Istft, LogMel, LogMelConfig, Stft, StftConfig};
 
 fn signal() -> Vec<f32> {

@@ -105,8 +105,7 @@ pub fn python_with(explicit: Option<PathBuf>, modules: &str, packages: &[&str]) 
     let home = std::env::var_os("HOME").ok_or("HOME is not set: pass --python")?;
     let venv = Path::new(&home).join(".cache/mm/pyref");
     let python = venv.join("bin/python");
-    let ready = python.exists()
-        && Command::new(&python).args(["-c", &format!("import {modules}")]).status()?.success();
+    let ready = python.exists() && Command::new(&python).args(["-c", &format!("import {modules}")]).status()?.success();
     if !ready {
         eprintln!("installing {} with pip into {} (once) …", packages.join(", "), venv.display());
         let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status()?;

@@ -6,15 +6,15 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use clap::Args;
+use mm_text::Corpus;
 use mm_text::evaluate::{Benchmarks, Report};
 use mm_text::vectors::WordVectors;
 use mm_text::word2vec::train;
-use mm_text::Corpus;
 use serde::Deserialize;
 
+use crate::Failure;
 use crate::bench::python_with;
 use crate::word2vec::SkipGramArgs;
-use crate::Failure;
 
 #[derive(Args)]
 pub struct BenchWord2vecArgs {

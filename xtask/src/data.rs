@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use mm_tasks::data::check::{check_all, Status};
-use mm_tasks::data::{fetch::fetch, DataRoot, Dataset};
+use mm_tasks::data::check::{Status, check_all};
+use mm_tasks::data::{DataRoot, Dataset, fetch::fetch};
 
 use crate::Failure;
 
@@ -59,11 +59,8 @@ pub fn run(command: DataCommand) -> Result<ExitCode, Failure> {
             Ok(if wrong { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         DataCommand::Fetch { datasets, data, dry_run } => {
-            let datasets: Vec<Dataset> = if datasets.is_empty() {
-                Dataset::ALL.to_vec()
-            } else {
-                datasets.iter().map(|d| d.parse()).collect::<Result<_, String>>()?
-            };
+            let datasets: Vec<Dataset> =
+                if datasets.is_empty() { Dataset::ALL.to_vec() } else { datasets.iter().map(|d| d.parse()).collect::<Result<_, String>>()? };
             let root = data.or_else(|| std::env::var_os("MM_DATA_DIR").map(PathBuf::from)).unwrap_or_else(|| "data".into());
             for dataset in datasets {
                 for line in fetch(&root, dataset, dry_run)? {

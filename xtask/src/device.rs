@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use mm_tasks::device::{agreement_check, DeviceKind};
+use mm_tasks::device::{DeviceKind, agreement_check};
 
 use crate::Failure;
 

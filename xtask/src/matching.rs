@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use mm_tasks::data::DataRoot;
-use mm_tasks::runner::load_config;
-use mm_tasks::tasks::recipe::{evaluate_recipe, Recipe};
-use mm_tasks::tasks::soundnet::{probe_student, SoundNet};
-use mm_tasks::tasks::tagging::{evaluate_tagging, search_images, tag_image, Tagging, TaggingConfig, TaggingReport};
 use mm_tasks::DeviceKind;
+use mm_tasks::data::DataRoot;
+use mm_tasks::matching::recipe::{Recipe, evaluate_recipe};
+use mm_tasks::matching::soundnet::{SoundNet, probe_student};
+use mm_tasks::matching::tagging::{Tagging, TaggingReport, evaluate_tagging, search_images, tag_image, train_zero_shot};
+use mm_tasks::runner::load_run_config;
 use serde::Serialize;
 
-use crate::train::{train_prepared, train_run, EvalArgs, RunArgs};
 use crate::Failure;
+use crate::train::{EvalArgs, RunArgs, train_run};
 
 /// `cargo xtask train tagging`.
 #[derive(Args, Clone)]
@@ -48,49 +48,19 @@ pub fn train_tagging(args: &TaggingArgs) -> Result<ExitCode, Failure> {
         };
     }
     let (config, parent, resume) = args.run.prepare::<Tagging>()?;
-    let mut splits = Vec::new();
-    for pair in [[0u8, 1], [2, 3], [4, 5], [6, 7], [8, 9]] {
-        let child = parent.child(&format!("held-out-{}{}", pair[0], pair[1]))?;
-        let split_config = TaggingConfig { held_out: pair.to_vec(), ..config.clone() };
-        let Some(run) = train_prepared::<Tagging>(&split_config, &child, resume, &args.run)? else { return Ok(ExitCode::SUCCESS) };
-        let report = evaluate_tagging(&run, &DataRoot::from_flag(args.run.data.as_deref()), &device(args.run.device)?)?;
-        print_tagging(&report);
-        splits.push(report);
-    }
-    let summary = ZeroShotSummary::new(&splits);
+    let root = DataRoot::from_flag(args.run.data.as_deref());
+    let Some(summary) = train_zero_shot(&config, &root, &parent, resume, args.run.stop_after, &device(args.run.device)?)? else {
+        println!("stopped early; continue with --resume {}", parent.path().display());
+        return Ok(ExitCode::SUCCESS);
+    };
+    summary.splits.iter().for_each(print_tagging);
     println!(
         "zero-shot over five splits: by name {:.4}, by description {:.4} (chance {:.2}); generalised {:.4} (chance {:.2})",
         summary.by_name, summary.by_description, summary.chance, summary.generalised_by_description, summary.generalised_chance
     );
-    std::fs::write(parent.path().join("zero-shot.json"), serde_json::to_vec_pretty(&summary)?)?;
+    println!("  {}", parent.path().join("zero-shot.json").display());
     print_json(&summary)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Zero-shot accuracy averaged over the held-out splits.
-#[derive(Serialize)]
-struct ZeroShotSummary {
-    by_name: f64,
-    by_description: f64,
-    chance: f64,
-    generalised_by_description: f64,
-    generalised_chance: f64,
-    splits: Vec<TaggingReport>,
-}
-
-impl ZeroShotSummary {
-    fn new(splits: &[TaggingReport]) -> Self {
-        let zero: Vec<_> = splits.iter().filter_map(|s| s.zero_shot.as_ref()).collect();
-        let mean = |pick: fn(&mm_tasks::tasks::tagging::ZeroShot) -> f64| zero.iter().map(|z| pick(z)).sum::<f64>() / zero.len().max(1) as f64;
-        Self {
-            by_name: mean(|z| z.by_name),
-            by_description: mean(|z| z.by_description),
-            chance: mean(|z| z.chance),
-            generalised_by_description: mean(|z| z.generalised_by_description),
-            generalised_chance: 0.1,
-            splits: splits.to_vec(),
-        }
-    }
 }
 
 fn print_tagging(report: &TaggingReport) {
@@ -219,7 +189,7 @@ pub struct SearchArgs {
 
 pub fn search(args: SearchArgs) -> Result<ExitCode, Failure> {
     let found = search_images(&args.run, &DataRoot::from_flag(args.data.as_deref()), &args.word, args.k, &args.out, &device(args.device)?)?;
-    let config: TaggingConfig = load_config(&args.run.join(mm_tasks::runner::CONFIG_FILE))?;
+    let config = load_run_config::<Tagging>(&args.run)?;
     println!("{} test pictures nearest to {:?} ({:?} world): {}", found.len(), args.word, config.world, args.out.display());
     print_json(&found)?;
     Ok(ExitCode::SUCCESS)

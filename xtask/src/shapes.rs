@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use mm_audio::Audio;
 use mm_audio::picture::{FrequencyAxis, SpectrogramPicture};
 use mm_audio::signal::{LogMel, LogMelConfig};
-use mm_audio::Audio;
-use mm_tasks::shapes::{ShapesConfig, ShapesWorld};
+use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld};
 
 use crate::Failure;
 
@@ -62,11 +62,6 @@ pub fn run(args: ShapesArgs) -> Result<ExitCode, Failure> {
     std::fs::write(&json, serde_json::to_string_pretty(&serde_json::json!({ "seed": args.seed, "scenes": records }))?)?;
     let sheet_path = args.output.join("sheet.png");
     mm_vision::picture::captioned_grid(&sheet, 4, 3, &sheet_path)?;
-    println!(
-        "wrote {} scenes (seed {}) to {}: sheet.png, scenes.json, and per scene .png, .wav and _logmel.png",
-        args.count,
-        args.seed,
-        args.output.display()
-    );
+    println!("wrote {} scenes (seed {}) to {}: sheet.png, scenes.json, and per scene .png, .wav and _logmel.png", args.count, args.seed, args.output.display());
     Ok(ExitCode::SUCCESS)
 }

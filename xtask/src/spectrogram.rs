@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use mm_audio::Audio;
 use mm_audio::picture::{FrequencyAxis, SpectrogramPicture};
 use mm_audio::signal::{self, DecibelConfig, LogMel, LogMelConfig, MelConfig, Stft, StftConfig, Window};
-use mm_audio::Audio;
-use mm_tasks::shapes::{ShapesConfig, ShapesWorld};
+use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld};
 
 use crate::Failure;
 
@@ -76,8 +76,7 @@ pub fn run(args: SpectrogramArgs) -> Result<ExitCode, Failure> {
         audio = audio.resample(rate)?;
     }
     let rate = audio.sample_rate;
-    let stft_config =
-        StftConfig::new(args.n_fft).with_hop_length(args.hop.unwrap_or(args.n_fft / 4)).with_window(args.window);
+    let stft_config = StftConfig::new(args.n_fft).with_hop_length(args.hop.unwrap_or(args.n_fft / 4)).with_window(args.window);
     let params = format!("n_fft {}, hop {}, {:?}", args.n_fft, stft_config.hop_length, args.window).to_lowercase();
 
     // `values` is [frames, rows] as computed; the picture shows decibels.

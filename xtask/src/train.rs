@@ -4,13 +4,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use mm_tasks::data::DataRoot;
-use mm_tasks::runner::{eval_run, load_config, train_task, Evaluation, Overrides, RunDir, Split, Task, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
-use mm_tasks::tasks::esc10::{eval_folds, train_folds, Esc10Sounds};
-use mm_tasks::tasks::fsdd::FsddDigits;
-use mm_tasks::tasks::mnist::Mnist;
-use mm_tasks::tasks::shapes::Shapes;
 use mm_tasks::DeviceKind;
+use mm_tasks::data::DataRoot;
+use mm_tasks::encoders::esc10::{Esc10Sounds, eval_folds, train_folds};
+use mm_tasks::encoders::fsdd::FsddDigits;
+use mm_tasks::encoders::mnist::Mnist;
+use mm_tasks::encoders::shapes::Shapes;
+use mm_tasks::runner::{
+    CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, EVENTS_FILE, METRICS_FILE, MODEL_FILE, Overrides, RunDir, RunFile, Scores, Split, Task, eval_run, load_config,
+    load_run_config, train_task,
+};
 
 use crate::Failure;
 
@@ -74,7 +77,7 @@ pub struct RunArgs {
     lr: Option<f64>,
     #[arg(long)]
     seed: Option<u64>,
-    /// Use only the first N training (and test) examples: a quick run.
+    /// Use only the first N training (and validation and test) examples: a quick run.
     #[arg(long)]
     limit: Option<usize>,
     /// Data root (default: MM_DATA_DIR, else ./data, else ../shared/data).
@@ -84,11 +87,11 @@ pub struct RunArgs {
     #[arg(long, default_value = "runs")]
     pub runs: PathBuf,
     /// Continue an interrupted run from its newest checkpoint: the given run folder, or runs/TASK/latest.
-    #[arg(long, num_args = 0..=1, default_missing_value = "")]
-    resume: Option<PathBuf>,
+    #[arg(long, num_args = 0..=1, value_name = "RUN")]
+    resume: Option<Option<PathBuf>>,
     /// Stop after this many epochs, as if interrupted (resume later with --resume).
     #[arg(long, hide = true)]
-    stop_after: Option<usize>,
+    pub stop_after: Option<usize>,
 }
 
 #[derive(Args)]
@@ -99,7 +102,7 @@ pub struct EvalArgs {
     /// Data root (default: MM_DATA_DIR, else ./data, else ../shared/data).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// train or test.
+    /// train, valid or test.
     #[arg(long, default_value = "test")]
     pub split: String,
     /// flex or wgpu.
@@ -115,13 +118,25 @@ impl RunArgs {
     /// The config (file, then flags) and the run folder: a new one, or the one to resume with its saved config.
     pub fn prepare<T: Task>(&self) -> Result<(T::Config, RunDir, bool), Failure> {
         if let Some(resume) = &self.resume {
-            let dir = if resume.as_os_str().is_empty() { self.runs.join(T::NAME).join("latest") } else { resume.clone() };
-            let run = RunDir::open(&dir)?;
-            let config = load_config::<T::Config>(&run.path().join(CONFIG_FILE))?;
+            let mut refused = self.overrides().given();
+            if self.config.is_some() {
+                refused.insert(0, "--config");
+            }
+            if !refused.is_empty() {
+                return Err(format!(
+                    "--resume continues a run with the settings it was started with; {} cannot change on resume (start a new run instead)",
+                    refused.join(", ")
+                )
+                .into());
+            }
+            let dir = resume.clone().unwrap_or_else(|| self.runs.join(T::NAME).join("latest"));
+            let run = RunDir::open(&dir).map_err(|e| format!("--resume {}: {e}", dir.display()))?;
+            let config = load_run_config::<T>(run.path())?;
             return Ok((config, run, true));
         }
         let mut config = match &self.config {
-            Some(path) => load_config::<T::Config>(path)?,
+            // A task config, or a run's config.json (to start a new run with the settings of an old one).
+            Some(path) => load_config::<T::Config>(path).or_else(|e| load_config::<RunFile<T::Config>>(path).map(|f| f.config).map_err(|_| e))?,
             None => T::Config::default(),
         };
         self.overrides().apply(T::train_config_mut(&mut config));
@@ -162,20 +177,23 @@ pub fn train_run<T: Task>(args: &RunArgs) -> Result<Option<PathBuf>, Failure> {
 }
 
 /// Trains `T` with `config` in `run` and prints what it saved; returns the run folder when the run finished.
-pub fn train_prepared<T: Task>(config: &T::Config, run: &RunDir, resume: bool, args: &RunArgs) -> Result<Option<PathBuf>, Failure> {
+fn train_prepared<T: Task>(config: &T::Config, run: &RunDir, resume: bool, args: &RunArgs) -> Result<Option<PathBuf>, Failure> {
     let root = DataRoot::from_flag(args.data.as_deref());
     let trained = train_task::<T>(config, &root, run, resume, args.stop_after)?;
     let dir = trained.run.path();
     println!("{}: run folder {}", T::NAME, dir.display());
-    for file in [CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, "evaluation.json"] {
+    for file in [CONFIG_FILE, METRICS_FILE, CURVES_FILE, EVENTS_FILE, MODEL_FILE, EVALUATION_FILE] {
         if dir.join(file).exists() {
             println!("  {}", dir.join(file).display());
         }
     }
+    let steps = &trained.outcome.steps_trained;
+    println!("trained steps {}..{} in this process", steps.start, steps.end);
     match trained.evaluation {
-        Some(evaluation) => {
-            println!("test accuracy {:.4}, loss {:.4} on {} examples", evaluation.accuracy, evaluation.loss, evaluation.examples);
-            println!("{}", serde_json::to_string(&evaluation)?);
+        Some(scores) => {
+            let best = trained.outcome.best.map_or(0, |b| b.epoch);
+            println!("test split (the weights of epoch {best}, the best by validation): {}", headline(&scores));
+            println!("{}", serde_json::to_string(&scores)?);
             Ok(Some(dir.to_path_buf()))
         }
         None => {
@@ -208,9 +226,9 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
         EvalTask::Mnist(args) => eval_one::<Mnist>(&args),
         EvalTask::Fsdd(args) => eval_one::<FsddDigits>(&args),
         EvalTask::Shapes(args) => eval_one::<Shapes>(&args),
-        EvalTask::Tagging(args) => crate::matching::report_tagging(&run_folder::<mm_tasks::tasks::tagging::Tagging>(&args), &args),
-        EvalTask::Recipe(args) => crate::matching::report_recipe(&run_folder::<mm_tasks::tasks::recipe::Recipe>(&args), &args),
-        EvalTask::Soundnet(args) => crate::matching::report_soundnet(&run_folder::<mm_tasks::tasks::soundnet::SoundNet>(&args), &args),
+        EvalTask::Tagging(args) => crate::matching::report_tagging(&run_folder::<mm_tasks::matching::tagging::Tagging>(&args), &args),
+        EvalTask::Recipe(args) => crate::matching::report_recipe(&run_folder::<mm_tasks::matching::recipe::Recipe>(&args), &args),
+        EvalTask::Soundnet(args) => crate::matching::report_soundnet(&run_folder::<mm_tasks::matching::soundnet::SoundNet>(&args), &args),
         EvalTask::Esc10(args) => {
             let run = run_folder::<Esc10Sounds>(&args);
             let summary = eval_folds(&run, &DataRoot::from_flag(args.data.as_deref()), args.device)?;
@@ -228,14 +246,19 @@ pub fn run_folder<T: Task>(args: &EvalArgs) -> PathBuf {
     args.run.clone().unwrap_or_else(|| Path::new("runs").join(T::NAME).join("latest"))
 }
 
+/// The scores without their per-class parts, as `name value` pairs.
+fn headline(scores: &Scores) -> String {
+    scores.iter().filter(|(k, _)| !k.contains('/')).map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
+}
+
 fn eval_one<T: Task>(args: &EvalArgs) -> Result<ExitCode, Failure> {
     let run = run_folder::<T>(args);
     let split: Split = args.split.parse()?;
-    let evaluation: Evaluation = eval_run::<T>(&run, &DataRoot::from_flag(args.data.as_deref()), split, args.device)?;
-    println!("{} ({}), {} split: accuracy {:.4}, loss {:.4}, {} examples", T::NAME, run.display(), args.split, evaluation.accuracy, evaluation.loss, evaluation.examples);
-    for (name, accuracy) in &evaluation.per_class {
-        println!("  {name}: {accuracy:.4}");
+    let scores = eval_run::<T>(&run, &DataRoot::from_flag(args.data.as_deref()), split, args.device)?;
+    println!("{} ({}), {} split: {}", T::NAME, run.display(), split.name(), headline(&scores));
+    for (name, value) in scores.iter().filter(|(k, _)| k.contains('/')) {
+        println!("  {name}: {value:.4}");
     }
-    println!("{}", serde_json::to_string(&evaluation)?);
+    println!("{}", serde_json::to_string(&scores)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -7,10 +7,10 @@ use std::time::Instant;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use mm_tasks::data::{DataRoot, Dataset};
-use mm_text::evaluate::{nearest, unit_rows, Benchmarks, Report};
-use mm_text::vectors::WordVectors;
-use mm_text::word2vec::{train, SkipGramConfig};
 use mm_text::Corpus;
+use mm_text::evaluate::{Benchmarks, Report, nearest, unit_rows};
+use mm_text::vectors::WordVectors;
+use mm_text::word2vec::{SkipGramConfig, train};
 use serde::Serialize;
 
 use crate::Failure;
@@ -128,9 +128,7 @@ pub fn train_command(args: TrainArgs) -> Result<ExitCode, Failure> {
     let corpus = Corpus::open(&corpus_path)?;
     eprintln!("counting words in {} …", corpus_path.display());
 
-    let bar = ProgressBar::new(1).with_style(
-        ProgressStyle::with_template("{bar:40} {percent:>3}% {msg} ETA {eta}").expect("a valid template"),
-    );
+    let bar = ProgressBar::new(1).with_style(ProgressStyle::with_template("{bar:40} {percent:>3}% {msg} ETA {eta}").expect("a valid template"));
     let started = Instant::now();
     let model = train(&corpus, &config, |p| {
         bar.set_length(p.words_total);

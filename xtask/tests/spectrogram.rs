@@ -3,8 +3,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use mm_audio::signal::{magnitude, LogMel, LogMelConfig, Stft, StftConfig};
 use mm_audio::Audio;
+use mm_audio::signal::{LogMel, LogMelConfig, Stft, StftConfig, magnitude};
 use ndarray::Array2;
 
 fn xtask(args: &[&str]) -> std::process::Output {

@@ -35,8 +35,7 @@ impl Audio {
         if from == 0 || to == 0 {
             return Err(error("sample rates must be positive".into()));
         }
-        let mut resampler =
-            FftFixedIn::<f32>::new(from as usize, to as usize, 1024, 2, 1).map_err(|e| error(e.to_string()))?;
+        let mut resampler = FftFixedIn::<f32>::new(from as usize, to as usize, 1024, 2, 1).map_err(|e| error(e.to_string()))?;
         let wanted = (self.samples.len() as u64 * to as u64).div_ceil(from as u64) as usize;
         let delay = resampler.output_delay();
         let mut out = Vec::with_capacity(wanted + delay + resampler.output_frames_max());
@@ -44,20 +43,15 @@ impl Audio {
         let mut position = 0;
         while position + resampler.input_frames_next() <= self.samples.len() {
             let chunk = &self.samples[position..position + resampler.input_frames_next()];
-            let (read, written) =
-                resampler.process_into_buffer(&[chunk], &mut buffer, None).map_err(|e| error(e.to_string()))?;
+            let (read, written) = resampler.process_into_buffer(&[chunk], &mut buffer, None).map_err(|e| error(e.to_string()))?;
             out.extend_from_slice(&buffer[0][..written]);
             position += read;
         }
         let rest = &self.samples[position..];
-        let (_, written) = resampler
-            .process_partial_into_buffer(Some(&[rest]), &mut buffer, None)
-            .map_err(|e| error(e.to_string()))?;
+        let (_, written) = resampler.process_partial_into_buffer(Some(&[rest]), &mut buffer, None).map_err(|e| error(e.to_string()))?;
         out.extend_from_slice(&buffer[0][..written]);
         while out.len() < wanted + delay {
-            let (_, written) = resampler
-                .process_partial_into_buffer(None::<&[&[f32]]>, &mut buffer, None)
-                .map_err(|e| error(e.to_string()))?;
+            let (_, written) = resampler.process_partial_into_buffer(None::<&[&[f32]]>, &mut buffer, None).map_err(|e| error(e.to_string()))?;
             out.extend_from_slice(&buffer[0][..written]);
         }
         out.drain(..delay);
@@ -86,9 +80,7 @@ mod tests {
 
     #[test]
     fn resampling_keeps_a_tone_in_phase_and_at_its_frequency() {
-        let tone = |rate: u32, len: usize| -> Vec<f32> {
-            (0..len).map(|i| (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin()).collect()
-        };
+        let tone = |rate: u32, len: usize| -> Vec<f32> { (0..len).map(|i| (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin()).collect() };
         let clip = Audio::new(tone(8000, 8000), 8000);
         let up = clip.resample(16000).unwrap();
         assert_eq!((up.samples.len(), up.sample_rate), (16000, 16000));

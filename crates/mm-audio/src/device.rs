@@ -1,7 +1,7 @@
 //! Batched spectrograms on a burn [`Device`] (CPU or GPU), for training pipelines: the STFT is
 //! `burn::tensor::signal::stft`, the mel filters a matrix product, all on the device that holds the batch.
 
-use burn::tensor::signal::{stft, StftOptions};
+use burn::tensor::signal::{StftOptions, stft};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::signal::{LogMelConfig, MelFilterbank, PadMode, StftConfig};
@@ -18,13 +18,7 @@ fn burn_options(config: &StftConfig) -> Result<StftOptions> {
     if config.center && config.pad_mode != PadMode::Reflect {
         return Err(Error::parameter("the device STFT pads centred frames by reflection only"));
     }
-    Ok(StftOptions {
-        n_fft: config.n_fft,
-        hop_length: config.hop_length,
-        win_length: Some(config.win_length),
-        center: config.center,
-        onesided: true,
-    })
+    Ok(StftOptions { n_fft: config.n_fft, hop_length: config.hop_length, win_length: Some(config.win_length), center: config.center, onesided: true })
 }
 
 fn check_batch(config: &StftConfig, signal: &Tensor<2>) -> Result<()> {
@@ -41,10 +35,7 @@ fn check_batch(config: &StftConfig, signal: &Tensor<2>) -> Result<()> {
 pub fn device_stft(signal: Tensor<2>, config: &StftConfig) -> Result<Tensor<4>> {
     let options = burn_options(config)?;
     check_batch(config, &signal)?;
-    let window = Tensor::<1>::from_data(
-        TensorData::new(config.window.coefficients(config.win_length, config.symmetry), [config.win_length]),
-        &signal.device(),
-    );
+    let window = Tensor::<1>::from_data(TensorData::new(config.window.coefficients(config.win_length, config.symmetry), [config.win_length]), &signal.device());
     Ok(stft(signal, Some(window), options))
 }
 
@@ -70,10 +61,7 @@ impl DeviceLogMel {
         let (bins, mels) = dense.dim();
         let filters = Tensor::<2>::from_data(TensorData::new(dense.into_raw_vec_and_offset().0, [bins, mels]), device);
         let stft = &config.stft;
-        let window = Tensor::<1>::from_data(
-            TensorData::new(stft.window.coefficients(stft.win_length, stft.symmetry), [stft.win_length]),
-            device,
-        );
+        let window = Tensor::<1>::from_data(TensorData::new(stft.window.coefficients(stft.win_length, stft.symmetry), [stft.win_length]), device);
         Ok(Self { config, options, window, filters })
     }
 
@@ -88,10 +76,8 @@ impl DeviceLogMel {
         let spectrum = stft(signal, Some(self.window.clone()), self.options);
         let [batch, frames, bins, _] = spectrum.dims();
         let squared = spectrum.square().sum_dim(3).reshape([batch * frames, bins]);
-        let powered = match self.config.power {
-            p if p == 2.0 => squared,
-            p => squared.powf_scalar(p / 2.0),
-        };
+        let power = self.config.power;
+        let powered = if power == 2.0 { squared } else { squared.powf_scalar(power / 2.0) };
         let mels = powered.matmul(self.filters.clone());
         let db = &self.config.decibels;
         let offset = 10.0 * db.reference.max(db.amin).log10();
@@ -115,9 +101,7 @@ mod tests {
     use crate::signal::{LogMel, Stft};
 
     fn batch() -> Vec<Vec<f32>> {
-        (0..3)
-            .map(|b| (0..4000).map(|i| ((i as f32 * (0.01 + b as f32 * 0.013)).sin() * 0.4) + ((i * 31 + b) % 17) as f32 * 0.002).collect())
-            .collect()
+        (0..3).map(|b| (0..4000).map(|i| ((i as f32 * (0.01 + b as f32 * 0.013)).sin() * 0.4) + ((i * 31 + b) % 17) as f32 * 0.002).collect()).collect()
     }
 
     fn upload(signals: &[Vec<f32>], device: &Device) -> Tensor<2> {
@@ -152,8 +136,7 @@ mod tests {
         let mut config = LogMelConfig::new(16000, 512, 160, 40);
         config.decibels.top_db = Some(80.0);
         let signals = batch();
-        let values: Vec<f32> =
-            DeviceLogMel::new(config, &device).unwrap().forward(upload(&signals, &device)).unwrap().into_data().try_to_vec().unwrap();
+        let values: Vec<f32> = DeviceLogMel::new(config, &device).unwrap().forward(upload(&signals, &device)).unwrap().into_data().try_to_vec().unwrap();
         let mut cpu = LogMel::new(config).unwrap();
         for (b, signal) in signals.iter().enumerate() {
             let expected = cpu.process(signal).unwrap();

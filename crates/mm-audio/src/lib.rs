@@ -27,7 +27,7 @@ pub mod signal;
 
 pub use audio::Audio;
 pub use error::{Error, Result};
-pub use io::{ogg_info, read_audio, read_ogg, read_wav, write_wav, WavInfo};
+pub use io::{WavInfo, ogg_info, read_audio, read_ogg, read_wav, write_wav};
 
 use std::path::{Path, PathBuf};
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use ndarray::ArrayView2;
 use plotters::prelude::*;
 use plotters::style::colors::colormaps::{ColorMap, ViridisRGB};
-use plotters::style::{register_font, FontStyle};
+use plotters::style::{FontStyle, register_font};
 
 use crate::{Error, Result};
 
@@ -80,9 +80,7 @@ impl SpectrogramPicture {
         let y_label = move |row: &f32| -> String {
             let hz = match &frequency {
                 FrequencyAxis::Linear { hz_per_bin } => row * hz_per_bin,
-                FrequencyAxis::Bands { centres_hz } => {
-                    centres_hz[(row.max(0.0) as usize).min(centres_hz.len() - 1)]
-                }
+                FrequencyAxis::Bands { centres_hz } => centres_hz[(row.max(0.0) as usize).min(centres_hz.len() - 1)],
             };
             if hz >= 1000.0 { format!("{:.1}k", hz / 1000.0) } else { format!("{hz:.0}") }
         };

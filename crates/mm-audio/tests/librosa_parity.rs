@@ -3,9 +3,7 @@
 
 use std::path::PathBuf;
 
-use mm_audio::signal::{
-    magnitude, Istft, LogMel, LogMelConfig, MelConfig, MelFilterbank, MelNorm, MelScale, Mfcc, Stft, StftConfig,
-};
+use mm_audio::signal::{Istft, LogMel, LogMelConfig, MelConfig, MelFilterbank, MelNorm, MelScale, Mfcc, Stft, StftConfig, magnitude};
 use ndarray::{Array1, Array2};
 use ndarray_npy::read_npy;
 

@@ -12,9 +12,9 @@
 //! assert!((loss - 0.2).abs() < 1e-6);
 //! ```
 
+use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Int, Tensor};
-use burn::nn::loss::CrossEntropyLossConfig;
 
 /// Rows scaled to unit length (`[B, D]` → `[B, D]`).
 pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {

@@ -29,10 +29,7 @@ impl ProjectionHeadConfig {
         let (first, second) = if self.hidden == 0 {
             (LinearConfig::new(self.d_input, self.d_output).init(device), None)
         } else {
-            (
-                LinearConfig::new(self.d_input, self.hidden).init(device),
-                Some(LinearConfig::new(self.hidden, self.d_output).init(device)),
-            )
+            (LinearConfig::new(self.d_input, self.hidden).init(device), Some(LinearConfig::new(self.hidden, self.d_output).init(device)))
         };
         ProjectionHead { first, second, dropout: DropoutConfig::new(self.dropout).init() }
     }

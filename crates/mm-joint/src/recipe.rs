@@ -10,7 +10,7 @@ use burn::nn::{Embedding, EmbeddingConfig, Lstm, LstmConfig};
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::losses::{cosine_embedding_loss, triplet_loss, Negatives};
+use crate::losses::{Negatives, cosine_embedding_loss, triplet_loss};
 use crate::projection::{ProjectionHead, ProjectionHeadConfig};
 use crate::semantic::{SemanticRegularizer, SemanticRegularizerConfig};
 
@@ -86,13 +86,9 @@ impl RecipeModelConfig {
             TextEncoderKind::BagOfWords => self.d_word,
         };
         RecipeModel {
-            image_head: ProjectionHeadConfig::new(self.d_image, self.d_joint)
-                .with_hidden(self.d_hidden)
-                .with_dropout(self.dropout)
-                .init(device),
+            image_head: ProjectionHeadConfig::new(self.d_image, self.d_joint).with_hidden(self.d_hidden).with_dropout(self.dropout).init(device),
             embedding: EmbeddingConfig::new(self.vocab_size, self.d_word).init(device),
-            lstm: (self.text_encoder == TextEncoderKind::Lstm)
-                .then(|| LstmConfig::new(self.d_word, self.d_hidden, true).init(device)),
+            lstm: (self.text_encoder == TextEncoderKind::Lstm).then(|| LstmConfig::new(self.d_word, self.d_hidden, true).init(device)),
             text_head: ProjectionHeadConfig::new(text_width, self.d_joint).with_hidden(self.d_hidden).init(device),
             semantic: SemanticRegularizerConfig::new(self.d_joint, self.categories).init(device),
         }
@@ -225,8 +221,7 @@ mod tests {
         let features = Tensor::<2>::ones([1, 3], &device);
         let categories = Tensor::<1, Int>::zeros([1], &device);
         for matching in [MatchingLoss::Cosine { margin: 0.1 }, MatchingLoss::default()] {
-            let (loss, logits) =
-                model.loss(features.clone(), tokens(&[[4, 5, 6, 0, 0]]), tokens(&[[6, 5, 4, 0, 0]]), categories.clone(), matching, 0.1);
+            let (loss, logits) = model.loss(features.clone(), tokens(&[[4, 5, 6, 0, 0]]), tokens(&[[6, 5, 4, 0, 0]]), categories.clone(), matching, 0.1);
             assert!(loss.into_scalar::<f32>().is_finite());
             assert_eq!(logits.dims(), [1, 2]);
         }

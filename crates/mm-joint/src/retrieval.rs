@@ -13,7 +13,7 @@ pub struct CosineIndex {
 impl CosineIndex {
     /// Indexes `rows` (`[N, dim]` row-major); zero rows stay zero (similarity 0 to everything).
     pub fn new(rows: &[f32], dim: usize) -> Self {
-        assert!(dim > 0 && rows.len() % dim == 0, "rows must be [N, dim] with dim > 0");
+        assert!(dim > 0 && rows.len().is_multiple_of(dim), "rows must be [N, dim] with dim > 0");
         let mut unit = rows.to_vec();
         for row in unit.chunks_mut(dim) {
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
@@ -110,10 +110,7 @@ pub fn paired_retrieval(a: &[f32], b: &[f32], dim: usize) -> PairedRetrieval {
     let ranks = |queries: &CosineIndex, gallery: &CosineIndex| -> Vec<usize> {
         (0..queries.len()).map(|i| gallery.rank(&queries.unit[i * dim..(i + 1) * dim], i)).collect()
     };
-    PairedRetrieval {
-        a_to_b: RetrievalMetrics::from_ranks(&ranks(&index_a, &index_b)),
-        b_to_a: RetrievalMetrics::from_ranks(&ranks(&index_b, &index_a)),
-    }
+    PairedRetrieval { a_to_b: RetrievalMetrics::from_ranks(&ranks(&index_a, &index_b)), b_to_a: RetrievalMetrics::from_ranks(&ranks(&index_b, &index_a)) }
 }
 
 #[cfg(test)]

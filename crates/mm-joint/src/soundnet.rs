@@ -61,7 +61,6 @@ impl SoundNetStudent {
     /// The distillation loss `[1]`: KL from each teacher's distribution (`[B, objects]`, `[B, scenes]`) to the
     /// matching head's, at `temperature`, summed over the two heads.
     pub fn loss(output: &StudentOutput, object_teacher: Tensor<2>, scene_teacher: Tensor<2>, temperature: f32) -> Tensor<1> {
-        distillation_kl(output.objects.clone(), object_teacher, temperature)
-            + distillation_kl(output.scenes.clone(), scene_teacher, temperature)
+        distillation_kl(output.objects.clone(), object_teacher, temperature) + distillation_kl(output.scenes.clone(), scene_teacher, temperature)
     }
 }

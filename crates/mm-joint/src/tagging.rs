@@ -51,13 +51,8 @@ impl TaggingModelConfig {
     pub fn init(&self, tag_vectors: Tensor<2>, device: &Device) -> TaggingModel {
         assert!(self.word_head || self.d_joint == self.d_word, "without a word head the joint space is the word space");
         TaggingModel {
-            image_head: ProjectionHeadConfig::new(self.d_image, self.d_joint)
-                .with_hidden(self.image_hidden)
-                .with_dropout(self.dropout)
-                .init(device),
-            word_head: self
-                .word_head
-                .then(|| ProjectionHeadConfig::new(self.d_word, self.d_joint).with_hidden(self.word_hidden).init(device)),
+            image_head: ProjectionHeadConfig::new(self.d_image, self.d_joint).with_hidden(self.image_hidden).with_dropout(self.dropout).init(device),
+            word_head: self.word_head.then(|| ProjectionHeadConfig::new(self.d_word, self.d_joint).with_hidden(self.word_hidden).init(device)),
             tag_vectors: Param::from_tensor(tag_vectors.to_device(device)).set_require_grad(false),
             log_scale: Param::from_tensor(Tensor::from_floats([self.initial_scale.ln() as f32], device)),
             bias: Param::from_tensor(Tensor::from_floats([self.initial_bias as f32], device)),
@@ -132,8 +127,7 @@ mod tests {
         let model = TaggingModelConfig::new(4, 6).with_d_joint(3).with_dropout(0.0).init(tags, &device);
         let features = Tensor::<2>::random([2, 4], Distribution::Normal(0.0, 1.0), &device);
         let logits: Vec<f32> = model.forward(features.clone()).into_data().try_to_vec().unwrap();
-        let cosines: Vec<f32> =
-            model.embed_images(features).matmul(model.embed_tags().transpose()).into_data().try_to_vec().unwrap();
+        let cosines: Vec<f32> = model.embed_images(features).matmul(model.embed_tags().transpose()).into_data().try_to_vec().unwrap();
         assert_eq!(logits.len(), 10);
         for (l, c) in logits.iter().zip(&cosines) {
             assert!((l - (10.0 * c - 5.0)).abs() < 1e-4, "{l} vs {c}");

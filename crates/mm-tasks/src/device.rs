@@ -87,11 +87,7 @@ fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, Strin
     let outcome = std::panic::catch_unwind(f);
     std::panic::set_hook(hook);
     outcome.map_err(|panic| {
-        panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the backend failed".into())
+        panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_else(|| "the backend failed".into())
     })
 }
 
@@ -99,7 +95,7 @@ fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, Strin
 /// and on flex, and returns the largest absolute difference between the two results.
 pub fn agreement_check(device: &Device) -> Result<f32, DeviceError> {
     let run = |device: &Device| -> Vec<f32> {
-        use burn::tensor::{activation::softmax, module::conv2d, ops::ConvOptions, TensorData};
+        use burn::tensor::{TensorData, activation::softmax, module::conv2d, ops::ConvOptions};
         let values = |n: usize, scale: f32| -> Vec<f32> { (0..n).map(|i| ((i * 7919 % 97) as f32 / 97.0 - 0.5) * scale).collect() };
         let a = Tensor::<2>::from_data(TensorData::new(values(64 * 48, 1.0), [64, 48]), device);
         let b = Tensor::<2>::from_data(TensorData::new(values(48 * 32, 0.5), [48, 32]), device);

@@ -1,8 +1,9 @@
 //! # mm-tasks
 //!
-//! The top of mm: where data lives and whether it is whole ([`data`]), which device a run uses ([`device`]),
-//! the embedded shapes world that every command defaults to ([`shapes`]), the training runner ([`runner`]) and
-//! the trainable tasks ([`tasks`]); as the catalogue grows, paired multi-modal data sets and evaluation.
+//! The top of mm: where data lives and whether it is whole, and the embedded shapes world that every command
+//! defaults to ([`data`]); which device a run uses ([`device`]); the one training runner ([`runner`]); the
+//! unimodal encoders' tasks ([`encoders`]); and one folder per multi-modal system, grouped by family
+//! ([`matching`]: tagging, recipe, soundnet).
 //!
 //! ```no_run
 //! use mm_tasks::data::{check::check_all, DataRoot};
@@ -12,10 +13,13 @@
 //! }
 //! ```
 
+// `!(x > 0.0)` is how settings reject NaN together with the values out of range.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 pub mod data;
 pub mod device;
+pub mod encoders;
+pub mod matching;
 pub mod runner;
-pub mod shapes;
-pub mod tasks;
 
 pub use device::{DeviceError, DeviceKind};

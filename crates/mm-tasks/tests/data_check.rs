@@ -4,7 +4,7 @@
 mod common;
 
 use common::shared_data;
-use mm_tasks::data::check::{check, check_all, Status};
+use mm_tasks::data::check::{Status, check, check_all};
 use mm_tasks::data::{DataRoot, Dataset};
 
 #[test]

@@ -7,18 +7,17 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use mm_joint::recipe::TextEncoderKind;
 use common::shared_data;
+use mm_joint::recipe::TextEncoderKind;
 use mm_tasks::data::DataRoot;
-use mm_tasks::runner::{train_task, RunDir, RunError};
-use mm_tasks::tasks::mnist::{Mnist, MnistConfig};
-use mm_tasks::tasks::probe::ProbeSettings;
-use mm_tasks::tasks::recipe::{evaluate_recipe, generate_pairs, instruction, tokens, Recipe, RecipeConfig, TEXT_LEN};
-use mm_tasks::tasks::soundnet::{probe_student, SoundNet, SoundNetConfig};
-use mm_tasks::tasks::tagging::{evaluate_tagging, search_images, tag_image, Tagging, TaggingConfig, DIGIT_WORDS};
+use mm_tasks::encoders::mnist::{Mnist, MnistConfig};
+use mm_tasks::matching::probe::ProbeSettings;
+use mm_tasks::matching::recipe::{Recipe, RecipeConfig, TEXT_LEN, evaluate_recipe, generate_pairs, instruction, tokens};
+use mm_tasks::matching::soundnet::{SoundNet, SoundNetConfig, probe_student};
+use mm_tasks::matching::tagging::{DIGIT_WORDS, Tagging, TaggingConfig, evaluate_tagging, search_images, tag_image};
+use mm_tasks::runner::{RunDir, RunError, Split, train_task};
 use mm_text::vectors::WordVectors;
 use mm_vision::encoders::ImageEncoderConfig;
-use mm_vision::mnist::MnistPart;
 
 /// A small MNIST encoder, trained for one epoch on 8,192 pictures.
 fn tiny_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
@@ -111,14 +110,21 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
     assert_eq!(instruction(&[1, 2, 3, 4], 3), "start with one and then two and then three and then four");
     assert_eq!(tokens(&instruction(&[1, 2, 3, 4], 3)).len(), TEXT_LEN);
     // Test pairs come in groups of the same digits in different orders; every instruction is unique.
-    let pairs = generate_pairs(root, MnistPart::Test, 400, 4, 5).unwrap();
+    let pairs = generate_pairs(root, Split::Test, 5000, 400, 4, 5).unwrap();
     let mut unique = pairs.sequences.clone();
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 400);
-    assert!(matches!(generate_pairs(root, MnistPart::Test, 4 * 331, 4, 5), Err(RunError::Config(_))));
+    assert!(matches!(generate_pairs(root, Split::Test, 5000, 4 * 331, 4, 5), Err(RunError::Config(_))));
     for group in pairs.sequences.chunks(4) {
-        let mut sorted: Vec<Vec<u8>> = group.iter().map(|s| { let mut s = s.clone(); s.sort(); s }).collect();
+        let mut sorted: Vec<Vec<u8>> = group
+            .iter()
+            .map(|s| {
+                let mut s = s.clone();
+                s.sort();
+                s
+            })
+            .collect();
         sorted.dedup();
         assert_eq!(sorted.len(), 1, "{group:?}");
         let mut orders = group.to_vec();
@@ -128,7 +134,15 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
 
     let mut results = Vec::new();
     for encoder_kind in [TextEncoderKind::Lstm, TextEncoderKind::BagOfWords] {
-        let mut config = RecipeConfig { encoder_run: Some(encoder.into()), train_pairs: 1024, test_pairs: 200, test_sets: 2, text_encoder: encoder_kind, ..Default::default() };
+        let mut config = RecipeConfig {
+            encoder_run: Some(encoder.into()),
+            train_pairs: 1024,
+            valid_pairs: 200,
+            test_pairs: 200,
+            test_sets: 2,
+            text_encoder: encoder_kind,
+            ..Default::default()
+        };
         config.train.epochs = 2;
         let run = RunDir::create(dir, "recipe", 0).unwrap();
         train_task::<Recipe>(&config, root, &run, false, None).unwrap();
@@ -165,9 +179,6 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) {
     assert!(run.path().join("soundnet.json").exists() && run.path().join("probes.png").exists());
     let cold = SoundNetConfig { temperature: 0.0, ..config.clone() };
     assert!(matches!(train_task::<SoundNet>(&cold, root, &RunDir::create(dir, "soundnet", 2).unwrap(), false, None), Err(RunError::Config(_))));
-    let overlapping = SoundNetConfig {
-        scenes: vec![mm_tasks::tasks::soundnet::SceneGroup { name: "all".into(), digits: (0..10).collect() }],
-        ..config
-    };
+    let overlapping = SoundNetConfig { scenes: vec![mm_tasks::matching::soundnet::SceneGroup { name: "all".into(), digits: (0..10).collect() }], ..config };
     assert!(matches!(train_task::<SoundNet>(&overlapping, root, &RunDir::create(dir, "soundnet", 1).unwrap(), false, None), Err(RunError::Config(_))));
 }

@@ -3,13 +3,14 @@
 //! everything a user is promised.
 
 use mm_tasks::data::DataRoot;
-use mm_tasks::runner::{eval_run, read_metrics, train_task, RunDir, Split, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
-use mm_tasks::tasks::shapes::{Shapes, ShapesTaskConfig};
+use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
+use mm_tasks::runner::{CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, EVENTS_FILE, METRICS_FILE, MODEL_FILE, RunDir, Split, eval_run, read_metrics, train_task};
 use mm_vision::encoders::ImageEncoderConfig;
 
 fn tiny() -> ShapesTaskConfig {
     let mut config = ShapesTaskConfig {
         train_scenes: 48,
+        valid_scenes: 16,
         test_scenes: 16,
         image_size: 32,
         encoder: ImageEncoderConfig::new().with_channels_in(3).with_stages(vec![4, 8]).with_blocks_per_stage(1),
@@ -17,6 +18,7 @@ fn tiny() -> ShapesTaskConfig {
     };
     config.train.epochs = 3;
     config.train.batch_size = 16;
+    config.train.checkpoint_every = 2;
     config
 }
 
@@ -27,6 +29,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     let config = tiny();
 
     let whole_run = RunDir::create(runs.path(), "shapes", 0).unwrap();
+    assert!(!runs.path().join("shapes/latest").exists(), "latest moves only once a run has its config");
     let whole = train_task::<Shapes>(&config, &root, &whole_run, false, None).unwrap();
     assert!(whole.outcome.finished);
     assert_eq!(whole.outcome.history.len(), 3);
@@ -37,20 +40,20 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     assert!(!split_run.path().join(MODEL_FILE).exists(), "no final model before the run ends");
     let resumed = train_task::<Shapes>(&config, &root, &split_run, true, None).unwrap();
 
-    let strip = |history: &[mm_tasks::runner::EpochMetrics]| -> Vec<_> {
-        history.iter().map(|m| (m.epoch, m.train_loss, m.train_accuracy, m.valid_loss, m.valid_accuracy, m.lr)).collect()
-    };
+    let strip = |history: &[mm_tasks::runner::EpochMetrics]| -> Vec<_> { history.iter().map(|m| (m.epoch, m.step, m.values.clone())).collect() };
+    assert!(whole.outcome.history[2].get("valid_accuracy").is_some() && whole.outcome.history[2].get("train_loss").is_some());
     assert_eq!(strip(&resumed.outcome.history), strip(&whole.outcome.history));
     assert_eq!(resumed.evaluation, whole.evaluation);
     let on_disk = read_metrics(&split_run.path().join(METRICS_FILE)).unwrap();
     let uninterrupted_on_disk = read_metrics(&whole_run.path().join(METRICS_FILE)).unwrap();
     assert_eq!(strip(&on_disk), strip(&uninterrupted_on_disk), "metrics.jsonl has each epoch once, with the same numbers");
 
-    for file in [CONFIG_FILE, METRICS_FILE, CURVES_FILE, MODEL_FILE, "evaluation.json"] {
+    for file in [CONFIG_FILE, METRICS_FILE, CURVES_FILE, EVENTS_FILE, MODEL_FILE, EVALUATION_FILE] {
         assert!(whole_run.path().join(file).exists(), "{file}");
     }
-    let kept = std::fs::read_dir(whole_run.path().join("checkpoints")).unwrap().count();
-    assert_eq!(kept, 2, "the last two checkpoints are kept");
+    let kept: Vec<_> = std::fs::read_dir(whole_run.path().join("checkpoints")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(kept.len(), 3, "the last two checkpoints and the best are kept: {kept:?}");
+    assert!(kept.contains(&"best".to_string()));
     let latest = RunDir::open(&runs.path().join("shapes/latest")).unwrap();
     assert_eq!(latest.path(), std::fs::canonicalize(split_run.path()).unwrap());
 
@@ -59,12 +62,32 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
 }
 
 #[test]
+fn a_damaged_newest_checkpoint_falls_back_to_the_one_before() {
+    let runs = tempfile::tempdir().unwrap();
+    let root = DataRoot::at(runs.path());
+    let config = tiny();
+    let whole_run = RunDir::create(runs.path(), "shapes", 0).unwrap();
+    let whole = train_task::<Shapes>(&config, &root, &whole_run, false, None).unwrap();
+
+    let run = RunDir::create(runs.path(), "shapes", 0).unwrap();
+    train_task::<Shapes>(&config, &root, &run, false, Some(2)).unwrap();
+    let mut checkpoints: Vec<_> =
+        std::fs::read_dir(run.path().join("checkpoints")).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("best")).collect();
+    checkpoints.sort();
+    std::fs::write(checkpoints.last().unwrap().join("model.bpk"), b"not a checkpoint").unwrap();
+    let resumed = train_task::<Shapes>(&config, &root, &run, true, None).unwrap();
+    assert!(resumed.outcome.steps_trained.start < 6, "resumed before the damaged step: {:?}", resumed.outcome.steps_trained);
+    let strip = |history: &[mm_tasks::runner::EpochMetrics]| -> Vec<_> { history.iter().map(|m| (m.epoch, m.step, m.values.clone())).collect() };
+    assert_eq!(strip(&resumed.outcome.history), strip(&whole.outcome.history));
+}
+
+#[test]
 fn a_missing_model_or_config_is_an_error_naming_the_file() {
     let runs = tempfile::tempdir().unwrap();
     let run = RunDir::create(runs.path(), "shapes", 0).unwrap();
     let message = eval_run::<Shapes>(run.path(), &DataRoot::at(runs.path()), Split::Test, None).unwrap_err().to_string();
     assert!(message.contains(CONFIG_FILE), "{message}");
-    std::fs::write(run.path().join(CONFIG_FILE), "{}").unwrap();
+    std::fs::write(run.path().join(CONFIG_FILE), r#"{"task": "shapes", "config": {}, "inputs": []}"#).unwrap();
     let message = eval_run::<Shapes>(run.path(), &DataRoot::at(runs.path()), Split::Test, None).unwrap_err().to_string();
     assert!(message.contains(MODEL_FILE) && message.contains("--resume"), "{message}");
 }

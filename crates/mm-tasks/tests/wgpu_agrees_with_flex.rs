@@ -4,7 +4,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use mm_audio::device::DeviceLogMel;
 use mm_audio::signal::LogMelConfig;
-use mm_tasks::device::{agreement_check, DeviceKind};
+use mm_tasks::device::{DeviceKind, agreement_check};
 
 fn wgpu() -> Option<Device> {
     match DeviceKind::Wgpu.device() {

@@ -31,11 +31,8 @@ impl Corpus {
         let io = |source| Error::Io { path: self.path.clone(), source };
         let mut file = BufReader::with_capacity(1 << 20, File::open(&self.path).map_err(io)?);
         let gzipped = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-        let inner: Box<dyn BufRead + Send> = if gzipped {
-            Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(file)))
-        } else {
-            Box::new(file)
-        };
+        let inner: Box<dyn BufRead + Send> =
+            if gzipped { Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(file))) } else { Box::new(file) };
         Ok(Lines { path: self.path.clone(), inner, buffer: Vec::new(), line: 0 })
     }
 
@@ -76,11 +73,7 @@ impl Lines {
         }
         match std::str::from_utf8(&self.buffer) {
             Ok(text) => Ok(Some(text)),
-            Err(e) => Err(Error::Line {
-                path: self.path.clone(),
-                line: self.line,
-                problem: format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
-            }),
+            Err(e) => Err(Error::Line { path: self.path.clone(), line: self.line, problem: format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()) }),
         }
     }
 
@@ -106,7 +99,6 @@ impl Iterator for Lines {
 pub(crate) fn read_small_text(path: &Path) -> Result<Vec<String>> {
     Corpus::open(path)?.lines()?.collect()
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,7 @@
 //! most frequent N words as word2vec's `compute-accuracy` and gensim do), and Spearman correlation with human
 //! similarity judgements.
 
-use ndarray::{s, Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis, s};
 use serde::Serialize;
 
 use crate::eval_sets::{AnalogySection, SimilarityPair};
@@ -111,11 +111,8 @@ pub fn analogies(vectors: &WordVectors, sections: &[AnalogySection], restrict_vo
     let lookup = |w: &str| vectors.id(w).filter(|&i| i < searched);
     let mut scores = Vec::new();
     for section in sections {
-        let questions: Vec<[usize; 4]> = section
-            .questions
-            .iter()
-            .filter_map(|q| Some([lookup(&q.words[0])?, lookup(&q.words[1])?, lookup(&q.words[2])?, lookup(&q.words[3])?]))
-            .collect();
+        let questions: Vec<[usize; 4]> =
+            section.questions.iter().filter_map(|q| Some([lookup(&q.words[0])?, lookup(&q.words[1])?, lookup(&q.words[2])?, lookup(&q.words[3])?])).collect();
         let mut correct = 0;
         // Batches of queries make the search one matrix product each.
         for batch in questions.chunks(512) {
@@ -125,12 +122,7 @@ pub fn analogies(vectors: &WordVectors, sections: &[AnalogySection], restrict_vo
             }
             let similarity = queries.dot(&candidates.t());
             for (row, [a, b, c, d]) in similarity.axis_iter(Axis(0)).zip(batch) {
-                let best = row
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| i != a && i != b && i != c)
-                    .max_by(|x, y| x.1.total_cmp(y.1))
-                    .map(|(i, _)| i);
+                let best = row.iter().enumerate().filter(|(i, _)| i != a && i != b && i != c).max_by(|x, y| x.1.total_cmp(y.1)).map(|(i, _)| i);
                 correct += (best == Some(*d)) as usize;
             }
         }
@@ -223,7 +215,10 @@ mod tests {
     fn solves_a_clean_analogy_and_reports_coverage() {
         let question = |w: [&str; 4]| Analogy { words: w.map(String::from) };
         let sections = vec![
-            AnalogySection { name: "family".into(), questions: vec![question(["man", "woman", "king", "queen"]), question(["man", "woman", "king", "prince"])] },
+            AnalogySection {
+                name: "family".into(),
+                questions: vec![question(["man", "woman", "king", "queen"]), question(["man", "woman", "king", "prince"])],
+            },
             AnalogySection { name: "gram1".into(), questions: vec![question(["man", "king", "woman", "apple"])] },
         ];
         let score = analogies(&toy(), &sections, 30_000);
@@ -245,8 +240,11 @@ mod tests {
         assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
         // scipy.stats.spearmanr([1, 2, 2, 3], [1, 3, 2, 4]).correlation = 0.9486832980505138
         assert!((spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 4.0]) - 0.9486832980505138).abs() < 1e-12);
-        let pairs = [("king", "queen", 9.0), ("king", "apple", 1.0), ("man", "woman", 8.0), ("man", "unknown", 5.0)]
-            .map(|(a, b, s)| SimilarityPair { first: a.into(), second: b.into(), score: s });
+        let pairs = [("king", "queen", 9.0), ("king", "apple", 1.0), ("man", "woman", 8.0), ("man", "unknown", 5.0)].map(|(a, b, s)| SimilarityPair {
+            first: a.into(),
+            second: b.into(),
+            score: s,
+        });
         let score = similarity(&vectors, &pairs);
         assert_eq!((score.covered, score.total), (3, 4));
         assert!(score.spearman > 0.0);

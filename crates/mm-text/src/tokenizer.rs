@@ -8,10 +8,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use tokenizers::decoders::bpe::BPEDecoder;
-use tokenizers::models::bpe::{BpeTrainer, BPE};
-use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
 use tokenizers::models::TrainerWrapper;
-use tokenizers::normalizers::{Lowercase, Sequence, StripAccents, NFD};
+use tokenizers::models::bpe::{BPE, BpeTrainer};
+use tokenizers::models::wordlevel::{WordLevel, WordLevelTrainer};
+use tokenizers::normalizers::{Lowercase, NFD, Sequence, StripAccents};
 use tokenizers::pre_tokenizers::whitespace::Whitespace;
 use tokenizers::processors::template::TemplateProcessing;
 use tokenizers::{AddedToken, NormalizerWrapper, Tokenizer};
@@ -165,8 +165,7 @@ impl TextTokenizer {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
-        let inner: Tokenizer =
-            text.parse().map_err(|e: tokenizers::Error| Error::Invalid { path: path.into(), problem: e.to_string() })?;
+        let inner: Tokenizer = text.parse().map_err(|e: tokenizers::Error| Error::Invalid { path: path.into(), problem: e.to_string() })?;
         let tokenizer = Self { inner };
         tokenizer.check_special_ids(path)?;
         Ok(tokenizer)

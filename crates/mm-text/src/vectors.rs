@@ -88,11 +88,7 @@ impl WordVectors {
     }
 
     /// Writes the word2vec header and one line per word, through a temporary file renamed at the end.
-    fn write_lines(
-        &self,
-        path: &Path,
-        mut line: impl FnMut(&mut BufWriter<std::fs::File>, &str, &[f32]) -> std::io::Result<()>,
-    ) -> Result<()> {
+    fn write_lines(&self, path: &Path, mut line: impl FnMut(&mut BufWriter<std::fs::File>, &str, &[f32]) -> std::io::Result<()>) -> Result<()> {
         self.write(path, |out| {
             writeln!(out, "{} {}", self.len(), self.dim)?;
             for (i, word) in self.words.iter().enumerate() {
@@ -118,8 +114,7 @@ impl WordVectors {
         let path = path.as_ref();
         let bytes: Vec<u8> = self.data.iter().flat_map(|v| v.to_le_bytes()).collect();
         let invalid = |problem: String| Error::Invalid { path: path.into(), problem };
-        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![self.len(), self.dim], &bytes)
-            .map_err(|e| invalid(e.to_string()))?;
+        let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![self.len(), self.dim], &bytes).map_err(|e| invalid(e.to_string()))?;
         let words = serde_json::to_string(&self.words).map_err(|e| invalid(e.to_string()))?;
         let metadata = [(WORDS_KEY.to_string(), words)].into_iter().collect();
         let file = safetensors::tensor::serialize([(VECTORS_KEY, view)], Some(metadata)).map_err(|e| invalid(e.to_string()))?;
@@ -142,11 +137,9 @@ impl WordVectors {
                 let data = tensor.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
                 Ok(Self::new(words, dim, data))
             }
-            (dtype, shape) => Err(invalid(format!(
-                "'{VECTORS_KEY}' is {dtype:?} {shape:?}; expected F32 [{}, dim] for the {} words",
-                words.len(),
-                words.len()
-            ))),
+            (dtype, shape) => {
+                Err(invalid(format!("'{VECTORS_KEY}' is {dtype:?} {shape:?}; expected F32 [{}, dim] for the {} words", words.len(), words.len())))
+            }
         }
     }
 

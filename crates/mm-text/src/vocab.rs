@@ -28,10 +28,7 @@ impl Vocabulary {
         })?;
         let vocabulary = Self::from_counts(counts, min_count, max_size, corpus_tokens);
         if vocabulary.is_empty() {
-            return Err(Error::Invalid {
-                path: corpus.path().into(),
-                problem: format!("no word occurs at least {min_count} times (min_count)"),
-            });
+            return Err(Error::Invalid { path: corpus.path().into(), problem: format!("no word occurs at least {min_count} times (min_count)") });
         }
         Ok(vocabulary)
     }
@@ -127,8 +124,7 @@ impl AliasSampler {
     pub fn new(weights: &[f64]) -> Self {
         let n = weights.len();
         let total: f64 = weights.iter().sum();
-        let mut scaled: Vec<f64> =
-            weights.iter().map(|&w| if total > 0.0 { w * n as f64 / total } else { 1.0 }).collect();
+        let mut scaled: Vec<f64> = weights.iter().map(|&w| if total > 0.0 { w * n as f64 / total } else { 1.0 }).collect();
         let mut entries = vec![AliasEntry { threshold: u32::MAX, alias: 0 }; n];
         let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..n).partition(|&i| scaled[i] < 1.0);
         while let (Some(&s), Some(&l)) = (small.last(), large.last()) {

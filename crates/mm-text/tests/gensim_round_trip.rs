@@ -31,9 +31,7 @@ fn python_with_gensim() -> Option<PathBuf> {
         .map(PathBuf::from)
         .into_iter()
         .chain(std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache/mm/pyref/bin/python")));
-    candidates.into_iter().find(|python| {
-        Command::new(python).args(["-c", "import gensim"]).output().is_ok_and(|output| output.status.success())
-    })
+    candidates.into_iter().find(|python| Command::new(python).args(["-c", "import gensim"]).output().is_ok_and(|output| output.status.success()))
 }
 
 #[test]

@@ -56,17 +56,11 @@ impl CocoCaptions {
         let root = root.as_ref();
         let json_path = root.join("annotations").join(format!("captions_{split}.json"));
         let text = std::fs::read(&json_path).map_err(|e| Error::io(&json_path, e))?;
-        let file: CaptionsFile =
-            serde_json::from_slice(&text).map_err(|source| Error::Json { path: json_path.clone(), source })?;
+        let file: CaptionsFile = serde_json::from_slice(&text).map_err(|source| Error::Json { path: json_path.clone(), source })?;
         let mut by_id: HashMap<u64, CocoImage> = HashMap::new();
         for image in file.images {
-            let entry = CocoImage {
-                id: image.id,
-                path: root.join(split).join(&image.file_name),
-                width: image.width,
-                height: image.height,
-                captions: Vec::new(),
-            };
+            let entry =
+                CocoImage { id: image.id, path: root.join(split).join(&image.file_name), width: image.width, height: image.height, captions: Vec::new() };
             if by_id.insert(image.id, entry).is_some() {
                 return Err(Error::invalid(&json_path, format!("image id {} appears twice", image.id)));
             }
@@ -74,9 +68,9 @@ impl CocoCaptions {
         let mut annotations = file.annotations;
         annotations.sort_by_key(|a| a.id);
         for annotation in annotations {
-            let image = by_id.get_mut(&annotation.image_id).ok_or_else(|| {
-                Error::invalid(&json_path, format!("caption {} refers to unknown image {}", annotation.id, annotation.image_id))
-            })?;
+            let image = by_id
+                .get_mut(&annotation.image_id)
+                .ok_or_else(|| Error::invalid(&json_path, format!("caption {} refers to unknown image {}", annotation.id, annotation.image_id)))?;
             let caption = annotation.caption.split_whitespace().collect::<Vec<_>>().join(" ");
             if caption.is_empty() {
                 return Err(Error::invalid(&json_path, format!("caption {} is empty", annotation.id)));
@@ -103,8 +97,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("annotations")).unwrap();
         let json = dir.path().join("annotations/captions_val2017.json");
-        std::fs::write(&json, r#"{"images":[{"id":7,"file_name":"7.jpg","width":3,"height":2}],
-            "annotations":[{"image_id":7,"id":2,"caption":"b  cat "},{"image_id":7,"id":1,"caption":"a dog"}]}"#).unwrap();
+        std::fs::write(
+            &json,
+            r#"{"images":[{"id":7,"file_name":"7.jpg","width":3,"height":2}],
+            "annotations":[{"image_id":7,"id":2,"caption":"b  cat "},{"image_id":7,"id":1,"caption":"a dog"}]}"#,
+        )
+        .unwrap();
         let coco = CocoCaptions::open(dir.path(), "val2017").unwrap();
         assert_eq!(coco.images[0].captions, ["a dog", "b cat"]);
         assert_eq!(coco.images[0].path, dir.path().join("val2017/7.jpg"));

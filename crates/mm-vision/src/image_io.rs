@@ -24,8 +24,6 @@ pub fn image_dimensions(path: impl AsRef<Path>) -> Result<(u32, u32)> {
 pub fn save_png(path: impl AsRef<Path>, image: &RgbImage) -> Result<()> {
     let path = path.as_ref();
     let partial = crate::partial_path(path);
-    image
-        .save_with_format(&partial, image::ImageFormat::Png)
-        .map_err(|source| Error::Image { path: path.into(), source })?;
+    image.save_with_format(&partial, image::ImageFormat::Png).map_err(|source| Error::Image { path: path.into(), source })?;
     std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
 }

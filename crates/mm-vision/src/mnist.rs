@@ -44,15 +44,11 @@ impl IdxArray {
         if bytes.len() < header {
             return Err(Error::invalid(path, "the IDX header is truncated"));
         }
-        let dims: Vec<usize> =
-            bytes[4..header].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
+        let dims: Vec<usize> = bytes[4..header].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
         let expected: usize = dims.iter().product();
         let actual = bytes.len() - header;
         if actual != expected {
-            return Err(Error::invalid(
-                path,
-                format!("the header declares {dims:?} = {expected} bytes of data but the file has {actual}"),
-            ));
+            return Err(Error::invalid(path, format!("the header declares {dims:?} = {expected} bytes of data but the file has {actual}")));
         }
         Ok(Self { dims, data: bytes[header..].to_vec() })
     }
@@ -112,11 +108,12 @@ impl MnistPart {
 pub fn find_mnist_file(dir: &Path, part: MnistPart, images: bool) -> Result<PathBuf> {
     let (kind, idx) = if images { ("images", "idx3-ubyte") } else { ("labels", "idx1-ubyte") };
     let prefix = part.prefix();
-    let candidates =
-        [format!("{prefix}-{kind}-{idx}.gz"), format!("{prefix}-{kind}-{idx}"), format!("{prefix}-{kind}.{idx}")];
-    candidates.iter().map(|name| dir.join(name)).find(|p| p.is_file()).ok_or_else(|| {
-        Error::invalid(dir, format!("no MNIST {prefix} {kind} file here (looked for {})", candidates.join(", ")))
-    })
+    let candidates = [format!("{prefix}-{kind}-{idx}.gz"), format!("{prefix}-{kind}-{idx}"), format!("{prefix}-{kind}.{idx}")];
+    candidates
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::invalid(dir, format!("no MNIST {prefix} {kind} file here (looked for {})", candidates.join(", "))))
 }
 
 /// Reads one split from a folder holding the four MNIST files.

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use image::RgbImage;
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
+use plotters::style::{FontStyle, register_font};
 
 use crate::{Error, Result};
 
@@ -37,8 +37,7 @@ pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, p
             for (x, y, pixel) in image.enumerate_pixels() {
                 let colour = RGBColor(pixel[0], pixel[1], pixel[2]);
                 let (px, py) = ((x0 + x * zoom) as i32, (y0 + y * zoom) as i32);
-                root.draw(&Rectangle::new([(px, py), (px + zoom as i32, py + zoom as i32)], colour.filled()))
-                    .map_err(|e| failure(e.to_string()))?;
+                root.draw(&Rectangle::new([(px, py), (px + zoom as i32, py + zoom as i32)], colour.filled())).map_err(|e| failure(e.to_string()))?;
             }
             for (line, text) in wrap(caption, chars_per_line).iter().take(4).enumerate() {
                 let y = (y0 + cell_h * zoom + 4 + line as u32 * 16) as i32;
@@ -74,8 +73,7 @@ mod tests {
         assert_eq!(wrap("a large red circle left of a blue square", 16), ["a large red", "circle left of a", "blue square"]);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("grid.png");
-        let items: Vec<(RgbImage, String)> =
-            (0..5).map(|i| (RgbImage::from_pixel(8, 8, image::Rgb([i * 40, 0, 0])), format!("item {i}"))).collect();
+        let items: Vec<(RgbImage, String)> = (0..5).map(|i| (RgbImage::from_pixel(8, 8, image::Rgb([i * 40, 0, 0])), format!("item {i}"))).collect();
         captioned_grid(&items, 2, 4, &path).unwrap();
         let drawn = image::open(&path).unwrap().to_rgb8();
         assert_eq!(drawn.width(), 2 * (160 + 16));

@@ -3,9 +3,9 @@
 //! Normalisation and resizing work on device tensors `[B, C, H, W]`. The augmentation works on the host batch
 //! before it becomes a tensor, with a caller-seeded generator, so that a training run is reproducible.
 
+use burn::tensor::Tensor;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
-use burn::tensor::Tensor;
 use rand::Rng;
 
 /// Per-channel mean and standard deviation: `(x - mean) / std`.

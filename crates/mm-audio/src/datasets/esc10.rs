@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::sorted_entries;
-use crate::{read_ogg, Audio, Error, Result};
+use crate::{Audio, Error, Result, read_ogg};
 
 /// One clip, described by its folder and file name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,14 +38,7 @@ impl Esc10Clip {
         };
         let fold: u8 = fold.parse().ok().filter(|f| (1..=5).contains(f)).ok_or_else(|| bad("fold not in 1–5"))?;
         let freesound_id: u64 = id.parse().map_err(|_| bad("the Freesound id is not a number"))?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            class: class - 1,
-            class_name: class_name.to_string(),
-            fold,
-            freesound_id,
-            take: take.to_string(),
-        })
+        Ok(Self { path: path.to_path_buf(), class: class - 1, class_name: class_name.to_string(), fold, freesound_id, take: take.to_string() })
     }
 
     /// Decodes the clip.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::sorted_entries;
-use crate::{read_wav, Audio, Error, Result};
+use crate::{Audio, Error, Result, read_wav};
 
 /// FSDD's official split: takes 0–4 of every speaker and digit are the test set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -28,10 +28,7 @@ impl LogMelCnnConfig {
         for &width in &self.stages {
             for _ in 0..self.convs_per_stage.max(1) {
                 layers.push(SpectrogramConv {
-                    conv: Conv2dConfig::new([channels, width], [3, 3])
-                        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-                        .with_bias(false)
-                        .init(device),
+                    conv: Conv2dConfig::new([channels, width], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).with_bias(false).init(device),
                     norm: BatchNormConfig::new(width).init(device),
                 });
                 channels = width;

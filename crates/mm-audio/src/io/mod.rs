@@ -4,7 +4,7 @@ mod ogg;
 mod wav;
 
 pub use ogg::{ogg_info, read_ogg};
-pub use wav::{read_wav, write_wav, WavInfo};
+pub use wav::{WavInfo, read_wav, write_wav};
 
 use std::path::Path;
 

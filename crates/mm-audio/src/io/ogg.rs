@@ -29,9 +29,7 @@ pub fn read_ogg(path: impl AsRef<Path>) -> Result<Audio> {
     }
     let mut samples = Vec::new();
     while let Some(packet) = reader.read_dec_packet_itl().map_err(vorbis_error)? {
-        samples.extend(
-            packet.chunks_exact(channels).map(|frame| frame.iter().map(|&s| s as f32).sum::<f32>() / (channels as f32 * 32768.0)),
-        );
+        samples.extend(packet.chunks_exact(channels).map(|frame| frame.iter().map(|&s| s as f32).sum::<f32>() / (channels as f32 * 32768.0)));
     }
     if samples.is_empty() {
         return Err(Error::invalid(path, "the stream holds no audio"));

@@ -63,14 +63,11 @@ pub fn read_wav(path: impl AsRef<Path>) -> Result<Audio> {
     }
     .map_err(|source| wav_error(path, source))?;
     let channels = spec.channels as usize;
-    if interleaved.len() % channels != 0 {
+    if !interleaved.len().is_multiple_of(channels) {
         return Err(Error::invalid(path, "the data ends in the middle of a frame"));
     }
-    let samples = if channels == 1 {
-        interleaved
-    } else {
-        interleaved.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32).collect()
-    };
+    let samples =
+        if channels == 1 { interleaved } else { interleaved.chunks_exact(channels).map(|frame| frame.iter().sum::<f32>() / channels as f32).collect() };
     Ok(Audio::new(samples, spec.sample_rate))
 }
 

@@ -113,17 +113,9 @@ impl LogMel {
     /// Plans the STFT and builds the filters.
     pub fn new(config: LogMelConfig) -> Result<Self> {
         if config.mel.n_fft != config.stft.n_fft {
-            return Err(Error::parameter(format!(
-                "mel n_fft {} differs from the STFT's {}",
-                config.mel.n_fft, config.stft.n_fft
-            )));
+            return Err(Error::parameter(format!("mel n_fft {} differs from the STFT's {}", config.mel.n_fft, config.stft.n_fft)));
         }
-        Ok(Self {
-            stft: Stft::new(config.stft)?,
-            filterbank: MelFilterbank::new(config.mel)?,
-            powers: vec![0.0; config.stft.n_bins()],
-            config,
-        })
+        Ok(Self { stft: Stft::new(config.stft)?, filterbank: MelFilterbank::new(config.mel)?, powers: vec![0.0; config.stft.n_bins()], config })
     }
 
     /// The configuration.

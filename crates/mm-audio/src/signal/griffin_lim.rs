@@ -28,12 +28,7 @@ impl Default for GriffinLimConfig {
 
 /// Estimates a signal whose STFT magnitude is `magnitude` (`[frames, bins]`), using the STFT `stft_config`.
 /// `length` fixes the output length (pass the original signal's length when known).
-pub fn griffin_lim(
-    magnitude: ArrayView2<f32>,
-    stft_config: StftConfig,
-    length: Option<usize>,
-    config: &GriffinLimConfig,
-) -> Result<Vec<f32>> {
+pub fn griffin_lim(magnitude: ArrayView2<f32>, stft_config: StftConfig, length: Option<usize>, config: &GriffinLimConfig) -> Result<Vec<f32>> {
     if !(0.0..1.0).contains(&config.momentum) {
         return Err(Error::parameter(format!("momentum must be in [0, 1), got {}", config.momentum)));
     }

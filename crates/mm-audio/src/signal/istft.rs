@@ -56,10 +56,7 @@ impl Istft {
         let (n_frames, n_bins) = spectrogram.dim();
         let (n_fft, hop) = (self.config.n_fft, self.config.hop_length);
         if n_bins != self.config.n_bins() {
-            return Err(Error::parameter(format!(
-                "the spectrogram has {n_bins} bins but n_fft = {n_fft} needs {}",
-                self.config.n_bins()
-            )));
+            return Err(Error::parameter(format!("the spectrogram has {n_bins} bins but n_fft = {n_fft} needs {}", self.config.n_bins())));
         }
         if n_frames == 0 {
             return Err(Error::parameter("the spectrogram has no frames"));

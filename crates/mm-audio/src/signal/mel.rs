@@ -23,11 +23,7 @@ impl MelScale {
             MelScale::Htk => 2595.0 * (1.0 + hz / 700.0).log10(),
             MelScale::Slaney => {
                 let (f_sp, min_log_hz) = (200.0 / 3.0, 1000.0);
-                if hz >= min_log_hz {
-                    min_log_hz / f_sp + (hz / min_log_hz).ln() / slaney_log_step()
-                } else {
-                    hz / f_sp
-                }
+                if hz >= min_log_hz { min_log_hz / f_sp + (hz / min_log_hz).ln() / slaney_log_step() } else { hz / f_sp }
             }
         }
     }
@@ -39,11 +35,7 @@ impl MelScale {
             MelScale::Slaney => {
                 let (f_sp, min_log_hz) = (200.0 / 3.0, 1000.0);
                 let min_log_mel = min_log_hz / f_sp;
-                if mel >= min_log_mel {
-                    min_log_hz * (slaney_log_step() * (mel - min_log_mel)).exp()
-                } else {
-                    mel * f_sp
-                }
+                if mel >= min_log_mel { min_log_hz * (slaney_log_step() * (mel - min_log_mel)).exp() } else { mel * f_sp }
             }
         }
     }
@@ -152,9 +144,7 @@ impl MelFilterbank {
     pub fn new(config: MelConfig) -> Result<Self> {
         let nyquist = config.sample_rate as f32 / 2.0;
         if config.n_mels == 0 || config.n_fft < 2 || config.sample_rate == 0 {
-            return Err(Error::parameter(format!(
-                "a mel filterbank needs n_mels >= 1, n_fft >= 2 and a sample rate, got {config:?}"
-            )));
+            return Err(Error::parameter(format!("a mel filterbank needs n_mels >= 1, n_fft >= 2 and a sample rate, got {config:?}")));
         }
         if !(0.0 <= config.fmin && config.fmin < config.fmax_hz() && config.fmax_hz() <= nyquist) {
             return Err(Error::parameter(format!(

@@ -12,8 +12,8 @@ mod real_fft;
 mod stft;
 mod window;
 
-pub use features::{magnitude, power, spectrum_power, DecibelConfig, LogMel, LogMelConfig, Mfcc};
-pub use griffin_lim::{griffin_lim, spectral_convergence, GriffinLimConfig};
+pub use features::{DecibelConfig, LogMel, LogMelConfig, Mfcc, magnitude, power, spectrum_power};
+pub use griffin_lim::{GriffinLimConfig, griffin_lim, spectral_convergence};
 pub use istft::Istft;
 pub use mel::{MelConfig, MelFilterbank, MelNorm, MelScale};
 pub use pad::PadMode;

@@ -68,9 +68,6 @@ mod tests {
         assert_eq!(pad(PadMode::Edge, &x, 2), [1.0, 1.0, 1.0, 2.0, 3.0, 4.0, 4.0, 4.0]);
         assert_eq!(pad(PadMode::Constant, &x, 1), [0.0, 1.0, 2.0, 3.0, 4.0, 0.0]);
         // np.pad([1,2,3], 5, mode='reflect') reflects repeatedly.
-        assert_eq!(
-            pad(PadMode::Reflect, &[1.0, 2.0, 3.0], 5),
-            [2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0]
-        );
+        assert_eq!(pad(PadMode::Reflect, &[1.0, 2.0, 3.0], 5), [2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
     }
 }

@@ -28,7 +28,7 @@ pub(crate) enum WindowedRealFft {
 
 impl WindowedRealFft {
     pub(crate) fn new(n: usize) -> Self {
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             let half = n / 2;
             let fft = FftPlanner::<f32>::new().plan_fft_forward(half);
             let twiddles = (0..half)
@@ -37,12 +37,7 @@ impl WindowedRealFft {
                     Complex32::new(angle.cos() as f32, angle.sin() as f32)
                 })
                 .collect();
-            Self::Even {
-                scratch: vec![Complex32::default(); fft.get_inplace_scratch_len()],
-                packed: vec![Complex32::default(); half],
-                twiddles,
-                fft,
-            }
+            Self::Even { scratch: vec![Complex32::default(); fft.get_inplace_scratch_len()], packed: vec![Complex32::default(); half], twiddles, fft }
         } else {
             let fft = RealFftPlanner::<f32>::new().plan_fft_forward(n);
             Self::Odd { frame: fft.make_input_vec(), scratch: fft.make_scratch_vec(), fft }

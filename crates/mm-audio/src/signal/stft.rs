@@ -101,10 +101,7 @@ impl StftConfig {
             return Err(Error::parameter("hop_length must be at least 1"));
         }
         if self.win_length == 0 || self.win_length > self.n_fft {
-            return Err(Error::parameter(format!(
-                "win_length must be in 1..={} (n_fft), got {}",
-                self.n_fft, self.win_length
-            )));
+            return Err(Error::parameter(format!("win_length must be in 1..={} (n_fft), got {}", self.n_fft, self.win_length)));
         }
         Ok(())
     }
@@ -115,10 +112,7 @@ impl StftConfig {
             return Err(Error::parameter("the signal is empty"));
         }
         if !self.center && len < self.n_fft {
-            return Err(Error::parameter(format!(
-                "the signal has {len} samples, fewer than n_fft = {} (and center is off)",
-                self.n_fft
-            )));
+            return Err(Error::parameter(format!("the signal has {len} samples, fewer than n_fft = {} (and center is off)", self.n_fft)));
         }
         Ok(())
     }
@@ -143,12 +137,7 @@ impl Stft {
     /// Plans the transform.
     pub fn new(config: StftConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Self {
-            window: config.padded_window(),
-            fft: WindowedRealFft::new(config.n_fft),
-            spectrum: vec![Complex32::default(); config.n_bins()],
-            config,
-        })
+        Ok(Self { window: config.padded_window(), fft: WindowedRealFft::new(config.n_fft), spectrum: vec![Complex32::default(); config.n_bins()], config })
     }
 
     /// The configuration this transform was planned for.
@@ -217,8 +206,7 @@ mod tests {
             let window = config.padded_window();
             for t in [0, 1, spec.nrows() / 2, spec.nrows() - 1] {
                 let start = (t * hop) as isize - (n_fft / 2) as isize;
-                let frame: Vec<f32> =
-                    (0..n_fft).map(|i| mode.sample(&signal, start + i as isize) * window[i]).collect();
+                let frame: Vec<f32> = (0..n_fft).map(|i| mode.sample(&signal, start + i as isize) * window[i]).collect();
                 for (a, b) in spec.row(t).iter().zip(dft(&frame)) {
                     assert!((a - b).norm() < 1e-4, "n_fft {n_fft}, frame {t}: {a} vs {b}");
                 }

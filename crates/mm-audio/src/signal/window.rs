@@ -50,11 +50,7 @@ impl Window {
             .map(|n| {
                 let phase = 2.0 * std::f64::consts::PI * n as f64 / denominator;
                 // General cosine window: a0 - a1 cos(x) + a2 cos(2x) - …
-                let value: f64 = cosine_terms
-                    .iter()
-                    .enumerate()
-                    .map(|(k, a)| if k % 2 == 0 { 1.0 } else { -1.0 } * a * (k as f64 * phase).cos())
-                    .sum();
+                let value: f64 = cosine_terms.iter().enumerate().map(|(k, a)| if k % 2 == 0 { 1.0 } else { -1.0 } * a * (k as f64 * phase).cos()).sum();
                 value as f32
             })
             .collect()

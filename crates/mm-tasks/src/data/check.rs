@@ -70,13 +70,7 @@ pub fn check(root: &DataRoot, dataset: Dataset, deep: bool) -> DatasetReport {
     let dir = match root.dataset(dataset) {
         Ok(dir) => dir,
         Err(missing) => {
-            return DatasetReport {
-                dataset,
-                path: None,
-                status: Status::Missing,
-                counts: BTreeMap::new(),
-                problems: vec![missing.to_string()],
-            };
+            return DatasetReport { dataset, path: None, status: Status::Missing, counts: BTreeMap::new(), problems: vec![missing.to_string()] };
         }
     };
     let mut recorder = Recorder { counts: BTreeMap::new(), problems: Vec::new() };
@@ -108,7 +102,7 @@ const MNIST_MD5: [(&str, bool, mm_vision::mnist::MnistPart, &str); 4] = {
 };
 
 fn check_mnist(dir: &Path, r: &mut Recorder) -> Result<(), Fatal> {
-    use mm_vision::mnist::{find_mnist_file, read_maybe_gzipped, read_mnist, MnistPart};
+    use mm_vision::mnist::{MnistPart, find_mnist_file, read_maybe_gzipped, read_mnist};
     for (name, images, part, expected) in MNIST_MD5 {
         let path = find_mnist_file(dir, part, images)?;
         let digest = format!("{:x}", Md5::digest(read_maybe_gzipped(&path)?));
@@ -189,11 +183,7 @@ fn check_coco(dir: &Path, r: &mut Recorder) -> Result<(), Fatal> {
         for image in &coco.images {
             match mm_vision::image_dimensions(&image.path) {
                 Ok(size) if size == (image.width, image.height) => {}
-                Ok(size) => r.problem(format!(
-                    "{}: {size:?} but the annotations say {:?}",
-                    image.path.display(),
-                    (image.width, image.height)
-                )),
+                Ok(size) => r.problem(format!("{}: {size:?} but the annotations say {:?}", image.path.display(), (image.width, image.height))),
                 Err(e) => r.problem(e),
             }
         }

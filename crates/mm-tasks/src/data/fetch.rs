@@ -52,8 +52,16 @@ pub fn plan(dataset: Dataset) -> Vec<Step> {
         Dataset::Esc10 => vec![Step::Archive {
             url: "https://github.com/karolpiczak/ESC-10/archive/553c8f1743b9dba6b282e1323c3ca8fa76923448.tar.gz".into(),
             members: &[
-                "001 - Dog bark", "002 - Rain", "003 - Sea waves", "004 - Baby cry", "005 - Clock tick",
-                "006 - Person sneeze", "007 - Helicopter", "008 - Chainsaw", "009 - Rooster", "010 - Fire crackling",
+                "001 - Dog bark",
+                "002 - Rain",
+                "003 - Sea waves",
+                "004 - Baby cry",
+                "005 - Clock tick",
+                "006 - Person sneeze",
+                "007 - Helicopter",
+                "008 - Chainsaw",
+                "009 - Rooster",
+                "010 - Fire crackling",
             ],
             destination: "esc10",
         }],

@@ -24,8 +24,7 @@ pub enum Dataset {
 
 impl Dataset {
     /// Every data set, in the order reports list them.
-    pub const ALL: [Dataset; 6] =
-        [Dataset::Mnist, Dataset::Fsdd, Dataset::Esc10, Dataset::CocoMini, Dataset::Text, Dataset::Obama];
+    pub const ALL: [Dataset; 6] = [Dataset::Mnist, Dataset::Fsdd, Dataset::Esc10, Dataset::CocoMini, Dataset::Text, Dataset::Obama];
 
     /// The folder name under the data root.
     pub fn folder(self) -> &'static str {
@@ -86,9 +85,7 @@ impl DataRoot {
     pub fn from_env() -> Self {
         match std::env::var_os("MM_DATA_DIR") {
             Some(dir) => Self { candidates: vec![(PathBuf::from(dir), "MM_DATA_DIR")] },
-            None => Self {
-                candidates: vec![(PathBuf::from("data"), "default"), (PathBuf::from("../shared/data"), "default")],
-            },
+            None => Self { candidates: vec![(PathBuf::from("data"), "default"), (PathBuf::from("../shared/data"), "default")] },
         }
     }
 
@@ -99,8 +96,7 @@ impl DataRoot {
 
     /// The folder of `dataset`: the first candidate root that holds it.
     pub fn dataset(&self, dataset: Dataset) -> Result<PathBuf, MissingDataset> {
-        let tried: Vec<(PathBuf, &'static str)> =
-            self.candidates.iter().map(|(root, why)| (root.join(dataset.folder()), *why)).collect();
+        let tried: Vec<(PathBuf, &'static str)> = self.candidates.iter().map(|(root, why)| (root.join(dataset.folder()), *why)).collect();
         tried.iter().find(|(dir, _)| dir.is_dir()).map(|(dir, _)| dir.clone()).ok_or(MissingDataset { dataset, tried })
     }
 

@@ -1,11 +1,13 @@
 //! The runner's settings, config files, and command-line overrides.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::RunError;
+use super::optim::OptimizerSettings;
 use crate::DeviceKind;
 
 /// Settings every training run has. Each task's config embeds one as `train`, with that task's defaults.
@@ -16,23 +18,46 @@ pub struct TrainConfig {
     pub epochs: usize,
     /// Examples per step. Default 64.
     pub batch_size: usize,
-    /// Peak learning rate of AdamW; it follows a cosine from this to zero over the run. Default 1e-3.
+    /// Peak learning rate of the model's optimiser (shorthand for `optimizer.lr`). Default 1e-3.
     pub lr: f64,
-    /// AdamW's decoupled weight decay. Default 1e-4.
-    pub weight_decay: f64,
-    /// Seed of the initial weights, the batch order and every augmentation. Default 0.
+    /// The optimiser, its schedule and gradient clipping. Default: AdamW (weight decay 1e-4), cosine to zero.
+    pub optimizer: OptimizerSettings,
+    /// Learning-rate multipliers for the model's named sub-modules (e.g. `encoder = 0.1` fine-tunes a pretrained
+    /// encoder ten times slower; `0` freezes it). Default: none, every parameter at the full rate.
+    pub module_lr: BTreeMap<String, f64>,
+    /// Seed of the initial weights, the batch order, the validation carve and every augmentation. Default 0.
     pub seed: u64,
     /// Train on the first N training examples and validate on at most N (quick runs). Default: all.
     pub limit: Option<usize>,
-    /// Checkpoints kept in the run folder. Default 2.
+    /// Epoch checkpoints kept in the run folder (besides the best one). Default 2.
     pub keep_checkpoints: usize,
+    /// Also checkpoint every N optimiser steps inside an epoch, so that a crash loses at most N steps.
+    /// Default 200; 0 checkpoints at epoch ends only.
+    pub checkpoint_every: usize,
+    /// Threads that load and augment batches ahead of the step. Default 2.
+    pub workers: usize,
+    /// Batches prepared ahead of the step (memory use is about this many batches). Default 4.
+    pub prefetch: usize,
     /// The device (flex or wgpu). Default: MM_DEVICE, else flex.
     pub device: Option<DeviceKind>,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        Self { epochs: 10, batch_size: 64, lr: 1e-3, weight_decay: 1e-4, seed: 0, limit: None, keep_checkpoints: 2, device: None }
+        Self {
+            epochs: 10,
+            batch_size: 64,
+            lr: 1e-3,
+            optimizer: OptimizerSettings::default(),
+            module_lr: BTreeMap::new(),
+            seed: 0,
+            limit: None,
+            keep_checkpoints: 2,
+            checkpoint_every: 200,
+            workers: 2,
+            prefetch: 4,
+            device: None,
+        }
     }
 }
 
@@ -63,6 +88,20 @@ impl Overrides {
         config.seed = self.seed.unwrap_or(config.seed);
         config.limit = self.limit.or(config.limit);
     }
+
+    /// The flags given, by name (`--epochs` …): a resumed run refuses them, since it continues with the settings
+    /// it was started with.
+    pub fn given(&self) -> Vec<&'static str> {
+        let flags = [
+            ("--device", self.device.is_some()),
+            ("--epochs", self.epochs.is_some()),
+            ("--batch-size", self.batch_size.is_some()),
+            ("--lr", self.lr.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--limit", self.limit.is_some()),
+        ];
+        flags.into_iter().filter(|(_, given)| *given).map(|(flag, _)| flag).collect()
+    }
 }
 
 impl TrainConfig {
@@ -70,11 +109,14 @@ impl TrainConfig {
     pub fn check(&self) -> Result<(), RunError> {
         if self.epochs == 0 || self.batch_size == 0 || !(self.lr > 0.0) || self.keep_checkpoints == 0 {
             return Err(RunError::Config(format!(
-                "epochs, batch_size, lr and keep_checkpoints must be positive (got {}, {}, {}, {})",
+                "train: epochs, batch_size, lr and keep_checkpoints must be positive (got {}, {}, {}, {})",
                 self.epochs, self.batch_size, self.lr, self.keep_checkpoints
             )));
         }
-        Ok(())
+        if let Some((name, scale)) = self.module_lr.iter().find(|(_, s)| !(**s >= 0.0 && s.is_finite())) {
+            return Err(RunError::Config(format!("train.module_lr.{name}: {scale} is not a rate multiplier (0 or more)")));
+        }
+        self.optimizer.check("train.optimizer")
     }
 }
 
@@ -103,11 +145,14 @@ mod tests {
     fn files_keep_defaults_for_what_they_leave_out_and_flags_win() {
         let dir = tempfile::tempdir().unwrap();
         let toml_path = dir.path().join("task.toml");
-        std::fs::write(&toml_path, "width = 3\n[train]\nepochs = 4\n").unwrap();
+        std::fs::write(&toml_path, "width = 3\n[train]\nepochs = 4\n[train.optimizer]\nkind = \"sgd\"\nmomentum = 0.9\n").unwrap();
         let mut config: Example = load_config(&toml_path).unwrap();
         assert_eq!((config.width, config.train.epochs, config.train.batch_size), (3, 4, 64));
-        Overrides { epochs: Some(7), lr: Some(0.5), ..Default::default() }.apply(&mut config.train);
+        assert_eq!((config.train.optimizer.kind, config.train.optimizer.momentum), (super::super::optim::OptimizerKind::Sgd, 0.9));
+        let flags = Overrides { epochs: Some(7), lr: Some(0.5), ..Default::default() };
+        flags.apply(&mut config.train);
         assert_eq!((config.train.epochs, config.train.lr, config.train.seed), (7, 0.5, 0));
+        assert_eq!(flags.given(), ["--epochs", "--lr"]);
 
         let json_path = dir.path().join("task.json");
         std::fs::write(&json_path, r#"{"train": {"epochs": 2, "batchsize": 9}}"#).unwrap();

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
+use plotters::style::{FontStyle, register_font};
 
 use super::run_dir::partial;
 use super::{EpochMetrics, RunError};
@@ -15,28 +15,41 @@ pub(crate) fn register_plot_font() {
     FONT.call_once(|| drop(register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())));
 }
 
-/// Draws `curves.png`-style pictures: two panels (loss, accuracy), training and validation lines, 1,000×420.
-pub fn draw_learning_curves(history: &[EpochMetrics], title: &str, path: &Path) -> Result<(), RunError> {
-    register_plot_font();
-    let temporary = partial(path).with_extension("png");
-    draw(history, title, &temporary).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
-    std::fs::rename(&temporary, path).map_err(|e| RunError::io(path, e))
+/// The metrics drawn: every name that has a training or validation value, per-class values left out.
+fn metric_names(history: &[EpochMetrics]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for key in history.iter().flat_map(|m| m.values.keys()) {
+        let Some(name) = key.strip_prefix("train_").or_else(|| key.strip_prefix("valid_")) else { continue };
+        if !name.contains('/') && !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    names.sort_by_key(|n| (n != "loss", n.clone()));
+    names
 }
 
-fn draw(history: &[EpochMetrics], title: &str, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-    let root = BitMapBackend::new(path, (1000, 420)).into_drawing_area();
+/// Draws `curves.png`-style pictures: one panel per metric (loss first), training and validation lines,
+/// 500 pixels wide a panel and 420 high. Returns the picture's size.
+pub fn draw_learning_curves(history: &[EpochMetrics], title: &str, path: &Path) -> Result<(u32, u32), RunError> {
+    register_plot_font();
+    let names = metric_names(history);
+    let size = (500 * names.len().max(1) as u32, 420);
+    let temporary = partial(path).with_extension("png");
+    draw(history, &names, title, size, &temporary).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
+    std::fs::rename(&temporary, path).map_err(|e| RunError::io(path, e))?;
+    Ok(size)
+}
+
+fn draw(history: &[EpochMetrics], names: &[String], title: &str, size: (u32, u32), path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, body) = root.split_vertically(36);
     top.titled(title, ("sans-serif", 20))?;
-    let panels = body.split_evenly((1, 2));
+    let panels = body.split_evenly((1, names.len().max(1)));
     let last = history.len().max(2) as f64;
-    type Pick = fn(&EpochMetrics) -> f64;
-    let series: [(&str, Pick, Pick); 2] = [
-        ("loss", |m| m.train_loss, |m| m.valid_loss),
-        ("accuracy", |m| m.train_accuracy, |m| m.valid_accuracy),
-    ];
-    for (panel, (name, train, valid)) in panels.iter().zip(series) {
-        let values = history.iter().flat_map(|m| [train(m), valid(m)]).filter(|v| v.is_finite());
+    for (panel, name) in panels.iter().zip(names) {
+        let (train_key, valid_key) = (format!("train_{name}"), format!("valid_{name}"));
+        let values = history.iter().flat_map(|m| [m.get(&train_key), m.get(&valid_key)]).flatten().filter(|v| v.is_finite());
         let (low, high) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
         let (low, high) = if low.is_finite() { (low, high) } else { (0.0, 1.0) };
         let pad = ((high - low) * 0.08).max(1e-3);
@@ -54,8 +67,11 @@ fn draw(history: &[EpochMetrics], title: &str, path: &Path) -> Result<(), Box<dy
             .light_line_style(WHITE)
             .label_style(("sans-serif", 13))
             .draw()?;
-        for (label, pick, colour) in [("train", train, BLUE), ("validation", valid, RED)] {
-            let points: Vec<(f64, f64)> = history.iter().map(|m| (m.epoch as f64, pick(m))).collect();
+        for (label, key, colour) in [("train", &train_key, BLUE), ("validation", &valid_key, RED)] {
+            let points: Vec<(f64, f64)> = history.iter().filter_map(|m| m.get(key).map(|v| (m.epoch as f64, v))).collect();
+            if points.is_empty() {
+                continue;
+            }
             chart
                 .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))?
                 .label(label)

@@ -1,37 +1,59 @@
-//! Per-epoch metrics, appended to `metrics.jsonl` (one JSON object per line).
+//! Per-epoch metrics, appended to `metrics.jsonl` (one JSON object per line): the step, the learning rate and
+//! every named value the task declares, for training (`train_…`) and validation (`valid_…`).
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::run_dir::write_atomically;
 use super::RunError;
+use super::run_dir::write_atomically;
+
+/// Named scores of one split (`loss`, `accuracy`, `bleu4` …).
+pub type Scores = BTreeMap<String, f64>;
 
 /// One epoch's numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// 1-based epoch.
     pub epoch: usize,
-    /// Mean training loss over the epoch's batches.
-    pub train_loss: f64,
-    /// Training accuracy (exact match for multi-label tasks), measured on the fly while the model changes.
-    pub train_accuracy: f64,
-    /// Validation loss.
-    pub valid_loss: f64,
-    /// Validation accuracy.
-    pub valid_accuracy: f64,
-    /// Learning rate at the end of the epoch.
-    pub lr: f64,
-    /// Wall time of the epoch in seconds (training and validation).
+    /// Optimiser steps taken by the end of the epoch.
+    pub step: usize,
+    /// Wall time of the epoch in seconds (training and validation; of this process's part, for a resumed epoch).
     pub seconds: f64,
+    /// `train_NAME` (means over the epoch's batches, measured while the model changes), `valid_NAME`, and
+    /// `lr` (the model's learning rate at the end of the epoch).
+    #[serde(flatten)]
+    pub values: BTreeMap<String, f64>,
+}
+
+impl EpochMetrics {
+    /// A value by name (`valid_accuracy` …), if the task reports it.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.values.get(name).copied()
+    }
+
+    /// The same numbers with their exact bits, for checkpoints (JSON text does not always round-trip a double).
+    pub(crate) fn exact(&self) -> (u64, BTreeMap<String, u64>) {
+        (self.seconds.to_bits(), self.values.iter().map(|(k, v)| (k.clone(), v.to_bits())).collect())
+    }
+
+    /// Restores what [`EpochMetrics::exact`] kept.
+    pub(crate) fn set_exact(&mut self, seconds: u64, values: &BTreeMap<String, u64>) {
+        self.seconds = f64::from_bits(seconds);
+        for (name, bits) in values {
+            self.values.insert(name.clone(), f64::from_bits(*bits));
+        }
+    }
 }
 
 /// Appends one line to `path`.
 pub(crate) fn append(path: &Path, metrics: &EpochMetrics) -> Result<(), RunError> {
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).map_err(|e| RunError::io(path, e))?;
     let line = serde_json::to_string(metrics).expect("metrics serialise");
-    writeln!(file, "{line}").map_err(|e| RunError::io(path, e))
+    writeln!(file, "{line}").map_err(|e| RunError::io(path, e))?;
+    file.sync_data().map_err(|e| RunError::io(path, e))
 }
 
 /// Rewrites `path` with exactly `history` (used on resume, so that epochs after the checkpoint, written before

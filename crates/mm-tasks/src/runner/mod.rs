@@ -1,40 +1,62 @@
 //! The one training runner of mm: every trainable system of the catalogue runs through it.
 //!
-//! A task is a config (serde, JSON or TOML, every field with a default) plus a model and a data set
-//! ([`Task`]). [`fit`] trains it: shuffled batches, Adam with weight decay and a cosine learning-rate schedule,
-//! a progress bar with ETA and the live loss, validation after each epoch, `metrics.jsonl`, a learning-curve PNG,
-//! and a checkpoint per epoch (model, optimiser and runner state, written atomically; the last N kept) from which
-//! `--resume` continues to exactly the result of an uninterrupted run. The final model is saved as safetensors
-//! with its config beside it, for [`evaluate`].
+//! A task ([`Task`]) is a config (serde, JSON or TOML, every field with a default), a data set of items of the
+//! task's own type produced on demand by index (burn's [`Dataset`]), a batcher that turns items into the
+//! model's tensors (burn's [`Batcher`]), and a model ([`Learner`]) that computes a batch's loss and named
+//! metrics and, by default, takes one optimiser step (a GAN replaces the step with its two). [`fit`] trains it:
+//! batches made ahead on worker threads ([`Loader`]), the optimisers and schedules of the config
+//! ([`Optimizers`]), a progress bar, validation each epoch by the task's own procedure, `metrics.jsonl`,
+//! learning curves for every metric, TensorBoard event files, checkpoints every N steps and at each epoch's end
+//! (written atomically and fsynced; a damaged newest one falls back to the one before) from which `--resume`
+//! continues to exactly the result of an uninterrupted run, and the best epoch by the task's validation score.
+//! Train, validation and test are three splits: choices are made on validation; test is read at the end.
 //!
 //! The loop is mm's own rather than burn-train's `Learner` because of that resume guarantee: every random draw
 //! (shuffling, augmentation, dropout) is derived from (seed, epoch, batch), so the state to restore is the
-//! weights, the optimiser record and the epoch, and nothing else.
+//! weights, the optimisers' records, the position in the epoch and the epoch's running sums, and nothing else.
 
 mod checkpoint;
+mod classify;
 mod commands;
 mod config;
 mod curves;
-mod examples;
 mod fit;
+mod loader;
 mod metrics;
+mod optim;
+mod pins;
 mod run_dir;
+mod split;
+mod step;
+mod tensorboard;
 
-pub use checkpoint::Checkpoint;
-pub use commands::{eval_run, train_task, Split, TrainedRun};
-pub use config::{load_config, Overrides, TrainConfig};
+pub use burn::data::dataloader::batcher::Batcher;
+pub use burn::data::dataset::{Dataset, DatasetError, InMemDataset};
+pub use checkpoint::{Best, Checkpoint};
+pub use classify::{ClassBatch, ClassBatcher, ClassItem, Classifier, Target, TargetKind, argmax, classification_scores};
+pub use commands::{EVALUATION_FILE, RunFile, TrainedRun, eval_run, load_run_config, train_task};
+pub use config::{Overrides, TrainConfig, load_config};
 pub use curves::draw_learning_curves;
-pub use examples::{BatchTargets, Examples, HostBatch, Targets};
-pub use fit::{argmax, default_loss, evaluate, fit, load_model, save_model, Evaluation, FitOutcome, CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE};
-pub use metrics::{read as read_metrics, EpochMetrics};
-pub use run_dir::RunDir;
 pub(crate) use curves::register_plot_font;
+pub use fit::{CONFIG_FILE, CURVES_FILE, FitOutcome, METRICS_FILE, MODEL_FILE, fit, load_model, mean_objective, save_model};
+pub use loader::{Batches, Loader, Prepare};
+pub use metrics::{EpochMetrics, Scores, read as read_metrics};
+pub use optim::{OptimizerKind, OptimizerSettings, Optimizers, Schedule};
+pub use pins::Pin;
+pub use run_dir::{LOCK_FILE, RunDir, RunLock};
 pub(crate) use run_dir::{partial, write_atomically};
+pub use split::{Split, Subset, carve, carve_part};
+pub use step::{Learner, StepOutput, Tally, step_with_module_rates};
+pub use tensorboard::{EVENTS_FILE, Picture, write_events};
 
-use burn::module::Module;
-use burn::tensor::{Device, Tensor};
-use serde::de::DeserializeOwned;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use burn::tensor::Device;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::data::DataRoot;
 
 /// Errors of a training run; each names the file or the setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -76,40 +98,125 @@ impl RunError {
     }
 }
 
-/// A model the runner can train: it maps a batch of flattened examples to one score per class or label.
-pub trait Classifier: Module + Clone + std::fmt::Debug + 'static {
-    /// - `inputs`: `[B, E]`, each row one example flattened (the model knows its shape)
-    /// - returns logits `[B, K]`
-    fn logits(&self, inputs: Tensor<2>) -> Tensor<2>;
+/// Where a task finds its data: the data root, and the run folder, where [`Task::prepare`] leaves what it
+/// computed once.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The data root.
+    pub root: DataRoot,
+    /// The run folder (its `prepared/` sub-folder holds the task's preparation).
+    pub run: PathBuf,
+}
 
-    /// The training objective of a batch: its loss `[1]` and the logits the runner counts right answers on.
-    /// Default: [`default_loss`] of [`Classifier::logits`]. Models trained by another loss (metric learning,
-    /// distillation) override it; they may read more from `inputs` than `logits` uses (a paired example, a
-    /// teacher's distribution).
-    fn objective(&self, inputs: Tensor<2>, targets: &BatchTargets) -> (Tensor<1>, Tensor<2>) {
-        let logits = self.logits(inputs);
-        (default_loss(logits.clone(), targets), logits)
+impl Context {
+    /// The folder of the run's preparation.
+    pub fn prepared(&self) -> PathBuf {
+        self.run.join("prepared")
     }
 }
 
-/// One trainable task: its configuration, model and data.
-pub trait Task {
+/// Which validation score picks the best checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Selection {
+    /// A name among the validation scores (`loss`, `accuracy`, `bleu4` …).
+    pub metric: &'static str,
+    /// Whether a higher value is better.
+    pub higher_is_better: bool,
+}
+
+impl Selection {
+    /// The highest `metric`.
+    pub const fn highest(metric: &'static str) -> Self {
+        Self { metric, higher_is_better: true }
+    }
+
+    /// The lowest `metric`.
+    pub const fn lowest(metric: &'static str) -> Self {
+        Self { metric, higher_is_better: false }
+    }
+
+    /// Whether `score` beats `best`.
+    pub fn better(&self, score: f64, best: f64) -> bool {
+        if self.higher_is_better { score > best } else { score < best }
+    }
+}
+
+/// The batch type of a task's model.
+pub type BatchOf<T> = <<T as Task>::Model as Learner>::Batch;
+
+/// One trainable task: its configuration, data, batcher and model.
+pub trait Task: 'static {
     /// Name on the command line and folder under `runs/`.
     const NAME: &'static str;
     /// The whole configuration; `Default` holds the documented defaults.
-    type Config: Serialize + DeserializeOwned + Default + Clone + std::fmt::Debug;
+    type Config: Serialize + DeserializeOwned + Default + Clone + std::fmt::Debug + Send + Sync + 'static;
+    /// One example, as the data set produces it.
+    type Item: Clone + Send + Sync + 'static;
     /// The model it trains.
-    type Model: Classifier;
+    type Model: Learner;
 
     /// The runner's part of the configuration.
     fn train_config(config: &Self::Config) -> &TrainConfig;
     /// The same, to apply command-line overrides.
     fn train_config_mut(config: &mut Self::Config) -> &mut TrainConfig;
-    /// The examples of one split (`Test` is the split the task reports on).
-    fn data(config: &Self::Config, root: &crate::data::DataRoot, split: Split) -> Result<Examples, RunError>;
-    /// A freshly initialised model (an error when a file it starts from, such as pretrained word vectors,
-    /// cannot be read).
+
+    /// Expensive preparation that runs once per run, before anything else, and saves what it computes in
+    /// `context.prepared()` (a teacher's outputs, a tokenizer, a normaliser). Default: none.
+    fn prepare(_config: &Self::Config, _context: &Context) -> Result<(), RunError> {
+        Ok(())
+    }
+
+    /// The items of one split.
+    fn dataset(config: &Self::Config, context: &Context, split: Split) -> Result<Arc<dyn Dataset<Self::Item>>, RunError>;
+
+    /// Turns items into the model's batch.
+    fn batcher(config: &Self::Config) -> Arc<dyn Batcher<Self::Item, BatchOf<Self>>>;
+
+    /// A freshly initialised model (an error when a file it starts from cannot be read).
     fn model(config: &Self::Config, device: &Device) -> Result<Self::Model, RunError>;
-    /// Augments one training example in place (default: none). `rng` is seeded per (epoch, batch).
-    fn augment(_config: &Self::Config, _example: &mut [f32], _rng: &mut rand_chacha::ChaCha8Rng) {}
+
+    /// Augments one training item in place (default: none). `rng` is seeded per (epoch, batch).
+    fn augment(_config: &Self::Config, _item: &mut Self::Item, _rng: &mut rand_chacha::ChaCha8Rng) {}
+
+    /// The optimisers, in [`Learner::optimizer_names`] order: `(name, settings, peak rate)`. Default: one,
+    /// `model`, from `train.optimizer` and `train.lr`.
+    fn optimizers(config: &Self::Config) -> Vec<(String, OptimizerSettings, f64)> {
+        let train = Self::train_config(config);
+        vec![("model".into(), train.optimizer.clone(), train.lr)]
+    }
+
+    /// Files the run starts from (pretrained models, word vectors, teachers): pinned by content in
+    /// `config.json`, checked again by `eval` and `--resume`. Default: none.
+    fn inputs(_config: &Self::Config) -> Vec<PathBuf> {
+        Vec::new()
+    }
+
+    /// The validation scores of `model` (validation mode, on the plain `device`) on `loader`'s items: by default
+    /// the mean loss and metrics of [`Learner::objective`]; a task may run its own procedure (decoding, inverse
+    /// STFT …).
+    fn validate(
+        config: &Self::Config,
+        _context: &Context,
+        model: &Self::Model,
+        loader: &Loader<Self::Item, BatchOf<Self>>,
+        device: &Device,
+    ) -> Result<Scores, RunError> {
+        mean_objective(model, loader, Self::train_config(config).batch_size, device)
+    }
+
+    /// The test-split report (also `eval`'s): by default the validation procedure.
+    fn evaluate(
+        config: &Self::Config,
+        context: &Context,
+        model: &Self::Model,
+        loader: &Loader<Self::Item, BatchOf<Self>>,
+        device: &Device,
+    ) -> Result<Scores, RunError> {
+        Self::validate(config, context, model, loader, device)
+    }
+
+    /// The validation score the best checkpoint is chosen by. Default: the lowest loss.
+    fn selection(_config: &Self::Config) -> Selection {
+        Selection::lowest("loss")
+    }
 }

@@ -9,8 +9,8 @@
 pub mod sgns;
 pub mod softmax;
 
-pub use sgns::{train, Progress, SkipGramConfig, SkipGramModel};
-pub use softmax::{train_softmax, SoftmaxRun, SoftmaxSkipGram, SoftmaxSkipGramConfig, SoftmaxTrainingConfig};
+pub use sgns::{Progress, SkipGramConfig, SkipGramModel, train};
+pub use softmax::{SoftmaxRun, SoftmaxSkipGram, SoftmaxSkipGramConfig, SoftmaxTrainingConfig, train_softmax};
 
 #[cfg(test)]
 pub(crate) mod test_corpus {
@@ -42,7 +42,7 @@ pub(crate) mod test_corpus {
 
 #[cfg(test)]
 mod tests {
-    use super::test_corpus::{topical_corpus, ANIMALS, TOOLS};
+    use super::test_corpus::{ANIMALS, TOOLS, topical_corpus};
     use super::*;
     use crate::evaluate::{nearest, spearman, unit_rows};
     use crate::vectors::WordVectors;
@@ -64,9 +64,8 @@ mod tests {
     fn the_softmax_model_and_negative_sampling_find_the_same_structure() {
         let dir = tempfile::tempdir().unwrap();
         let corpus = topical_corpus(dir.path());
-        let sgns = train(&corpus, &SkipGramConfig { dim: 16, epochs: 3, threads: 1, sample: 0.0, min_count: 1, ..Default::default() }, |_| {})
-            .unwrap()
-            .vectors();
+        let sgns =
+            train(&corpus, &SkipGramConfig { dim: 16, epochs: 3, threads: 1, sample: 0.0, min_count: 1, ..Default::default() }, |_| {}).unwrap().vectors();
         let config = SoftmaxTrainingConfig::new().with_dim(16).with_epochs(3);
         let run = train_softmax(&corpus, &config, &burn::tensor::Device::flex().autodiff()).unwrap();
         assert!(run.epoch_losses.last() < run.epoch_losses.first(), "the loss falls: {:?}", run.epoch_losses);

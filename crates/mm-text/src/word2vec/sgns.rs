@@ -1,7 +1,7 @@
 //! Skip-gram with negative sampling, trained the way word2vec.c trains it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{Mutex, mpsc};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -136,10 +136,7 @@ impl Shared {
 /// Trains skip-gram with negative sampling on `corpus`, calling `progress` about once per job.
 pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progress) + Sync) -> Result<SkipGramModel> {
     if config.dim == 0 || config.window == 0 || config.epochs == 0 || config.threads == 0 || config.alpha <= 0.0 {
-        return Err(Error::Invalid {
-            path: corpus.path().into(),
-            problem: format!("dim, window, epochs, threads and alpha must be positive: {config:?}"),
-        });
+        return Err(Error::Invalid { path: corpus.path().into(), problem: format!("dim, window, epochs, threads and alpha must be positive: {config:?}") });
     }
     let vocabulary = Vocabulary::build(corpus, config.min_count, config.max_vocab)?;
     let (words, dim) = (vocabulary.len(), config.dim);
@@ -269,7 +266,7 @@ impl Scratch {
 fn prefetch(row: &[f32]) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         // One hint per 64-byte line, and the last element for a row that straddles one more line.
         for line in row.chunks(16).map(|c| c.as_ptr()).chain(row.last().map(|l| l as *const f32)) {
             // SAFETY: prefetching is a hint that cannot fault, and `line` points into `row` anyway.
@@ -358,7 +355,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::word2vec::test_corpus::{topical_corpus, ANIMALS};
+    use crate::word2vec::test_corpus::{ANIMALS, topical_corpus};
 
     #[test]
     fn learns_topics_and_one_thread_is_deterministic() {

@@ -48,14 +48,12 @@ impl ImageEncoderConfig {
     pub fn init(&self, device: &Device) -> ImageEncoder {
         let (stages, blocks) = (self.stages.clone(), self.blocks_per_stage);
         match self.kind {
-            ImageEncoderKind::Vgg => ImageEncoder {
-                vgg: Some(VggEncoderConfig::new().with_channels_in(self.channels_in).with_stages(stages).with_blocks_per_stage(blocks).init(device)),
-                resnet: None,
-            },
-            ImageEncoderKind::ResNet => ImageEncoder {
-                vgg: None,
-                resnet: Some(ResNetEncoderConfig::new().with_channels_in(self.channels_in).with_stages(stages).with_blocks_per_stage(blocks).init(device)),
-            },
+            ImageEncoderKind::Vgg => {
+                ImageEncoder::Vgg(VggEncoderConfig::new().with_channels_in(self.channels_in).with_stages(stages).with_blocks_per_stage(blocks).init(device))
+            }
+            ImageEncoderKind::ResNet => ImageEncoder::ResNet(
+                ResNetEncoderConfig::new().with_channels_in(self.channels_in).with_stages(stages).with_blocks_per_stage(blocks).init(device),
+            ),
         }
     }
 
@@ -65,20 +63,23 @@ impl ImageEncoderConfig {
     }
 }
 
-/// A VGG- or ResNet-style encoder (exactly one of the two is present).
+/// A VGG- or ResNet-style encoder.
+// A model holds its encoder once: the size difference between the variants costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
-pub struct ImageEncoder {
-    vgg: Option<VggEncoder>,
-    resnet: Option<ResNetEncoder>,
+pub enum ImageEncoder {
+    /// Plain conv blocks with max pooling.
+    Vgg(VggEncoder),
+    /// Residual blocks with strided downsampling.
+    ResNet(ResNetEncoder),
 }
 
 impl ImageEncoder {
     /// `[B, C, H, W]` → pooled `[B, D]` and the last feature map.
     pub fn forward(&self, images: Tensor<4>) -> EncoderOutput {
-        match (&self.vgg, &self.resnet) {
-            (Some(vgg), _) => vgg.forward(images),
-            (None, Some(resnet)) => resnet.forward(images),
-            (None, None) => unreachable!("ImageEncoderConfig::init sets one family"),
+        match self {
+            ImageEncoder::Vgg(vgg) => vgg.forward(images),
+            ImageEncoder::ResNet(resnet) => resnet.forward(images),
         }
     }
 }

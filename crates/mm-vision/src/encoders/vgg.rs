@@ -27,9 +27,7 @@ impl VggEncoderConfig {
         let mut blocks = Vec::new();
         let mut channels = self.channels_in;
         for &width in &self.stages {
-            let stage = (0..self.blocks_per_stage.max(1))
-                .map(|i| ConvBlockConfig::new(if i == 0 { channels } else { width }, width).init(device))
-                .collect();
+            let stage = (0..self.blocks_per_stage.max(1)).map(|i| ConvBlockConfig::new(if i == 0 { channels } else { width }, width).init(device)).collect();
             blocks.push(VggStage { blocks: stage });
             channels = width;
         }

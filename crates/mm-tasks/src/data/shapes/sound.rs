@@ -38,10 +38,7 @@ pub fn object_track(object: &Object, sample_rate: u32, len: usize, onset: usize,
     for (i, sample) in track.iter_mut().enumerate().skip(onset) {
         let t = (i - onset) as f32 / rate;
         let envelope = ((i - onset) as f32 / attack as f32).min(1.0) * (-4.0 * t).exp();
-        let wave: f32 = partials
-            .iter()
-            .map(|&(k, a)| a * (std::f32::consts::TAU * fundamental * k as f32 * t).sin())
-            .sum();
+        let wave: f32 = partials.iter().map(|&(k, a)| a * (std::f32::consts::TAU * fundamental * k as f32 * t).sin()).sum();
         *sample = amplitude * envelope * wave / norm;
     }
     track

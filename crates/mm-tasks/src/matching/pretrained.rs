@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use mm_vision::encoders::ImageEncoder;
 
-use crate::runner::{load_model, RunError, Task};
+use crate::runner::{RunError, Task, load_model};
 
 /// How an encoder's feature map `[B, C, H, W]` becomes one row per image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,12 +21,9 @@ pub enum MapReadout {
 /// Loads the final model of `run`, a finished run of task `T`, on `device`, naming the run on failure.
 pub fn load_pretrained<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T::Model), RunError> {
     load_model::<T>(run, device).map_err(|error| match error {
-        RunError::Io { path, source } => RunError::Config(format!(
-            "pretrained run {}: {}: {source} (train it first: cargo xtask train {})",
-            run.display(),
-            path.display(),
-            T::NAME
-        )),
+        RunError::Io { path, source } => {
+            RunError::Config(format!("pretrained run {}: {}: {source} (train it first: cargo xtask train {})", run.display(), path.display(), T::NAME))
+        }
         other => other,
     })
 }
@@ -47,7 +44,22 @@ pub fn encode_images(encoder: &ImageEncoder, images: &[f32], shape: [usize; 3], 
             }
             MapReadout::Columns => map.mean_dim(2).reshape([batch, c * w]),
         };
-        out.extend(rows.into_data().convert::<f32>().try_to_vec::<f32>().expect("float features"));
+        out.extend(rows.into_data().convert::<f32>().try_into_vec::<f32>().expect("float features"));
     }
     out
+}
+
+/// Rows computed once per run: read from `path` (a 1-D float32 `.npy`) when an earlier part of the run saved
+/// them, else computed by `compute` and saved there atomically.
+pub fn cached_rows(path: &Path, compute: impl FnOnce() -> Result<Vec<f32>, RunError>) -> Result<Vec<f32>, RunError> {
+    use ndarray_npy::WriteNpyExt;
+    if path.exists() {
+        let rows: ndarray::Array1<f32> = ndarray_npy::read_npy(path).map_err(|e| RunError::invalid(path, e))?;
+        return Ok(rows.to_vec());
+    }
+    let rows = compute()?;
+    let mut bytes = Vec::new();
+    ndarray::ArrayView1::from(&rows[..]).write_npy(&mut bytes).map_err(|e| RunError::invalid(path, e))?;
+    crate::runner::write_atomically(path, &bytes)?;
+    Ok(rows)
 }

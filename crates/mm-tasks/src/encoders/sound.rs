@@ -4,16 +4,16 @@
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
+use mm_audio::Audio;
 use mm_audio::encoders::{LogMelCnn, LogMelCnnConfig, WaveformCnn, WaveformCnnConfig};
 use mm_audio::signal::{LogMel, LogMelConfig};
-use mm_audio::Audio;
 use mm_vision::transforms::shift;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::data_error;
-use crate::runner::{Classifier, RunError};
+use crate::data::data_error;
+use crate::runner::{ClassItem, Classifier, RunError, Target};
 
 /// What a sound model listens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +87,18 @@ impl SoundFeatures {
     }
 }
 
+/// The example of each recording, as an item with its class.
+pub fn class_items(
+    features: &SoundFeatures,
+    input: SoundInput,
+    recordings: impl Iterator<Item = mm_audio::Result<Audio>>,
+    classes: &[u32],
+) -> Result<Vec<ClassItem>, RunError> {
+    let rows = features.examples(input, recordings)?;
+    let len = rows.len() / classes.len().max(1);
+    Ok(rows.chunks(len.max(1)).zip(classes).map(|(row, &c)| ClassItem { input: row.to_vec(), target: Target::Class(c) }).collect())
+}
+
 fn standardise(values: &mut [f32]) {
     let n = values.len().max(1) as f32;
     let mean = values.iter().sum::<f32>() / n;
@@ -139,52 +151,59 @@ pub struct SoundModelConfig {
     pub readout: MapReadout,
 }
 
+/// The encoder of a sound classifier.
+#[derive(Module, Debug)]
+pub enum SoundEncoder {
+    /// A 2-D CNN over a log-mel `[mels, frames]`; its map averaged, or flattened when `flatten`.
+    LogMel(LogMelCnn),
+    /// SoundNet's 1-D CNN over samples, averaged over time.
+    Waveform(WaveformCnn),
+}
+
 /// Encoder → dropout → linear head, over log-mels or waveforms.
 #[derive(Module, Debug)]
 pub struct SoundClassifier {
-    /// Present for log-mel input.
-    pub log_mel: Option<LogMelCnn>,
-    /// Present for waveform input.
-    pub waveform: Option<WaveformCnn>,
+    /// The encoder (what later systems reuse).
+    pub encoder: SoundEncoder,
     dropout: Dropout,
     head: Linear,
     shape: [usize; 2],
     flatten: bool,
 }
 
-impl SoundClassifier {
-    /// A classifier of `shape` examples into `classes`.
-    pub fn new(config: &SoundModelConfig, shape: [usize; 2], classes: usize, device: &Device) -> Self {
-        let flatten = config.input == SoundInput::LogMel && config.readout == MapReadout::Flatten;
-        let (log_mel, waveform, width) = match config.input {
+impl SoundModelConfig {
+    /// The classifier of `shape` examples into `classes` these settings describe.
+    pub fn init(&self, shape: [usize; 2], classes: usize, device: &Device) -> SoundClassifier {
+        let flatten = self.input == SoundInput::LogMel && self.readout == MapReadout::Flatten;
+        let (encoder, width) = match self.input {
             SoundInput::LogMel if flatten => {
                 // Each stage max-pools by 2 (rounding down).
-                let stages = config.log_mel_cnn.stages.len() as u32;
+                let stages = self.log_mel_cnn.stages.len() as u32;
                 let cells = (shape[0] >> stages) * (shape[1] >> stages);
-                (Some(config.log_mel_cnn.init(device)), None, config.log_mel_cnn.output_dim() * cells)
+                (SoundEncoder::LogMel(self.log_mel_cnn.init(device)), self.log_mel_cnn.output_dim() * cells)
             }
-            SoundInput::LogMel => (Some(config.log_mel_cnn.init(device)), None, config.log_mel_cnn.output_dim()),
-            SoundInput::Waveform => (None, Some(config.waveform_cnn.init(device)), config.waveform_cnn.output_dim()),
+            SoundInput::LogMel => (SoundEncoder::LogMel(self.log_mel_cnn.init(device)), self.log_mel_cnn.output_dim()),
+            SoundInput::Waveform => (SoundEncoder::Waveform(self.waveform_cnn.init(device)), self.waveform_cnn.output_dim()),
         };
         let head = LinearConfig::new(width, classes).init(device);
-        Self { log_mel, waveform, dropout: DropoutConfig::new(config.dropout).init(), head, shape, flatten }
+        SoundClassifier { encoder, dropout: DropoutConfig::new(self.dropout).init(), head, shape, flatten }
     }
 }
 
 impl Classifier for SoundClassifier {
     /// `[B, rows·columns]` → logits `[B, classes]`.
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
-        let [batch, _] = inputs.dims();
+        let [batch, width] = inputs.dims();
         let [rows, columns] = self.shape;
-        let pooled = match (&self.log_mel, &self.waveform) {
-            (Some(cnn), _) if self.flatten => {
+        debug_assert_eq!(width, rows * columns, "SoundClassifier: rows of {width} values, examples of {rows}×{columns}");
+        let pooled = match &self.encoder {
+            SoundEncoder::LogMel(cnn) if self.flatten => {
                 let map = cnn.forward(inputs.reshape([batch, 1, rows, columns])).1;
                 let [_, c, h, w] = map.dims();
                 map.reshape([batch, c * h * w])
             }
-            (Some(cnn), _) => cnn.forward(inputs.reshape([batch, 1, rows, columns])).0,
-            (None, Some(cnn)) => cnn.forward(inputs.reshape([batch, 1, columns])).pooled,
-            (None, None) => unreachable!("SoundClassifier::new sets one encoder"),
+            SoundEncoder::LogMel(cnn) => cnn.forward(inputs.reshape([batch, 1, rows, columns])).0,
+            SoundEncoder::Waveform(cnn) => cnn.forward(inputs.reshape([batch, 1, columns])).pooled,
         };
         self.head.forward(self.dropout.forward(pooled))
     }

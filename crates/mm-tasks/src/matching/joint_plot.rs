@@ -74,7 +74,13 @@ fn draw(
         chart.draw_series(std::iter::once(Circle::new(*position, 4, BLACK.filled())))?;
         chart.draw_series(std::iter::once(Text::new(word.clone(), *position, ("sans-serif", 15).into_font())))?;
     }
-    chart.configure_series_labels().position(SeriesLabelPosition::LowerLeft).background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 12)).draw()?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 12))
+        .draw()?;
     root.present()?;
     Ok(())
 }
@@ -124,10 +130,12 @@ mod tests {
     #[test]
     fn principal_axes_follow_the_spread() {
         // Points spread along (1, 1, 0) by ±10 and along (0, 0, 1) by ±1.
-        let points: Vec<f32> = (0..40).flat_map(|i| {
-            let (t, s) = ((i % 20) as f32 - 9.5, if i < 20 { 1.0 } else { -1.0 });
-            [t, t, s]
-        }).collect();
+        let points: Vec<f32> = (0..40)
+            .flat_map(|i| {
+                let (t, s) = ((i % 20) as f32 - 9.5, if i < 20 { 1.0 } else { -1.0 });
+                [t, t, s]
+            })
+            .collect();
         let (_, axes) = principal_axes(&points, 3, 2);
         let r = std::f32::consts::FRAC_1_SQRT_2;
         assert!((axes[0][0].abs() - r).abs() < 1e-3 && (axes[0][1].abs() - r).abs() < 1e-3 && axes[0][2].abs() < 1e-3);

@@ -11,13 +11,13 @@ use mm_text::vectors::WordVectors;
 use mm_vision::transforms::Normalize;
 use serde::Serialize;
 
-use super::{load_vectors, word_rows, world_features, TagWorld, Tagging, TaggingConfig, WorldFeatures, DIGIT_WORDS};
+use super::{DIGIT_WORDS, TagWorld, Tagging, TaggingConfig, WorldFeatures, load_vectors, word_rows, world_features};
 use crate::data::DataRoot;
-use crate::runner::{load_model, RunError, Split};
-use crate::shapes::Colour;
-use crate::tasks::data_error;
-use crate::tasks::joint_plot::draw_joint_space;
-use crate::tasks::pretrained::{encode_images, load_pretrained, MapReadout};
+use crate::data::data_error;
+use crate::data::shapes::Colour;
+use crate::matching::joint_plot::draw_joint_space;
+use crate::matching::pretrained::{MapReadout, encode_images, load_pretrained};
+use crate::runner::{RunError, Split, load_model};
 
 /// Zero-shot tagging of the held-out digits, whose pictures and names training never saw.
 #[derive(Debug, Clone, Serialize)]
@@ -79,7 +79,7 @@ fn image_embeddings(model: &TaggingModel, world: &WorldFeatures, device: &Device
     let mut out = Vec::with_capacity(world.features.len());
     for chunk in world.features.chunks(1024 * world.dim) {
         let x = Tensor::<2>::from_data(TensorData::new(chunk.to_vec(), [chunk.len() / world.dim, world.dim]), device);
-        out.extend(model.embed_images(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("float"));
+        out.extend(model.embed_images(x).into_data().convert::<f32>().try_into_vec::<f32>().expect("float"));
     }
     out
 }
@@ -101,7 +101,7 @@ impl<'a> WordSide<'a> {
     fn embed(&self, words: &[String]) -> Result<Vec<f32>, RunError> {
         let rows = word_rows(&self.vectors, words, self.file)?;
         let x = Tensor::<2>::from_data(TensorData::new(rows, [words.len(), self.vectors.dim()]), self.device);
-        Ok(self.model.embed_words(x).into_data().convert::<f32>().try_to_vec::<f32>().expect("float"))
+        Ok(self.model.embed_words(x).into_data().convert::<f32>().try_into_vec::<f32>().expect("float"))
     }
 }
 
@@ -127,7 +127,7 @@ fn picture(world: &WorldFeatures, i: usize) -> RgbImage {
 /// `joint-space.png` in the run folder; writes `tagging.json` there.
 pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<TaggingReport, RunError> {
     let (config, model) = load_model::<Tagging>(run, device)?;
-    let world = world_features(&config, root, Split::Test, device)?;
+    let world = world_features(&config, root, Split::Test, device, None)?;
     let dim = model.d_joint();
     let images = image_embeddings(&model, &world, device);
     let tags = config.tags();
@@ -251,9 +251,8 @@ fn arithmetic(word_side: &WordSide, config: &TaggingConfig, world: &WorldFeature
     let gallery: Vec<f32> = seen.iter().flat_map(|&i| row(images, dim, i).to_vec()).collect();
     let index = CosineIndex::new(&gallery, dim);
     // The nearest gallery picture other than the query itself.
-    let nearest = |query: &[f32], own: usize| -> usize {
-        index.top_k(query, 2).into_iter().map(|(j, _)| j).find(|&j| seen[j] != own).expect("two pictures or more")
-    };
+    let nearest =
+        |query: &[f32], own: usize| -> usize { index.top_k(query, 2).into_iter().map(|(j, _)| j).find(|&j| seen[j] != own).expect("two pictures or more") };
     let digits = config.seen_digits();
     let (mut queries, mut hits, mut alone, mut word_alone, mut same) = (0, 0, 0, 0, 0);
     for &a in &digits {
@@ -290,7 +289,7 @@ pub fn tag_image(run: &Path, picture: &Path, extra: &[String], k: usize, device:
     let image = mm_vision::load_rgb(picture).map_err(data_error)?;
     let features = match config.world {
         TagWorld::Mnist => {
-            let (_, classifier) = load_pretrained::<crate::tasks::mnist::Mnist>(&config.encoder_run(), device)?;
+            let (_, classifier) = load_pretrained::<crate::encoders::mnist::Mnist>(&config.encoder_run(), device)?;
             let gray = image::imageops::grayscale(&image::imageops::resize(&image, 28, 28, image::imageops::FilterType::Triangle));
             let mut values: Vec<f32> = gray.pixels().map(|p| p.0[0] as f32 / 255.0).collect();
             // MNIST digits are light on dark: invert pictures drawn dark on light.
@@ -301,7 +300,7 @@ pub fn tag_image(run: &Path, picture: &Path, extra: &[String], k: usize, device:
             encode_images(&classifier.encoder, &values, [1, 28, 28], MapReadout::AverageAndMax, device)
         }
         TagWorld::Shapes => {
-            let (shapes_config, describer) = load_pretrained::<crate::tasks::shapes::Shapes>(&config.encoder_run(), device)?;
+            let (shapes_config, describer) = load_pretrained::<crate::encoders::shapes::Shapes>(&config.encoder_run(), device)?;
             let side = shapes_config.image_size;
             let resized = image::imageops::resize(&image, side, side, image::imageops::FilterType::Triangle);
             let mut values = Vec::new();
@@ -317,7 +316,7 @@ pub fn tag_image(run: &Path, picture: &Path, extra: &[String], k: usize, device:
     let vectors = load_vectors(&config)?;
     let rows = word_rows(&vectors, &words, &config.vectors)?;
     let word_vectors = Tensor::<2>::from_data(TensorData::new(rows, [words.len(), vectors.dim()]), device);
-    let logits: Vec<f32> = model.score_words(x, word_vectors).into_data().convert::<f32>().try_to_vec::<f32>().expect("float");
+    let logits: Vec<f32> = model.score_words(x, word_vectors).into_data().convert::<f32>().try_into_vec::<f32>().expect("float");
     let mut scored: Vec<(String, f32)> = words.into_iter().zip(logits).collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1));
     scored.truncate(k);
@@ -328,7 +327,7 @@ pub fn tag_image(run: &Path, picture: &Path, extra: &[String], k: usize, device:
 /// (test index, cosine similarity), best first.
 pub fn search_images(run: &Path, root: &DataRoot, word: &str, k: usize, out: &Path, device: &Device) -> Result<Vec<(usize, f32)>, RunError> {
     let (config, model) = load_model::<Tagging>(run, device)?;
-    let world = world_features(&config, root, Split::Test, device)?;
+    let world = world_features(&config, root, Split::Test, device, None)?;
     let images = image_embeddings(&model, &world, device);
     let query = WordSide::new(&model, &config, device)?.embed(&[word.to_string()])?;
     let found = CosineIndex::new(&images, model.d_joint()).top_k(&query, k);

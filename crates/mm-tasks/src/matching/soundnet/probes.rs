@@ -10,12 +10,12 @@ use mm_audio::encoders::WaveformCnn;
 use plotters::prelude::*;
 use serde::Serialize;
 
-use super::{fsdd_examples, SoundNet};
+use super::{SoundNet, SoundNetBatcher, fsdd_examples};
+use crate::data::data_error;
 use crate::data::{DataRoot, Dataset};
-use crate::runner::{evaluate, load_model, RunError, Split, Task};
-use crate::tasks::data_error;
-use crate::tasks::probe::{LinearProbe, ProbeSettings};
-use crate::tasks::spectrogram::{SoundFeatures, SoundInput};
+use crate::encoders::sound::{SoundFeatures, SoundInput};
+use crate::matching::probe::{LinearProbe, ProbeSettings};
+use crate::runner::{Context, Loader, RunError, Split, Task, load_model, mean_objective};
 
 /// One layer's probe accuracies.
 #[derive(Debug, Clone, Serialize)]
@@ -61,7 +61,7 @@ fn layer_features(cnn: &WaveformCnn, waveforms: &[f32], samples: usize, device: 
             if layers.len() <= l {
                 layers.push(Vec::new());
             }
-            layers[l].extend(pooled.into_data().convert::<f32>().try_to_vec::<f32>().expect("float"));
+            layers[l].extend(pooled.into_data().convert::<f32>().try_into_vec::<f32>().expect("float"));
         }
     }
     layers
@@ -114,8 +114,9 @@ impl ProbeSet<'_> {
 /// Loads the run's student, probes it and an untrained twin, writes `soundnet.json` and `probes.png`.
 pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<SoundNetReport, RunError> {
     let (config, learner) = load_model::<SoundNet>(run, device)?;
-    let test = SoundNet::data(&config, root, Split::Test)?;
-    let student_fsdd_accuracy = evaluate(&learner, &test, 64, device).accuracy;
+    let context = Context { root: root.clone(), run: run.to_path_buf() };
+    let test = Loader::new(SoundNet::dataset(&config, &context, Split::Test)?, std::sync::Arc::new(SoundNetBatcher), 0, 1);
+    let student_fsdd_accuracy = mean_objective(&learner, &test, 64, device)?["accuracy"];
     device.seed(config.train.seed ^ 0xDEAD);
     let untrained = SoundNet::model(&config, device)?;
 
@@ -187,7 +188,14 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
             .x_label_area_size(36)
             .y_label_area_size(50)
             .build_cartesian_2d(0.8f64..last + 0.2, 0f64..1.0)?;
-        chart.configure_mesh().x_desc("layer (conv1 … conv5)").y_desc("accuracy").x_labels(report.layers.len()).x_label_formatter(&|x| format!("{x:.0}")).label_style(("sans-serif", 13)).draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("layer (conv1 … conv5)")
+            .y_desc("accuracy")
+            .x_labels(report.layers.len())
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .label_style(("sans-serif", 13))
+            .draw()?;
         type Pick = fn(&super::LayerProbe) -> f64;
         let lines: [(&str, Pick, RGBColor, bool); 4] = [
             ("FSDD, distilled student", |p| p.fsdd, BLUE, true),
@@ -203,9 +211,18 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
         }
         for (label, value, colour) in [("FSDD, log-mel", report.log_mel_fsdd, BLUE), ("ESC-10, log-mel", report.log_mel_esc10, RED)] {
             let style = colour.mix(0.7).stroke_width(2);
-            chart.draw_series(DashedLineSeries::new(vec![(0.8, value), (last + 0.2, value)], 6, 4, style))?.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            chart
+                .draw_series(DashedLineSeries::new(vec![(0.8, value), (last + 0.2, value)], 6, 4, style))?
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
         }
-        chart.configure_series_labels().position(SeriesLabelPosition::LowerRight).background_style(WHITE.mix(0.85)).border_style(BLACK).label_font(("sans-serif", 12)).draw()?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .draw()?;
         root.present()?;
     }
     std::fs::rename(&temporary, path)?;

@@ -7,7 +7,7 @@
 //! directly, and the same seed gives byte-identical output on every run.
 //!
 //! ```
-//! use mm_tasks::shapes::{ShapesConfig, ShapesWorld};
+//! use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld};
 //!
 //! let world = ShapesWorld::new(ShapesConfig::default(), 7);
 //! let scene = world.scene(0);
@@ -20,10 +20,10 @@ mod render;
 mod scene;
 mod sound;
 
-pub use language::{caption, questions, Question, QuestionKind};
+pub use language::{Question, QuestionKind, caption, questions};
 pub use render::render;
 pub use scene::{Colour, Object, Shape, Size};
-pub use sound::{object_track, SceneSound};
+pub use sound::{SceneSound, object_track};
 
 use image::RgbImage;
 use rand::SeedableRng;

@@ -65,7 +65,7 @@ impl LinearProbe {
     pub fn probabilities(&self, features: &[f32], temperature: f32) -> Vec<f32> {
         let x = standardised(features, self.mean.len(), &self.mean, &self.std, &self.device);
         let p = softmax(self.linear.forward(x) / temperature, 1);
-        p.into_data().convert::<f32>().try_to_vec::<f32>().expect("float probabilities")
+        p.into_data().convert::<f32>().try_into_vec::<f32>().expect("float probabilities")
     }
 
     /// The fraction of `features` rows whose most probable class is their label.

@@ -68,10 +68,7 @@ fn ask(kind: QuestionKind, text: String, answer: &str) -> Question {
 
 /// Objects that no other object shares (colour, shape) with: they can be named unambiguously.
 fn uniquely_named(objects: &[Object]) -> Vec<&Object> {
-    objects
-        .iter()
-        .filter(|o| objects.iter().filter(|p| p.colour == o.colour && p.shape == o.shape).count() == 1)
-        .collect()
+    objects.iter().filter(|o| objects.iter().filter(|p| p.colour == o.colour && p.shape == o.shape).count() == 1).collect()
 }
 
 /// Questions about the scene: one count question always, and one of each other kind that the scene allows.
@@ -90,20 +87,14 @@ pub fn questions(objects: &[Object], image_size: u32, rng: &mut impl Rng) -> Vec
         (Colour::ALL[rng.random_range(0..Colour::ALL.len())], Shape::ALL[rng.random_range(0..Shape::ALL.len())])
     };
     let present = objects.iter().any(|o| o.colour == colour && o.shape == shape);
-    out.push(ask(
-        QuestionKind::Existence,
-        format!("is there a {} {}?", colour.name(), shape.name()),
-        if present { "yes" } else { "no" },
-    ));
+    out.push(ask(QuestionKind::Existence, format!("is there a {} {}?", colour.name(), shape.name()), if present { "yes" } else { "no" }));
 
-    let unique_shapes: Vec<&Object> =
-        objects.iter().filter(|o| objects.iter().filter(|p| p.shape == o.shape).count() == 1).collect();
+    let unique_shapes: Vec<&Object> = objects.iter().filter(|o| objects.iter().filter(|p| p.shape == o.shape).count() == 1).collect();
     if !unique_shapes.is_empty() {
         let o = unique_shapes[rng.random_range(0..unique_shapes.len())];
         out.push(ask(QuestionKind::Colour, format!("what colour is the {}?", o.shape.name()), o.colour.name()));
     }
-    let unique_colours: Vec<&Object> =
-        objects.iter().filter(|o| objects.iter().filter(|p| p.colour == o.colour).count() == 1).collect();
+    let unique_colours: Vec<&Object> = objects.iter().filter(|o| objects.iter().filter(|p| p.colour == o.colour).count() == 1).collect();
     if !unique_colours.is_empty() {
         let o = unique_colours[rng.random_range(0..unique_colours.len())];
         out.push(ask(QuestionKind::Shape, format!("what shape is the {} object?", o.colour.name()), o.shape.name()));
@@ -126,13 +117,7 @@ pub fn questions(objects: &[Object], image_size: u32, rng: &mut impl Rng) -> Vec
         let (a, b) = (named[i], named[j]);
         out.push(ask(
             QuestionKind::Relation,
-            format!(
-                "is the {} {} left of the {} {}?",
-                a.colour.name(),
-                a.shape.name(),
-                b.colour.name(),
-                b.shape.name()
-            ),
+            format!("is the {} {} left of the {} {}?", a.colour.name(), a.shape.name(), b.colour.name(), b.shape.name()),
             if a.x < b.x { "yes" } else { "no" },
         ));
     }
@@ -156,20 +141,14 @@ mod tests {
         assert_eq!(caption(&[a]), "a large red circle");
         assert_eq!(caption(&[a, b]), "a large red circle left of a large blue square");
         assert_eq!(caption(&[b, c]), "a large blue square below a large green triangle");
-        assert_eq!(
-            caption(&[a, b, c]),
-            "three objects from left to right: a large red circle, a large blue square and a large green triangle"
-        );
+        assert_eq!(caption(&[a, b, c]), "three objects from left to right: a large red circle, a large blue square and a large green triangle");
     }
 
     #[test]
     fn answers_are_true_of_the_scene() {
         use rand::SeedableRng;
-        let scene = [
-            object(Shape::Circle, Colour::Red, 10.0, 30.0),
-            object(Shape::Circle, Colour::Blue, 40.0, 30.0),
-            object(Shape::Diamond, Colour::Red, 55.0, 10.0),
-        ];
+        let scene =
+            [object(Shape::Circle, Colour::Red, 10.0, 30.0), object(Shape::Circle, Colour::Blue, 40.0, 30.0), object(Shape::Diamond, Colour::Red, 55.0, 10.0)];
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         for _ in 0..50 {
             for q in questions(&scene, 64, &mut rng) {

@@ -4,6 +4,7 @@
 //! stroke shapes); on the shapes world the colour, shape and size words of each scene.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mm_joint::tagging::{TaggingModel, TaggingModelConfig};
@@ -11,15 +12,19 @@ use mm_text::vectors::WordVectors;
 use serde::{Deserialize, Serialize};
 
 mod report;
+mod zero_shot;
 
-pub use report::{evaluate_tagging, search_images, tag_image, Arithmetic, TaggingReport, ZeroShot};
+pub use report::{Arithmetic, TaggingReport, ZeroShot, evaluate_tagging, search_images, tag_image};
+pub use zero_shot::{HELD_OUT_PAIRS, ZeroShotSummary, is_zero_shot, train_zero_shot};
 
-use super::mnist::{Mnist, MnistConfig};
-use super::pretrained::{encode_images, load_pretrained, MapReadout};
-use super::shapes::Shapes;
+use super::pretrained::{MapReadout, cached_rows, encode_images, load_pretrained};
 use crate::data::DataRoot;
-use crate::runner::{load_config, Classifier, Examples, RunError, Split, Targets, Task, TrainConfig, CONFIG_FILE};
-use crate::shapes::{Colour, Shape, Size};
+use crate::data::shapes::{Colour, Shape, Size};
+use crate::encoders::mnist::{Mnist, mnist_split};
+use crate::encoders::shapes::{Shapes, label_names};
+use crate::runner::{
+    Batcher, ClassBatch, ClassBatcher, ClassItem, Classifier, Context, Dataset, InMemDataset, RunError, Split, Target, Task, TrainConfig, load_run_config,
+};
 
 /// The task.
 pub struct Tagging;
@@ -95,10 +100,12 @@ impl TaggingConfig {
     /// The encoder run in use.
     pub fn encoder_run(&self) -> PathBuf {
         self.encoder_run.clone().unwrap_or_else(|| {
-            PathBuf::from("runs").join(match self.world {
-                TagWorld::Mnist => "mnist",
-                TagWorld::Shapes => "shapes",
-            }).join("latest")
+            PathBuf::from("runs")
+                .join(match self.world {
+                    TagWorld::Mnist => "mnist",
+                    TagWorld::Shapes => "shapes",
+                })
+                .join("latest")
         })
     }
 
@@ -160,44 +167,59 @@ pub struct WorldFeatures {
     pub digits: Vec<u8>,
 }
 
-/// Encodes every picture of `split` with the frozen encoder of `config`'s encoder run.
-pub fn world_features(config: &TaggingConfig, root: &DataRoot, split: Split, device: &Device) -> Result<WorldFeatures, RunError> {
+/// Encodes every picture of `split` with the frozen encoder of `config`'s encoder run (the encoder's own
+/// training, validation and test pictures). With `cache`, the features are read from or saved to that file.
+pub fn world_features(
+    config: &TaggingConfig,
+    root: &DataRoot,
+    split: Split,
+    device: &Device,
+    cache: Option<&std::path::Path>,
+) -> Result<WorldFeatures, RunError> {
     let run = config.encoder_run();
+    let encode = |encoder: &mm_vision::encoders::ImageEncoder, pictures: &[f32], shape: [usize; 3]| -> Result<Vec<f32>, RunError> {
+        let compute = || Ok(encode_images(encoder, pictures, shape, MapReadout::AverageAndMax, device));
+        match cache {
+            Some(path) => cached_rows(path, compute),
+            None => compute(),
+        }
+    };
     match config.world {
         TagWorld::Mnist => {
-            let (_, classifier) = load_pretrained::<Mnist>(&run, device)?;
-            let examples = Mnist::data(&MnistConfig::default(), root, split)?;
-            let Targets::Classes { labels, .. } = &examples.targets else { unreachable!("mnist has classes") };
-            let features = encode_images(&classifier.encoder, &examples.inputs, [1, 28, 28], MapReadout::AverageAndMax, device);
-            let digits: Vec<u8> = labels.iter().map(|&l| l as u8).collect();
+            let (mnist_config, classifier) = load_pretrained::<Mnist>(&run, device)?;
+            let items = mnist_split(root, mnist_config.validation, split)?;
+            let pictures: Vec<f32> = (0..items.len()).flat_map(|i| items.picture(i)).collect();
+            let digits: Vec<u8> = (0..items.len()).map(|i| items.digit(i)).collect();
+            let features = encode(&classifier.encoder, &pictures, [1, 28, 28])?;
             let words = digits
                 .iter()
                 .map(|&d| std::iter::once(DIGIT_WORDS[d as usize].0).chain(DIGIT_WORDS[d as usize].1.iter().copied()).map(String::from).collect())
                 .collect();
-            Ok(WorldFeatures { dim: features.len() / digits.len().max(1), features, pictures: examples.inputs, shape: [1, 28, 28], words, digits })
+            Ok(WorldFeatures { dim: features.len() / digits.len().max(1), features, pictures, shape: [1, 28, 28], words, digits })
         }
         TagWorld::Shapes => {
             let (shapes_config, describer) = load_pretrained::<Shapes>(&run, device)?;
-            let examples = Shapes::data(&shapes_config, root, split)?;
+            let scenes = shapes_config.items(split)?;
             let side = shapes_config.image_size as usize;
-            let features = encode_images(&describer.encoder, &examples.inputs, [3, side, side], MapReadout::AverageAndMax, device);
-            let Targets::Labels { values, names } = &examples.targets else { unreachable!("shapes has labels") };
-            // Label "small red circle" → the words "small", "red", "circle".
-            let words = values
-                .chunks(names.len())
-                .map(|row| {
-                    let mut words: Vec<String> = Vec::new();
-                    for (name, _) in names.iter().zip(row).filter(|(_, v)| **v > 0.5) {
-                        for word in name.split(' ') {
-                            if !words.iter().any(|w| w == word) {
-                                words.push(word.to_string());
-                            }
+            let names = label_names();
+            let (mut pictures, mut words) = (Vec::new(), Vec::new());
+            for i in 0..scenes.len() {
+                let item = scenes.get(i).map_err(|e| RunError::Data(e.to_string().into()))?;
+                pictures.extend_from_slice(&item.input);
+                let Target::Labels(row) = item.target else { unreachable!("shapes scenes have labels") };
+                // Label "small red circle" → the words "small", "red", "circle".
+                let mut scene_words: Vec<String> = Vec::new();
+                for (name, _) in names.iter().zip(&row).filter(|(_, v)| **v > 0.5) {
+                    for word in name.split(' ') {
+                        if !scene_words.iter().any(|w| w == word) {
+                            scene_words.push(word.to_string());
                         }
                     }
-                    words
-                })
-                .collect::<Vec<_>>();
-            Ok(WorldFeatures { dim: features.len() / words.len().max(1), features, pictures: examples.inputs, shape: [3, side, side], words, digits: Vec::new() })
+                }
+                words.push(scene_words);
+            }
+            let features = encode(&describer.encoder, &pictures, [3, side, side])?;
+            Ok(WorldFeatures { dim: features.len() / words.len().max(1), features, pictures, shape: [3, side, side], words, digits: Vec::new() })
         }
     }
 }
@@ -214,14 +236,14 @@ pub fn word_rows(vectors: &WordVectors, words: &[String], file: &std::path::Path
 
 /// Reads the word vectors a config names, as a typed error naming the file.
 pub fn load_vectors(config: &TaggingConfig) -> Result<WordVectors, RunError> {
-    WordVectors::load(&config.vectors).map_err(|e| {
-        RunError::Config(format!("word vectors {}: {e} (train them first: cargo xtask train word2vec)", config.vectors.display()))
-    })
+    WordVectors::load(&config.vectors)
+        .map_err(|e| RunError::Config(format!("word vectors {}: {e} (train them first: cargo xtask train word2vec)", config.vectors.display())))
 }
 
 impl Task for Tagging {
     const NAME: &'static str = "tagging";
     type Config = TaggingConfig;
+    type Item = ClassItem;
     type Model = TaggingModel;
 
     fn train_config(config: &TaggingConfig) -> &TrainConfig {
@@ -232,21 +254,32 @@ impl Task for Tagging {
         &mut config.train
     }
 
-    /// The seen pictures' frozen features; one yes/no label per training tag.
-    fn data(config: &TaggingConfig, root: &DataRoot, split: Split) -> Result<Examples, RunError> {
+    fn inputs(config: &TaggingConfig) -> Vec<PathBuf> {
+        let run = config.encoder_run();
+        vec![run.join(crate::runner::CONFIG_FILE), run.join(crate::runner::MODEL_FILE), config.vectors.clone()]
+    }
+
+    /// The seen pictures' frozen features (computed once per run, `prepared/`); one yes/no label per training
+    /// tag.
+    fn dataset(config: &TaggingConfig, context: &Context, split: Split) -> Result<Arc<dyn Dataset<ClassItem>>, RunError> {
         config.check()?;
         let device = crate::DeviceKind::resolve(config.train.device)?.device()?;
-        let world = world_features(config, root, split, &device)?;
+        let cache = context.prepared().join(format!("{}-features.npy", split.name()));
+        let world = world_features(config, &context.root, split, &device, (split != Split::Test).then_some(cache.as_path()))?;
         let tags = config.tags();
-        let (mut inputs, mut values) = (Vec::new(), Vec::new());
+        let mut items = Vec::new();
         for (i, words) in world.words.iter().enumerate() {
             if world.digits.get(i).is_some_and(|d| config.held_out.contains(d)) {
                 continue;
             }
-            inputs.extend_from_slice(&world.features[i * world.dim..(i + 1) * world.dim]);
-            values.extend(tags.iter().map(|t| if words.contains(t) { 1.0 } else { 0.0 }));
+            let labels = tags.iter().map(|t| if words.contains(t) { 1.0 } else { 0.0 }).collect();
+            items.push(ClassItem { input: world.features[i * world.dim..(i + 1) * world.dim].to_vec(), target: Target::Labels(labels) });
         }
-        Ok(Examples { inputs, example_len: world.dim, targets: Targets::Labels { values, names: tags } })
+        Ok(Arc::new(InMemDataset::new(items)))
+    }
+
+    fn batcher(_config: &TaggingConfig) -> Arc<dyn Batcher<ClassItem, ClassBatch>> {
+        Arc::new(ClassBatcher)
     }
 
     fn model(config: &TaggingConfig, device: &Device) -> Result<TaggingModel, RunError> {
@@ -255,10 +288,8 @@ impl Task for Tagging {
         let tags = config.tags();
         let rows = word_rows(&vectors, &tags, &config.vectors)?;
         let d_image = match config.world {
-            TagWorld::Mnist => load_config::<MnistConfig>(&config.encoder_run().join(CONFIG_FILE))?.encoder.output_dim(),
-            TagWorld::Shapes => {
-                load_config::<super::shapes::ShapesTaskConfig>(&config.encoder_run().join(CONFIG_FILE))?.encoder.output_dim()
-            }
+            TagWorld::Mnist => load_run_config::<Mnist>(&config.encoder_run())?.encoder.output_dim(),
+            TagWorld::Shapes => load_run_config::<Shapes>(&config.encoder_run())?.encoder.output_dim(),
         } * 2;
         let tag_vectors = Tensor::<2>::from_data(TensorData::new(rows, [tags.len(), vectors.dim()]), device);
         let d_joint = if config.word_head { config.d_joint } else { vectors.dim() };
@@ -277,4 +308,3 @@ impl Classifier for TaggingModel {
         self.forward(inputs)
     }
 }
-

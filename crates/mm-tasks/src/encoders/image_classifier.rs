@@ -1,5 +1,6 @@
 //! An image encoder with a linear classifier on its pooled vector: the model of the mnist and shapes tasks.
 
+use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
@@ -30,15 +31,32 @@ pub struct ImageClassifier {
     max_pooling: bool,
 }
 
-impl ImageClassifier {
-    /// A classifier of `[channels, height, width]` images into `classes`.
-    pub fn new(encoder: &ImageEncoderConfig, shape: [usize; 3], classes: usize, pooling: Pooling, dropout: f64, device: &Device) -> Self {
-        Self {
-            encoder: encoder.init(device),
-            dropout: DropoutConfig::new(dropout).init(),
-            head: LinearConfig::new(encoder.output_dim(), classes).init(device),
-            shape,
-            max_pooling: pooling == Pooling::Max,
+/// An [`ImageClassifier`]'s settings.
+#[derive(Config, Debug)]
+pub struct ImageClassifierConfig {
+    /// The encoder.
+    pub encoder: ImageEncoderConfig,
+    /// `[channels, height, width]` of the pictures.
+    pub shape: [usize; 3],
+    /// Classes.
+    pub classes: usize,
+    /// How the map becomes one vector. Default average.
+    #[config(default = "Pooling::Average")]
+    pub pooling: Pooling,
+    /// Dropout before the head. Default 0.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+impl ImageClassifierConfig {
+    /// The classifier these settings describe.
+    pub fn init(&self, device: &Device) -> ImageClassifier {
+        ImageClassifier {
+            encoder: self.encoder.init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            head: LinearConfig::new(self.encoder.output_dim(), self.classes).init(device),
+            shape: self.shape,
+            max_pooling: self.pooling == Pooling::Max,
         }
     }
 }
@@ -46,8 +64,9 @@ impl ImageClassifier {
 impl Classifier for ImageClassifier {
     /// `[B, C·H·W]` → logits `[B, classes]`.
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
-        let [batch, _] = inputs.dims();
+        let [batch, width] = inputs.dims();
         let [c, h, w] = self.shape;
+        debug_assert_eq!(width, c * h * w, "ImageClassifier: rows of {width} values, pictures of {c}×{h}×{w}");
         let encoded = self.encoder.forward(inputs.reshape([batch, c, h, w]));
         let pooled = if self.max_pooling {
             let [_, channels, _, _] = encoded.features.dims();

@@ -1,20 +1,19 @@
 //! The pairs of the recipe task: the instruction language, and pictures of digits in a row with their
 //! instructions — independent pairs for training, groups of reorderings for testing.
 
-use mm_vision::mnist::{read_mnist, MnistPart};
+use mm_vision::mnist::{MnistPart, read_mnist};
 use mm_vision::transforms::Normalize;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::{DataRoot, Dataset};
-use crate::runner::RunError;
-use crate::tasks::data_error;
+use crate::data::{DataRoot, Dataset, data_error};
+use crate::encoders::mnist::VALIDATION_SEED;
+use crate::runner::{RunError, Split, carve_part};
 
 /// The instruction language's words; a token is its index + 1 (0 pads).
 pub const WORDS: [&str; 19] = [
-    "write", "then", "first", "next", "followed", "by", "start", "with", "and", "zero", "one", "two", "three", "four",
-    "five", "six", "seven", "eight", "nine",
+    "write", "then", "first", "next", "followed", "by", "start", "with", "and", "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
 ];
 /// Tokens per instruction, padded ("start with a and then b and then c and then d" is the longest).
 pub const TEXT_LEN: usize = 12;
@@ -35,9 +34,9 @@ pub fn instruction(digits: &[u8], phrasing: usize) -> String {
 }
 
 /// The tokens of an instruction, padded to [`TEXT_LEN`].
-pub fn tokens(text: &str) -> Vec<f32> {
-    let mut ids: Vec<f32> = text.split_whitespace().map(|w| (WORDS.iter().position(|&k| k == w).expect("a word of the language") + 1) as f32).collect();
-    ids.resize(TEXT_LEN, 0.0);
+pub fn tokens(text: &str) -> Vec<i64> {
+    let mut ids: Vec<i64> = text.split_whitespace().map(|w| (WORDS.iter().position(|&k| k == w).expect("a word of the language") + 1) as i64).collect();
+    ids.resize(TEXT_LEN, 0);
     ids
 }
 
@@ -83,13 +82,17 @@ fn another_order(digits: &[u8], rng: &mut ChaCha8Rng) -> Vec<u8> {
 /// `orders_per_group` with the same digits in different orders (each with its own pictures and phrasing), each
 /// group with digits no other group has. An error when more test groups are asked for than there are sets of
 /// digits.
-pub fn generate_pairs(root: &DataRoot, part: MnistPart, pairs: usize, orders_per_group: usize, seed: u64) -> Result<RecipePairs, RunError> {
+pub fn generate_pairs(root: &DataRoot, source: Split, validation: usize, pairs: usize, orders_per_group: usize, seed: u64) -> Result<RecipePairs, RunError> {
     let dir = root.dataset(Dataset::Mnist).map_err(data_error)?;
+    let part = if source == Split::Test { MnistPart::Test } else { MnistPart::Train };
     let images = read_mnist(&dir, part).map_err(data_error)?;
+    // Training pairs use the encoder's training pictures, validation pairs its validation pictures (neither
+    // the encoder nor this model learnt from those), test pairs MNIST's test pictures.
+    let allowed = if source == Split::Test { (0..images.len()).collect() } else { carve_part(images.len(), validation, VALIDATION_SEED, source) };
     let mut by_digit: Vec<Vec<usize>> = vec![Vec::new(); 10];
-    images.labels.iter().enumerate().for_each(|(i, &l)| by_digit[l as usize].push(i));
+    allowed.iter().for_each(|&i| by_digit[images.labels[i] as usize].push(i));
     let groups = pairs.div_ceil(orders_per_group.max(1));
-    if part == MnistPart::Test && groups > 330 {
+    if source != Split::Train && groups > 330 {
         return Err(RunError::Config(format!("recipe: {groups} test groups, but only 330 sets of 3 or 4 different digits")));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -99,7 +102,7 @@ pub fn generate_pairs(root: &DataRoot, part: MnistPart, pairs: usize, orders_per
     let mut used = std::collections::HashSet::new();
     while sequences.len() < pairs {
         let digits = random_digits(&mut rng);
-        if part == MnistPart::Train {
+        if source == Split::Train {
             sequences.push(digits);
             continue;
         }
@@ -139,4 +142,3 @@ pub fn generate_pairs(root: &DataRoot, part: MnistPart, pairs: usize, orders_per
     }
     Ok(RecipePairs { sequences, texts, reordered, pictures })
 }
-

@@ -1,5 +1,8 @@
 //! `shapes`: multi-label description of a shapes-world scene — which (size, colour, shape) objects it holds —
-//! from its picture. Trained on scenes of one seed, judged on scenes of another.
+//! from its picture. Trained on scenes of one seed, validated on a second and tested on a third; scenes are
+//! drawn when a batch asks for them.
+
+use std::sync::Arc;
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -8,9 +11,11 @@ use burn::tensor::{Device, Tensor};
 use mm_vision::encoders::{ImageEncoder, ImageEncoderConfig, ImageEncoderKind};
 use serde::{Deserialize, Serialize};
 
-use crate::data::DataRoot;
-use crate::runner::{Classifier, Examples, RunError, Split, Targets, Task, TrainConfig};
-use crate::shapes::{render, Colour, Object, Shape, ShapesConfig, ShapesWorld, Size};
+use crate::data::shapes::{Colour, Object, Shape, ShapesConfig, ShapesWorld, Size, render};
+use crate::runner::{
+    Batcher, ClassBatch, ClassBatcher, ClassItem, Classifier, Context, Dataset, DatasetError, Loader, RunError, Scores, Split, Target, TargetKind, Task,
+    TrainConfig, classification_scores,
+};
 
 /// The task.
 pub struct Shapes;
@@ -21,10 +26,14 @@ pub struct Shapes;
 pub struct ShapesTaskConfig {
     /// Scenes to train on (scene indices 0.. of `train_seed`). Default 4,000.
     pub train_scenes: usize,
+    /// Scenes to validate on (of `valid_seed`). Default 500.
+    pub valid_scenes: usize,
     /// Scenes to test on (of `test_seed`). Default 1,000.
     pub test_scenes: usize,
     /// The world's seed for training scenes. Default 0.
     pub train_seed: u64,
+    /// The world's seed for validation scenes. Default 2.
+    pub valid_seed: u64,
     /// The world's seed for test scenes: a different seed, so the test scenes are new. Default 1.
     pub test_seed: u64,
     /// Picture side in pixels. Default 32 (the world's pictures are 64; 32 keeps every object recognisable and
@@ -40,15 +49,13 @@ impl Default for ShapesTaskConfig {
     fn default() -> Self {
         Self {
             train_scenes: 4000,
+            valid_scenes: 500,
             test_scenes: 1000,
             train_seed: 0,
+            valid_seed: 2,
             test_seed: 1,
             image_size: 32,
-            encoder: ImageEncoderConfig::new()
-                .with_kind(ImageEncoderKind::ResNet)
-                .with_channels_in(3)
-                .with_stages(vec![16, 32, 64])
-                .with_blocks_per_stage(1),
+            encoder: ImageEncoderConfig::new().with_kind(ImageEncoderKind::ResNet).with_channels_in(3).with_stages(vec![16, 32, 64]).with_blocks_per_stage(1),
             train: TrainConfig { epochs: 4, batch_size: 32, lr: 3e-3, ..TrainConfig::default() },
         }
     }
@@ -86,7 +93,8 @@ pub struct SceneDescriber {
 impl Classifier for SceneDescriber {
     /// `[B, 3·side·side]` → logits `[B, 48]` in [`label_names`] order (log-odds of each label's probability).
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
-        let [batch, _] = inputs.dims();
+        let [batch, width] = inputs.dims();
+        debug_assert_eq!(width, 3 * self.side * self.side, "SceneDescriber: rows of {width} values, pictures of 3×{0}×{0}", self.side);
         let map = self.encoder.forward(inputs.reshape([batch, 3, self.side, self.side])).features;
         let [_, _, h, w] = map.dims();
         let places = h * w;
@@ -111,9 +119,67 @@ fn label_of(object: &Object) -> usize {
     (size * Colour::ALL.len() + colour) * Shape::ALL.len() + shape
 }
 
+/// Scenes of one seed as items: drawn when asked for (pixels scaled to [-1, 1], channels first) with one yes/no
+/// label per (size, colour, shape).
+pub struct ShapesItems {
+    world: ShapesWorld,
+    count: usize,
+    image_size: u32,
+}
+
+impl ShapesItems {
+    /// Scenes `0..count` of `seed`, drawn at `image_size` pixels.
+    pub fn new(seed: u64, count: usize, image_size: u32) -> Self {
+        Self { world: ShapesWorld::new(ShapesConfig { image_size, ..ShapesConfig::default() }, seed), count, image_size }
+    }
+
+    /// The objects of scene `index`.
+    pub fn objects(&self, index: usize) -> Vec<Object> {
+        self.world.objects(index as u64)
+    }
+}
+
+impl Dataset<ClassItem> for ShapesItems {
+    fn get(&self, index: usize) -> Result<ClassItem, DatasetError> {
+        let objects = self.objects(index);
+        let image = render(&objects, self.image_size);
+        let mut input = Vec::with_capacity(3 * (self.image_size * self.image_size) as usize);
+        for channel in 0..3 {
+            input.extend(image.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
+        }
+        let mut labels = vec![0f32; 48];
+        objects.iter().for_each(|o| labels[label_of(o)] = 1.0);
+        Ok(ClassItem { input, target: Target::Labels(labels) })
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+}
+
+impl ShapesTaskConfig {
+    /// The scenes of a split (and a check of the settings).
+    pub fn items(&self, split: Split) -> Result<ShapesItems, RunError> {
+        if self.image_size < 16 {
+            return Err(RunError::Config(format!("shapes: image_size {} is too small to draw the shapes (16 or more)", self.image_size)));
+        }
+        let seeds = [self.train_seed, self.valid_seed, self.test_seed];
+        if seeds.iter().enumerate().any(|(i, s)| seeds[..i].contains(s)) {
+            return Err(RunError::Config("shapes: train_seed, valid_seed and test_seed must differ, or the held-out scenes are training scenes".into()));
+        }
+        let (seed, count) = match split {
+            Split::Train => (self.train_seed, self.train_scenes),
+            Split::Valid => (self.valid_seed, self.valid_scenes),
+            Split::Test => (self.test_seed, self.test_scenes),
+        };
+        Ok(ShapesItems::new(seed, count, self.image_size))
+    }
+}
+
 impl Task for Shapes {
     const NAME: &'static str = "shapes";
     type Config = ShapesTaskConfig;
+    type Item = ClassItem;
     type Model = SceneDescriber;
 
     fn train_config(config: &ShapesTaskConfig) -> &TrainConfig {
@@ -124,33 +190,13 @@ impl Task for Shapes {
         &mut config.train
     }
 
-    /// Renders the scenes (no data folder needed): pixels scaled to [-1, 1], channels first.
-    fn data(config: &ShapesTaskConfig, _root: &DataRoot, split: Split) -> Result<Examples, RunError> {
-        let (seed, count) = match split {
-            Split::Train => (config.train_seed, config.train_scenes),
-            Split::Test => (config.test_seed, config.test_scenes),
-        };
-        if config.image_size < 16 {
-            return Err(RunError::Config(format!("shapes: image_size {} is too small to draw the shapes (16 or more)", config.image_size)));
-        }
-        if config.train_seed == config.test_seed {
-            return Err(RunError::Config("shapes: train_seed and test_seed must differ, or the test scenes are training scenes".into()));
-        }
-        let world = ShapesWorld::new(ShapesConfig { image_size: config.image_size, ..ShapesConfig::default() }, seed);
-        let side = config.image_size as usize;
-        let names = label_names();
-        let (mut inputs, mut values) = (Vec::with_capacity(count * 3 * side * side), vec![0f32; count * names.len()]);
-        for index in 0..count {
-            let objects = world.objects(index as u64);
-            let image = render(&objects, config.image_size);
-            for channel in 0..3 {
-                inputs.extend(image.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
-            }
-            for object in &objects {
-                values[index * names.len() + label_of(object)] = 1.0;
-            }
-        }
-        Ok(Examples { inputs, example_len: 3 * side * side, targets: Targets::Labels { values, names } })
+    /// Draws the scenes (no data folder needed).
+    fn dataset(config: &ShapesTaskConfig, _context: &Context, split: Split) -> Result<Arc<dyn Dataset<ClassItem>>, RunError> {
+        Ok(Arc::new(config.items(split)?))
+    }
+
+    fn batcher(_config: &ShapesTaskConfig) -> Arc<dyn Batcher<ClassItem, ClassBatch>> {
+        Arc::new(ClassBatcher)
     }
 
     fn model(config: &ShapesTaskConfig, device: &Device) -> Result<SceneDescriber, RunError> {
@@ -160,6 +206,16 @@ impl Task for Shapes {
             attributes: Conv2dConfig::new([channels, ATTRIBUTES], [1, 1]).init(device),
             side: config.image_size as usize,
         })
+    }
+
+    fn evaluate(
+        config: &ShapesTaskConfig,
+        _context: &Context,
+        model: &SceneDescriber,
+        loader: &Loader<ClassItem, ClassBatch>,
+        device: &Device,
+    ) -> Result<Scores, RunError> {
+        classification_scores(model, loader, &TargetKind::Labels(label_names()), config.train.batch_size, device)
     }
 }
 
@@ -172,13 +228,14 @@ mod tests {
         let names = label_names();
         assert_eq!(names.len(), 48);
         let config = ShapesTaskConfig { train_scenes: 20, test_scenes: 5, ..Default::default() };
-        let examples = Shapes::data(&config, &DataRoot::at("."), Split::Train).unwrap();
-        assert_eq!((examples.len(), examples.example_len), (20, 3 * 32 * 32));
-        let Targets::Labels { values, .. } = &examples.targets else { panic!("multi-label") };
+        let items = config.items(Split::Train).unwrap();
+        assert_eq!(items.len(), 20);
         let world = ShapesWorld::new(ShapesConfig { image_size: 32, ..ShapesConfig::default() }, 0);
         for i in 0..20 {
+            let item = items.get(i).unwrap();
+            assert_eq!(item.input.len(), 3 * 32 * 32);
+            let Target::Labels(row) = item.target else { panic!("multi-label") };
             let objects = world.objects(i as u64);
-            let row = &values[i * 48..(i + 1) * 48];
             for object in &objects {
                 assert_eq!(row[label_of(object)], 1.0, "{}", names[label_of(object)]);
             }

@@ -2,20 +2,20 @@
 //! the right order among a picture's reordered instructions.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use burn::tensor::Device;
 use mm_joint::recipe::TextEncoderKind;
-use mm_joint::retrieval::{paired_retrieval, CosineIndex, PairedRetrieval, RetrievalMetrics};
-use mm_vision::mnist::MnistPart;
+use mm_joint::retrieval::{CosineIndex, PairedRetrieval, RetrievalMetrics, paired_retrieval};
 use serde::Serialize;
 
 use image::RgbImage;
 
-use super::{examples, generate_pairs, test_seed, Recipe, RecipePairs, SLOTS};
-use crate::data::DataRoot;
-use crate::runner::{load_model, RunError};
-use crate::tasks::data_error;
-use crate::tasks::joint_plot::draw_joint_space;
+use super::{Recipe, RecipeBatcher, RecipePairs, SLOTS, embed_all, generate_pairs, items, picture_rows, test_seed};
+use crate::data::{DataRoot, data_error};
+use crate::encoders::mnist::Mnist;
+use crate::matching::joint_plot::draw_joint_space;
+use crate::runner::{InMemDataset, Loader, RunError, Split, load_model, load_run_config};
 
 /// One test set's results.
 #[derive(Debug, Clone, Serialize)]
@@ -49,21 +49,16 @@ pub struct RecipeReport {
 /// `retrieval.png` (the pictures of its first two groups with their best instruction) and `joint-space.png`.
 pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<RecipeReport, RunError> {
     let (config, matcher) = load_model::<Recipe>(run, device)?;
+    let validation = load_run_config::<Mnist>(&config.encoder_run())?.validation;
     let mut sets = Vec::new();
     for s in 0..config.test_sets {
-        let pairs = generate_pairs(root, MnistPart::Test, config.test_pairs, config.orders_per_group, test_seed(s))?;
-        let examples = examples(&config, &pairs, device)?;
-        let (mut images, mut texts) = (Vec::new(), Vec::new());
-        let indices: Vec<usize> = (0..examples.len()).collect();
-        for chunk in indices.chunks(500) {
-            let batch = examples.gather(chunk, |_| {});
-            let (i, t) = matcher.embed(batch.input_tensor(device));
-            images.extend(i.into_data().convert::<f32>().try_to_vec::<f32>().expect("float"));
-            texts.extend(t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float"));
-        }
+        let pairs = generate_pairs(root, Split::Test, validation, config.test_pairs, config.orders_per_group, test_seed(s))?;
+        let features = picture_rows(&config, &pairs, device)?;
+        let loader = Loader::new(Arc::new(InMemDataset::new(items(&pairs, &features))), Arc::new(RecipeBatcher), 0, 1);
+        let (images, texts) = embed_all(&matcher, &loader, device)?;
         let dim = config.d_joint;
         let group = config.orders_per_group;
-        let right = (0..examples.len())
+        let right = (0..pairs.texts.len())
             .filter(|&i| {
                 let start = i / group * group;
                 CosineIndex::new(&texts[start * dim..(start + group) * dim], dim).rank(&images[i * dim..(i + 1) * dim], i - start) == 1
@@ -72,7 +67,7 @@ pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<R
         if s == 0 {
             draw_pictures(run, &pairs, &images, &texts, dim)?;
         }
-        sets.push(RecipeTestSet { retrieval: paired_retrieval(&images, &texts, dim), order_accuracy: right as f64 / examples.len() as f64 });
+        sets.push(RecipeTestSet { retrieval: paired_retrieval(&images, &texts, dim), order_accuracy: right as f64 / pairs.texts.len() as f64 });
     }
     let n = sets.len() as f64;
     let mean = |pick: &dyn Fn(&RecipeTestSet) -> [f64; 4]| -> [f64; 4] {
@@ -100,11 +95,8 @@ fn draw_pictures(run: &Path, pairs: &RecipePairs, images: &[f32], texts: &[f32],
     let mut items = Vec::new();
     for i in 0..8.min(pairs.texts.len()) {
         let best = index.top_k(&images[i * dim..(i + 1) * dim], 1)[0].0;
-        let caption = if best == i {
-            format!("best: {} (right)", pairs.texts[best])
-        } else {
-            format!("best: {} (wrong; true: {})", pairs.texts[best], pairs.texts[i])
-        };
+        let caption =
+            if best == i { format!("best: {} (right)", pairs.texts[best]) } else { format!("best: {} (wrong; true: {})", pairs.texts[best], pairs.texts[i]) };
         items.push((strip_picture(pairs, i), caption));
     }
     mm_vision::picture::captioned_grid(&items, 2, 3, &run.join("retrieval.png")).map_err(data_error)?;

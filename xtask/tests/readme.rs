@@ -1,0 +1,81 @@
+//! The README's commands run as written. Each line of the block after `<!-- readme:commands -->` is run in
+//! order in one fresh folder (so `--resume` and `eval` find the run the line before made), with `MM_DATA_DIR`
+//! at the project's data, except the lines that train for long or need a long run first, listed in [`LONG`].
+//! A line that is neither run nor listed fails the test, so a new command cannot slip past it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Commands (as the README writes them, up to their comment) that take minutes or more, or start from a run
+/// that does: measured by the commands in docs/RESULTS.md instead.
+const LONG: &[&str] = &[
+    "cargo xtask train",
+    "cargo xtask train mnist",
+    "cargo xtask train encoders",
+    "cargo xtask train fsdd --config configs/fsdd-waveform.toml",
+    "cargo xtask train esc10 --resume",
+    "cargo xtask train word2vec --out runs/word2vec/vectors.bin",
+    "cargo xtask eval word2vec --vectors runs/word2vec/vectors.bin",
+    "cargo xtask train tagging",
+    "cargo xtask train tagging --zero-shot",
+    "cargo xtask tag PICTURE.png -k 5",
+    "cargo xtask search-images loop -o grid.png",
+    "cargo xtask train recipe",
+    "cargo xtask train soundnet",
+    "cargo xtask eval recipe --run runs/recipe/latest",
+    "cargo xtask bench signal",
+    "cargo xtask bench word2vec",
+    "cargo xtask bench train-step",
+];
+
+fn data_dir() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
+    None
+}
+
+/// The README's command lines, comments removed.
+fn commands() -> Vec<String> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let block = readme.split("<!-- readme:commands -->").nth(1).expect("README.md marks its commands");
+    let body = block.split("```sh").nth(1).unwrap().split("```").next().unwrap();
+    body.lines().map(|line| line.split(" # ").next().unwrap().trim().to_string()).filter(|line| !line.is_empty()).collect()
+}
+
+#[test]
+fn every_readme_command_runs_as_written_or_is_listed_as_long() {
+    let Some(data) = data_dir() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = data.join("fsdd/recordings/7_jackson_32.wav");
+    let ogg = std::fs::read_dir(data.join("esc10")).unwrap().filter_map(|e| e.ok()).find(|e| e.path().is_dir()).unwrap().path();
+    let ogg = std::fs::read_dir(ogg).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "ogg")).unwrap();
+    let mut ran = 0;
+    for line in commands() {
+        if LONG.contains(&line.as_str()) {
+            continue;
+        }
+        let words: Vec<String> = line
+            .split_whitespace()
+            .map(|w| match w {
+                "IN.wav" => wav.display().to_string(),
+                "IN.ogg" => ogg.display().to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        assert_eq!(words[..2], ["cargo", "xtask"], "{line}: a README command is a cargo xtask command");
+        if words[2] == "device" && !Path::new("/usr/share/vulkan/icd.d").is_dir() {
+            assert!(std::env::var_os("CI").is_none(), "CI installs a Vulkan device");
+            eprintln!("skipping without a Vulkan device: {line}");
+            continue;
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_xtask")).args(&words[2..]).current_dir(dir.path()).env("MM_DATA_DIR", &data).output().unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(output.status.success(), "`{line}` failed as the README writes it:\n{said}");
+        ran += 1;
+    }
+    assert!(ran >= 9, "ran {ran} commands");
+    assert!(dir.path().join("runs/mnist/latest/evaluation.json").exists());
+}
