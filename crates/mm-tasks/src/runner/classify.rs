@@ -177,3 +177,34 @@ pub fn classification_scores<M: Classifier>(
 pub fn argmax(values: &[f32]) -> usize {
     values.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::data::dataloader::Progress;
+    use burn::tensor::Distribution;
+    use burn::train::metric::{AccuracyInput, AccuracyMetric, Metric, MetricMetadata, Numeric, NumericEntry};
+
+    /// The runner counts right answers on the device (no read-back per step); burn-train's `AccuracyMetric`
+    /// reads each batch back. Both must give the same accuracy.
+    #[test]
+    fn accuracy_on_the_device_equals_burn_trains_accuracy_metric() {
+        let device = Device::flex();
+        let mut metric = AccuracyMetric::new();
+        let metadata = MetricMetadata { progress: Progress { items_processed: 0, items_total: 0, unit: None }, iteration: None, lr: None };
+        let (mut right, mut n) = (0f64, 0usize);
+        for b in 0..4 {
+            let size = 16 + b;
+            let logits = Tensor::<2>::random([size, 7], Distribution::Normal(0.0, 1.0), &device);
+            let classes: Vec<i64> = (0..size as i64).map(|i| (i * 5 + b as i64) % 7).collect();
+            let classes = Tensor::<1, Int>::from_data(TensorData::new(classes, [size]), &device);
+            let batch = ClassBatch { inputs: logits.clone(), classes: Some(classes.clone()), labels: None };
+            right += class_loss(logits.clone(), &batch).1.into_scalar::<f32>() as f64;
+            n += size;
+            metric.update(&AccuracyInput::new(logits, classes), &metadata).unwrap();
+        }
+        let ours = 100.0 * right / n as f64;
+        let NumericEntry::Aggregated { aggregated_value: theirs, .. } = metric.running_value().unwrap() else { panic!("an aggregate") };
+        assert!((ours - theirs).abs() < 1e-9, "ours {ours}%, burn-train's {theirs}%");
+    }
+}
