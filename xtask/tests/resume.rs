@@ -8,15 +8,15 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const CONFIG: &str = r#"
-train_scenes = 1536
+train_scenes = 4096
 valid_scenes = 64
 test_scenes = 64
-image_size = 16
+image_size = 24
 
 [encoder]
 kind = "Vgg"
 channels_in = 3
-stages = [4, 8]
+stages = [8, 16]
 blocks_per_stage = 1
 
 [train]
@@ -74,7 +74,7 @@ fn a_run_killed_mid_epoch_resumes_to_exactly_the_uninterrupted_result() {
 
     let whole = xtask(&["train", "shapes", "--config", config_arg, "--runs", whole_runs.to_str().unwrap()]);
     assert!(whole.status.success(), "{}", text(&whole));
-    let steps = 2 * 1536 / 8;
+    let steps = 2 * 4096 / 8;
     assert!(text(&whole).contains(&format!("trained steps 0..{steps} in this process")), "{}", text(&whole));
 
     // The same run, killed once a checkpoint inside the second epoch exists.

@@ -91,3 +91,50 @@ fn a_missing_model_or_config_is_an_error_naming_the_file() {
     let message = eval_run::<Shapes>(run.path(), &DataRoot::at(runs.path()), Split::Test, None).unwrap_err().to_string();
     assert!(message.contains(MODEL_FILE) && message.contains("--resume"), "{message}");
 }
+
+/// Every trainable weight of a module below `prefix` (batch norm's running statistics left out), by path.
+fn weights(module: &impl burn::module::Module, prefix: &str) -> Vec<(String, Vec<f32>)> {
+    struct Collect<'a> {
+        path: Vec<String>,
+        prefix: &'a str,
+        out: Vec<(String, Vec<f32>)>,
+    }
+    impl burn::module::ModuleVisitor for Collect<'_> {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<D>>) {
+            let path = self.path.join(".");
+            if path.starts_with(self.prefix) && !path.contains("running") {
+                self.out.push((path, param.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap()));
+            }
+        }
+    }
+    let mut collect = Collect { path: Vec::new(), prefix, out: Vec::new() };
+    module.visit(&mut collect);
+    collect.out
+}
+
+#[test]
+fn a_sub_module_at_rate_zero_stays_frozen_while_the_rest_learns() {
+    let runs = tempfile::tempdir().unwrap();
+    let mut config = tiny();
+    config.train.module_lr.insert("encoder".into(), 0.0);
+    let root = DataRoot::at(runs.path());
+    let run = RunDir::create(runs.path(), "shapes", 0).unwrap();
+    let early = train_task::<Shapes>(&config, &root, &run, false, Some(1)).unwrap().outcome.model;
+    let trained = train_task::<Shapes>(&config, &root, &run, true, None).unwrap().outcome.model;
+    let (before, after) = (weights(&early, "encoder"), weights(&trained, "encoder"));
+    assert!(!before.is_empty() && before.len() == after.len());
+    assert!(before.iter().any(|(path, _)| path.ends_with("conv.weight")), "{:?}", before.iter().map(|w| &w.0).collect::<Vec<_>>());
+    assert_eq!(before, after, "the encoder's weights did not move between epoch 1 and epoch 3");
+    assert_ne!(weights(&early, "attributes"), weights(&trained, "attributes"), "the head learnt");
+
+    config.train.module_lr.insert("decoder".into(), 0.5);
+    let message =
+        train_task::<Shapes>(&config, &DataRoot::at(runs.path()), &RunDir::create(runs.path(), "shapes", 1).unwrap(), false, None).unwrap_err().to_string();
+    assert!(message.contains("train.module_lr.decoder") && message.contains("encoder"), "{message}");
+}

@@ -3,7 +3,8 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
-use burn::tensor::{Device, Tensor};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Gradients, Tensor};
 use mm_vision::encoders::{ImageEncoder, ImageEncoderConfig};
 
 use crate::runner::Classifier;
@@ -62,6 +63,15 @@ impl ImageClassifierConfig {
 }
 
 impl Classifier for ImageClassifier {
+    /// `encoder`: the pretrained-to-be encoder, which `train.module_lr.encoder` can fine-tune slower or freeze.
+    fn module_names() -> &'static [&'static str] {
+        &["encoder"]
+    }
+
+    fn split_gradients(&self, grads: &mut Gradients) -> Vec<(&'static str, GradientsParams)> {
+        vec![("encoder", GradientsParams::from_module(grads, &self.encoder))]
+    }
+
     /// `[B, C·H·W]` → logits `[B, classes]`.
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
         let [batch, width] = inputs.dims();

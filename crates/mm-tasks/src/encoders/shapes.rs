@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::optim::GradientsParams;
 use burn::tensor::activation::{log_sigmoid, log_softmax};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Gradients, Tensor};
 use mm_vision::encoders::{ImageEncoder, ImageEncoderConfig, ImageEncoderKind};
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +92,15 @@ pub struct SceneDescriber {
 }
 
 impl Classifier for SceneDescriber {
+    /// `encoder`, which `train.module_lr.encoder` can fine-tune slower or freeze.
+    fn module_names() -> &'static [&'static str] {
+        &["encoder"]
+    }
+
+    fn split_gradients(&self, grads: &mut Gradients) -> Vec<(&'static str, GradientsParams)> {
+        vec![("encoder", GradientsParams::from_module(grads, &self.encoder))]
+    }
+
     /// `[B, 3·side·side]` → logits `[B, 48]` in [`label_names`] order (log-odds of each label's probability).
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
         let [batch, width] = inputs.dims();

@@ -5,8 +5,9 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::GradientsParams;
 use burn::tensor::activation::log_sigmoid;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Gradients, Int, Tensor, TensorData};
 
 use super::RunError;
 use super::loader::Loader;
@@ -90,6 +91,16 @@ pub trait Classifier: Module + Clone + std::fmt::Debug + 'static {
     /// - `inputs`: `[B, E]`, each row one example flattened (the model knows its shape)
     /// - returns logits `[B, K]`
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2>;
+
+    /// Named sub-modules that `train.module_lr` may slow down or freeze (see [`Learner::module_names`]).
+    fn module_names() -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Takes their gradients out of `grads` (see [`Learner::split_gradients`]).
+    fn split_gradients(&self, _grads: &mut Gradients) -> Vec<(&'static str, GradientsParams)> {
+        Vec::new()
+    }
 }
 
 impl<M: Classifier> Learner for M {
@@ -102,6 +113,14 @@ impl<M: Classifier> Learner for M {
         let [n, _] = logits.dims();
         let (loss, right) = class_loss(logits, batch);
         StepOutput::loss(loss, n).with_metric("accuracy", right)
+    }
+
+    fn module_names() -> &'static [&'static str] {
+        <M as Classifier>::module_names()
+    }
+
+    fn split_gradients(&self, grads: &mut Gradients) -> Vec<(&'static str, GradientsParams)> {
+        Classifier::split_gradients(self, grads)
     }
 }
 
