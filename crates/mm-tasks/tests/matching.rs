@@ -77,6 +77,8 @@ fn tagging(dir: &Path, root: &DataRoot, encoder: &Path) {
     for file in ["tagging.json", "retrieval.png", "joint-space.png"] {
         assert!(run.path().join(file).exists(), "{file}");
     }
+    let events = std::fs::read(run.path().join(mm_tasks::runner::EVENTS_FILE)).unwrap();
+    assert!(events.windows(b"joint-space".len()).any(|w| w == b"joint-space"), "the report's pictures are in the event file");
 
     // A dark-on-light vertical stroke, tagged among the training tags and one extra word.
     let picture = dir.join("stroke.png");

@@ -426,3 +426,38 @@ fn a_hundred_thousand_pictures_stream_through_the_loader_with_memory_bounded_by_
         assert!(peak < 2048.0, "peak resident memory {peak:.0} MiB");
     }
 }
+
+// --- Optimisers -----------------------------------------------------------------------------------------------
+
+#[test]
+fn every_optimiser_of_the_config_fits_a_line_and_clipping_bounds_each_step() {
+    let device = Device::flex().autodiff();
+    let x: Vec<f32> = (0..64).map(|i| i as f32 / 32.0 - 1.0).collect();
+    let y: Vec<f32> = x.iter().map(|v| 3.0 * v - 0.5).collect();
+    let (x, y) = (Tensor::<2>::from_data(TensorData::new(x, [64, 1]), &device), Tensor::<2>::from_data(TensorData::new(y, [64, 1]), &device));
+    let mse = |line: &Linear| (line.forward(x.clone()) - y.clone()).powi_scalar(2).mean();
+    for (kind, momentum, lr) in
+        [(OptimizerKind::AdamW, 0.0, 0.05), (OptimizerKind::Adam, 0.0, 0.05), (OptimizerKind::Sgd, 0.9, 0.05), (OptimizerKind::RmsProp, 0.0, 0.01)]
+    {
+        device.seed(0);
+        let mut line = LinearConfig::new(1, 1).init(&device);
+        let settings = OptimizerSettings { kind, momentum, weight_decay: 0.0, schedule: Schedule::Constant, ..Default::default() };
+        let mut optimizers = Optimizers::new(vec![("model".into(), settings, lr)], Default::default(), 300);
+        let start: f32 = mse(&line).into_scalar();
+        for _ in 0..300 {
+            let grads = GradientsParams::from_grads(mse(&line).backward(), &line);
+            line = optimizers.step("model", line, grads, 1.0);
+        }
+        let end: f32 = mse(&line).into_scalar();
+        assert!(end < 0.01 * start && end < 0.05, "{kind:?}: mean squared error {start} → {end}");
+    }
+    // Plain SGD with a huge rate, clipped to norm 0.1: one step moves the weight by at most lr × 0.1.
+    device.seed(0);
+    let line = LinearConfig::new(1, 1).with_bias(false).init(&device);
+    let before: f32 = line.weight.val().sum().into_scalar();
+    let settings = OptimizerSettings { kind: OptimizerKind::Sgd, weight_decay: 0.0, clip_norm: Some(0.1), schedule: Schedule::Constant, ..Default::default() };
+    let mut optimizers = Optimizers::new(vec![("model".into(), settings, 10.0)], Default::default(), 1);
+    let grads = GradientsParams::from_grads(mse(&line).backward(), &line);
+    let after: f32 = optimizers.step("model", line, grads, 1.0).weight.val().sum().into_scalar();
+    assert!(((after - before).abs() - 1.0).abs() < 1e-4, "a clipped step of lr 10 × norm 0.1 moves the weight by 1: {before} → {after}");
+}

@@ -21,7 +21,7 @@ use super::metrics::{self, EpochMetrics, Scores};
 use super::optim::Optimizers;
 use super::run_dir::write_atomically;
 use super::step::{Learner, Tally};
-use super::tensorboard::{Picture, write_events};
+use super::tensorboard::refresh_events;
 use super::{Context, RunDir, RunError, Task, curves};
 use crate::DeviceKind;
 
@@ -178,10 +178,8 @@ pub fn fit<T: Task>(
             state.best = Some(Best { epoch: epoch + 1, score });
             checkpoint::save_best(run.path(), &model.valid(), &state)?;
         }
-        let curves_path = run.path().join(CURVES_FILE);
-        let size = curves::draw_learning_curves(&state.history, &format!("{} — {}", T::NAME, run.path().display()), &curves_path)?;
-        let png = std::fs::read(&curves_path).map_err(|e| RunError::io(&curves_path, e))?;
-        write_events(run.path(), &state.history, &[Picture { tag: "curves", step: state.step, size, png: &png }])?;
+        curves::draw_learning_curves(&state.history, &format!("{} — {}", T::NAME, run.path().display()), &run.path().join(CURVES_FILE))?;
+        refresh_events(run.path())?;
         checkpoint::save(run.path(), &model, &optimizers, &state, settings.keep_checkpoints)?;
     }
     let best = checkpoint::load_best(run.path(), model.valid())?;

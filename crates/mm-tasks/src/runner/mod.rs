@@ -47,7 +47,7 @@ pub use run_dir::{LOCK_FILE, RunDir, RunLock};
 pub(crate) use run_dir::{partial, write_atomically};
 pub use split::{Split, Subset, carve, carve_part};
 pub use step::{Learner, StepOutput, Tally, step_with_module_rates};
-pub use tensorboard::{EVENTS_FILE, Picture, write_events};
+pub use tensorboard::{EVENTS_FILE, Picture, refresh_events, write_events};
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -59,6 +59,29 @@ pub fn write_events(dir: &Path, history: &[EpochMetrics], pictures: &[Picture<'_
     write_atomically(&dir.join(EVENTS_FILE), &out)
 }
 
+/// Rewrites a run's event file from its `metrics.jsonl` and every PNG picture in the folder (each under its file
+/// name), so that the pictures a report draws after training (retrieval grids, joint spaces, probes) show in
+/// TensorBoard beside the curves.
+pub fn refresh_events(run: &Path) -> Result<(), RunError> {
+    let history = super::read_metrics(&run.join(super::METRICS_FILE))?;
+    let step = history.last().map_or(0, |m| m.step);
+    let mut files: Vec<_> = std::fs::read_dir(run)
+        .map_err(|e| RunError::io(run, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    files.sort();
+    let mut pictures = Vec::new();
+    for path in &files {
+        let size = image::image_dimensions(path).map_err(|e| RunError::invalid(path, e))?;
+        let png = std::fs::read(path).map_err(|e| RunError::io(path, e))?;
+        let tag = path.file_stem().and_then(|s| s.to_str()).unwrap_or("picture").to_string();
+        pictures.push((tag, size, png));
+    }
+    let pictures: Vec<Picture<'_>> = pictures.iter().map(|(tag, size, png)| Picture { tag, step, size: *size, png }).collect();
+    write_events(run, &history, &pictures)
+}
+
 /// An `Event` with `wall_time` and `step`, then what `body` adds.
 fn event(wall_time: f64, step: i64, body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut e = Vec::new();

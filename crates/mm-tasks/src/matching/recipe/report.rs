@@ -86,6 +86,7 @@ pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<R
         test_sets: sets,
     };
     crate::runner::write_atomically(&run.join("recipe.json"), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
+    crate::runner::refresh_events(run)?;
     Ok(report)
 }
 

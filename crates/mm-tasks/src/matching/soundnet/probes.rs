@@ -172,6 +172,7 @@ pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<Sou
     };
     crate::runner::write_atomically(&run.join("soundnet.json"), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     draw_probes(&report, &run.join("probes.png")).map_err(|e| RunError::Invalid { path: run.join("probes.png"), problem: e.to_string() })?;
+    crate::runner::refresh_events(run)?;
     Ok(report)
 }
 

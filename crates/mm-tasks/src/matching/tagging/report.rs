@@ -203,6 +203,7 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
     draw_joint_space(&points, dim, &groups, &group_names, &group_colours, &words, &title, &run.join("joint-space.png"))?;
     let json = serde_json::to_vec_pretty(&report).expect("serialises");
     crate::runner::write_atomically(&run.join("tagging.json"), &json)?;
+    crate::runner::refresh_events(run)?;
     Ok(report)
 }
 
