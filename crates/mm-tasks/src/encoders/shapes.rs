@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::optim::GradientsParams;
@@ -89,6 +90,26 @@ pub struct SceneDescriber {
     pub encoder: ImageEncoder,
     attributes: Conv2d,
     side: usize,
+}
+
+/// A [`SceneDescriber`]'s settings.
+#[derive(Config, Debug)]
+pub struct SceneDescriberConfig {
+    /// The encoder; its last map is what the attributes are read from.
+    pub encoder: ImageEncoderConfig,
+    /// Picture side in pixels (pictures are `[3, side, side]`).
+    pub side: usize,
+}
+
+impl SceneDescriberConfig {
+    /// The model these settings describe.
+    pub fn init(&self, device: &Device) -> SceneDescriber {
+        SceneDescriber {
+            encoder: self.encoder.init(device),
+            attributes: Conv2dConfig::new([self.encoder.output_dim(), ATTRIBUTES], [1, 1]).init(device),
+            side: self.side,
+        }
+    }
 }
 
 impl Classifier for SceneDescriber {
@@ -210,12 +231,7 @@ impl Task for Shapes {
     }
 
     fn model(config: &ShapesTaskConfig, device: &Device) -> Result<SceneDescriber, RunError> {
-        let channels = config.encoder.output_dim();
-        Ok(SceneDescriber {
-            encoder: config.encoder.init(device),
-            attributes: Conv2dConfig::new([channels, ATTRIBUTES], [1, 1]).init(device),
-            side: config.image_size as usize,
-        })
+        Ok(SceneDescriberConfig::new(config.encoder.clone(), config.image_size as usize).init(device))
     }
 
     fn evaluate(
