@@ -138,3 +138,19 @@ fn a_sub_module_at_rate_zero_stays_frozen_while_the_rest_learns() {
         train_task::<Shapes>(&config, &DataRoot::at(runs.path()), &RunDir::create(runs.path(), "shapes", 1).unwrap(), false, None).unwrap_err().to_string();
     assert!(message.contains("train.module_lr.decoder") && message.contains("encoder"), "{message}");
 }
+
+#[test]
+fn a_diverged_run_stays_readable_and_resumable() {
+    let runs = tempfile::tempdir().unwrap();
+    let root = DataRoot::at(runs.path());
+    let mut config = tiny();
+    config.train.lr = 1e12;
+    config.train.optimizer.kind = mm_tasks::runner::OptimizerKind::Sgd;
+    let run = RunDir::create(runs.path(), "shapes", 0).unwrap();
+    train_task::<Shapes>(&config, &root, &run, false, Some(1)).unwrap();
+    let trained = train_task::<Shapes>(&config, &root, &run, true, None).unwrap();
+    let history = read_metrics(&run.path().join(METRICS_FILE)).unwrap();
+    assert_eq!(history.len(), 3);
+    assert!(history.iter().any(|m| !m.get("train_loss").unwrap().is_finite()), "the run diverged: {history:?}");
+    assert!(trained.evaluation.is_some() && run.path().join(MODEL_FILE).exists());
+}

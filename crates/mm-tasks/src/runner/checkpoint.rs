@@ -146,15 +146,14 @@ pub(crate) fn load_best<M: Module>(run: &Path, model: M) -> Result<M, RunError> 
     model.try_load_record(record).map_err(|e| RunError::invalid(&path, e))
 }
 
-/// Complete checkpoints of a run, oldest first.
+/// Complete checkpoints of a run, oldest first (by step number, not by name: a run past 99,999,999 steps
+/// still sorts right).
 fn list(run: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(checkpoints(run)) else { return Vec::new() };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_dir() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("step-") && !n.ends_with(".partial")))
-        .collect();
+    let step = |p: &PathBuf| p.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("step-")).and_then(|n| n.parse::<u64>().ok());
+    let mut found: Vec<(u64, PathBuf)> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).filter_map(|p| Some((step(&p)?, p))).collect();
     found.sort();
-    found
+    found.into_iter().map(|(_, p)| p).collect()
 }
 
 fn load<M: Module>(dir: &Path, model: M, optimizers: Optimizers) -> Result<(M, Optimizers, Checkpoint), RunError> {

@@ -107,9 +107,10 @@ impl Overrides {
 impl TrainConfig {
     /// Refuses settings that cannot train.
     pub fn check(&self) -> Result<(), RunError> {
-        if self.epochs == 0 || self.batch_size == 0 || !(self.lr > 0.0) || self.keep_checkpoints == 0 {
+        // An infinite rate would also be written to config.json as `null`, leaving the run unreadable.
+        if self.epochs == 0 || self.batch_size == 0 || !(self.lr > 0.0 && self.lr.is_finite()) || self.keep_checkpoints == 0 {
             return Err(RunError::Config(format!(
-                "train: epochs, batch_size, lr and keep_checkpoints must be positive (got {}, {}, {}, {})",
+                "train: epochs, batch_size, lr and keep_checkpoints must be positive and finite (got {}, {}, {}, {})",
                 self.epochs, self.batch_size, self.lr, self.keep_checkpoints
             )));
         }
@@ -153,6 +154,13 @@ mod tests {
         flags.apply(&mut config.train);
         assert_eq!((config.train.epochs, config.train.lr, config.train.seed), (7, 0.5, 0));
         assert_eq!(flags.given(), ["--epochs", "--lr"]);
+
+        for lr in [f64::INFINITY, f64::NAN, -1.0] {
+            let message = TrainConfig { lr, ..TrainConfig::default() }.check().unwrap_err().to_string();
+            assert!(message.contains("lr") && message.contains("finite"), "{message}");
+        }
+        let infinite_decay = TrainConfig { optimizer: OptimizerSettings { weight_decay: f32::INFINITY, ..Default::default() }, ..TrainConfig::default() };
+        assert!(infinite_decay.check().unwrap_err().to_string().contains("train.optimizer"));
 
         let json_path = dir.path().join("task.json");
         std::fs::write(&json_path, r#"{"train": {"epochs": 2, "batchsize": 9}}"#).unwrap();

@@ -159,7 +159,7 @@ pub fn fit<T: Task>(
         for (name, value) in &validation {
             values.insert(format!("valid_{name}"), *value);
         }
-        values.insert("lr".into(), optimizers.lr(names_first(&optimizers)));
+        values.insert("lr".into(), optimizers.first_lr());
         let metrics = EpochMetrics { epoch: epoch + 1, step: state.step, seconds: seconds_before + started.elapsed().as_secs_f64(), values };
         eprintln!("{} epoch {}/{}: {} | {:.0} s", T::NAME, epoch + 1, settings.epochs, summary(&metrics), metrics.seconds);
         metrics::append(&metrics_path, &metrics)?;
@@ -174,7 +174,8 @@ pub fn fit<T: Task>(
                 validation.keys()
             ))
         })?;
-        if state.best.is_none_or(|best| selection.better(score, best.score)) {
+        // A score that is not a number (a diverged run) is never the best.
+        if score.is_finite() && state.best.is_none_or(|best| selection.better(score, best.score)) {
             state.best = Some(Best { epoch: epoch + 1, score });
             checkpoint::save_best(run.path(), &model.valid(), &state)?;
         }
@@ -182,13 +183,14 @@ pub fn fit<T: Task>(
         refresh_events(run.path())?;
         checkpoint::save(run.path(), &model, &optimizers, &state, settings.keep_checkpoints)?;
     }
-    let best = checkpoint::load_best(run.path(), model.valid())?;
+    let best = if state.best.is_some() {
+        checkpoint::load_best(run.path(), model.valid())?
+    } else {
+        eprintln!("warning: {}: no epoch had a finite validation {}; the last epoch's weights are saved", T::NAME, selection.metric);
+        model.valid()
+    };
     save_model(&best, &run.path().join(MODEL_FILE))?;
     Ok(FitOutcome { model: best, history: state.history, best: state.best, finished: true, steps_trained: first_step..state.step })
-}
-
-fn names_first(optimizers: &Optimizers) -> &str {
-    optimizers.names()[0]
 }
 
 fn progress_bar(task: &str, epoch: usize, epochs: usize, steps: usize, done: usize) -> ProgressBar {

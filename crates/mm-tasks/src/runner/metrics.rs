@@ -23,9 +23,26 @@ pub struct EpochMetrics {
     /// Wall time of the epoch in seconds (training and validation; of this process's part, for a resumed epoch).
     pub seconds: f64,
     /// `train_NAME` (means over the epoch's batches, measured while the model changes), `valid_NAME`, and
-    /// `lr` (the model's learning rate at the end of the epoch).
-    #[serde(flatten)]
+    /// `lr` (the model's learning rate at the end of the epoch). A value that is not a number (a diverged loss)
+    /// is written as `null` and read back as NaN, so the file stays readable.
+    #[serde(flatten, with = "nullable")]
     pub values: BTreeMap<String, f64>,
+}
+
+/// JSON has no NaN or infinity: such values go out as `null` and come back as NaN.
+mod nullable {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &BTreeMap<String, f64>, serializer: S) -> Result<S::Ok, S::Error> {
+        values.iter().map(|(k, v)| (k, v.is_finite().then_some(*v))).collect::<BTreeMap<_, _>>().serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        let values = BTreeMap::<String, Option<f64>>::deserialize(deserializer)?;
+        Ok(values.into_iter().map(|(k, v)| (k, v.unwrap_or(f64::NAN))).collect())
+    }
 }
 
 impl EpochMetrics {
@@ -75,4 +92,21 @@ pub fn read(path: &Path) -> Result<Vec<EpochMetrics>, RunError> {
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| serde_json::from_str(line).map_err(|e| RunError::invalid(path, format!("line {}: {e}", i + 1))))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_is_not_a_number_keeps_the_file_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(super::super::METRICS_FILE);
+        let values = [("train_loss".to_string(), f64::NAN), ("valid_loss".to_string(), f64::INFINITY), ("lr".to_string(), 0.5)].into_iter().collect();
+        append(&path, &EpochMetrics { epoch: 1, step: 10, seconds: 1.0, values }).unwrap();
+        assert!(std::fs::read_to_string(&path).unwrap().contains("\"train_loss\":null"));
+        let back = read(&path).unwrap();
+        assert!(back[0].get("train_loss").unwrap().is_nan() && back[0].get("valid_loss").unwrap().is_nan());
+        assert_eq!((back[0].epoch, back[0].step, back[0].get("lr")), (1, 10, Some(0.5)));
+    }
 }

@@ -92,20 +92,15 @@ impl OptimizerSettings {
     /// Refuses settings that cannot train, naming `section`.
     pub fn check(&self, section: &str) -> Result<(), RunError> {
         let unit = |v: f64| (0.0..1.0).contains(&v);
-        let bad_schedule = matches!(self.schedule, Schedule::Step { every, gamma } if every == 0 || !(gamma > 0.0));
+        let bad_schedule = matches!(self.schedule, Schedule::Step { every, gamma } if every == 0 || !(gamma > 0.0 && gamma.is_finite()));
         let unused_momentum = self.momentum != 0.0 && matches!(self.kind, OptimizerKind::AdamW | OptimizerKind::Adam);
-        if !unit(self.beta1 as f64)
-            || !unit(self.beta2 as f64)
-            || !unit(self.alpha as f64)
-            || !unit(self.momentum)
-            || !(self.weight_decay >= 0.0)
-            || bad_schedule
-            || unused_momentum
-            || self.clip_norm.is_some_and(|c| !(c > 0.0))
-        {
+        let in_range = [self.beta1 as f64, self.beta2 as f64, self.alpha as f64, self.momentum].into_iter().all(unit);
+        let decay_ok = self.weight_decay >= 0.0 && self.weight_decay.is_finite();
+        let clip_ok = self.clip_norm.is_none_or(|c| c > 0.0 && c.is_finite());
+        if !(in_range && decay_ok && clip_ok) || bad_schedule || unused_momentum {
             return Err(RunError::Config(format!(
                 "{section}: betas, alpha and momentum must lie in [0, 1) (momentum only for sgd and rmsprop), weight decay be 0 or more, \
-                 clipping and step decay positive: {self:?}"
+                 clipping and step decay positive, all finite: {self:?}"
             )));
         }
         Ok(())
@@ -193,6 +188,11 @@ impl Optimizers {
     pub fn lr(&self, name: &str) -> f64 {
         let named = self.named.iter().find(|n| n.name == name).expect("a known optimiser");
         named.settings.lr_at(named.peak, self.step, self.total_steps)
+    }
+
+    /// The current rate of the first optimiser (the model's, in a one-optimiser run): `lr` in `metrics.jsonl`.
+    pub fn first_lr(&self) -> f64 {
+        self.named.first().map_or(0.0, |n| n.settings.lr_at(n.peak, self.step, self.total_steps))
     }
 
     /// The rate multiplier of sub-module `module` (1 unless the config says otherwise).
