@@ -41,6 +41,16 @@ impl LogMelCnnConfig {
     pub fn output_dim(&self) -> usize {
         self.stages.last().copied().unwrap_or(1)
     }
+
+    /// Why this encoder cannot read log-mels of `[mels, frames]`, if it cannot: no stage, a stage of zero
+    /// channels, or more stages (each halving both sides, rounding down) than the input has room for.
+    pub fn problem(&self, [mels, frames]: [usize; 2]) -> Option<String> {
+        if self.stages.is_empty() || self.stages.contains(&0) {
+            return Some(format!("stages {:?}: every stage needs channels", self.stages));
+        }
+        let n = self.stages.len() as u32;
+        ((mels >> n) == 0 || (frames >> n) == 0).then(|| format!("{n} stages leave no map of a {mels} × {frames} log-mel (use fewer stages)"))
+    }
 }
 
 /// Convolution and batch norm of one layer (the ReLU is applied in [`LogMelCnn::forward`]).
@@ -77,6 +87,12 @@ impl LogMelCnn {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn too_many_stages_are_named() {
+        assert!(LogMelCnnConfig::new().problem([40, 101]).is_none());
+        assert!(LogMelCnnConfig::new().with_stages(vec![8; 7]).problem([40, 101]).unwrap().contains("7 stages"));
+    }
 
     #[test]
     fn pools_each_stage() {

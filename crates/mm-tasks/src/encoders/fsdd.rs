@@ -98,6 +98,7 @@ impl Task for FsddDigits {
     }
 
     fn model(config: &FsddConfig, device: &Device) -> Result<SoundClassifier, RunError> {
+        config.model.check("fsdd", config.features.shape(config.model.input))?;
         Ok(config.model.init(config.features.shape(config.model.input), 10, device))
     }
 

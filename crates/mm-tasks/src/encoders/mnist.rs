@@ -128,6 +128,10 @@ impl Task for Mnist {
     }
 
     fn model(config: &MnistConfig, device: &Device) -> Result<ImageClassifier, RunError> {
+        crate::runner::check_dropout("mnist: dropout", config.dropout)?;
+        if let Some(problem) = config.encoder.problem([1, 28, 28]) {
+            return Err(RunError::Config(format!("mnist: encoder: {problem}")));
+        }
         Ok(ImageClassifierConfig::new(config.encoder.clone(), [1, 28, 28], 10).with_pooling(Pooling::Average).with_dropout(config.dropout).init(device))
     }
 

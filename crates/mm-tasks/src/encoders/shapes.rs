@@ -231,6 +231,10 @@ impl Task for Shapes {
     }
 
     fn model(config: &ShapesTaskConfig, device: &Device) -> Result<SceneDescriber, RunError> {
+        let side = config.image_size as usize;
+        if let Some(problem) = config.encoder.problem([3, side, side]) {
+            return Err(RunError::Config(format!("shapes: encoder: {problem}")));
+        }
         Ok(SceneDescriberConfig::new(config.encoder.clone(), config.image_size as usize).init(device))
     }
 

@@ -172,6 +172,16 @@ pub struct SoundClassifier {
 }
 
 impl SoundModelConfig {
+    /// Why these settings cannot classify examples of `shape` (`[rows, columns]`), if they cannot.
+    pub fn check(&self, task: &str, shape: [usize; 2]) -> Result<(), RunError> {
+        crate::runner::check_dropout(&format!("{task}: model.dropout"), self.dropout)?;
+        let problem = match self.input {
+            SoundInput::LogMel => self.log_mel_cnn.problem(shape).map(|p| format!("model.log_mel_cnn: {p}")),
+            SoundInput::Waveform => self.waveform_cnn.layers.is_empty().then(|| "model.waveform_cnn: no layers".to_string()),
+        };
+        problem.map_or(Ok(()), |p| Err(RunError::Config(format!("{task}: {p}"))))
+    }
+
     /// The classifier of `shape` examples into `classes` these settings describe.
     pub fn init(&self, shape: [usize; 2], classes: usize, device: &Device) -> SoundClassifier {
         let flatten = self.input == SoundInput::LogMel && self.readout == MapReadout::Flatten;

@@ -121,6 +121,11 @@ impl TrainConfig {
     }
 }
 
+/// A dropout rate must lie in [0, 1): burn's dropout panics on 1 (everything dropped) and above.
+pub fn check_dropout(setting: &str, p: f64) -> Result<(), RunError> {
+    if (0.0..1.0).contains(&p) { Ok(()) } else { Err(RunError::Config(format!("{setting}: {p} is not a dropout rate (0 or more, below 1)"))) }
+}
+
 /// Reads a task config from JSON (`.json`) or TOML (anything else); fields left out keep their defaults.
 pub fn load_config<C: DeserializeOwned>(path: &Path) -> Result<C, RunError> {
     let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;

@@ -35,7 +35,7 @@ pub use burn::data::dataset::{Dataset, DatasetError, InMemDataset};
 pub use checkpoint::{Best, Checkpoint};
 pub use classify::{ClassBatch, ClassBatcher, ClassItem, Classifier, Target, TargetKind, argmax, classification_scores};
 pub use commands::{EVALUATION_FILE, RunFile, TrainedRun, eval_run, load_run_config, train_task};
-pub use config::{Overrides, TrainConfig, load_config};
+pub use config::{Overrides, TrainConfig, check_dropout, load_config};
 pub use curves::draw_learning_curves;
 pub(crate) use curves::register_plot_font;
 pub use fit::{CONFIG_FILE, CURVES_FILE, FitOutcome, METRICS_FILE, MODEL_FILE, fit, load_model, mean_objective, save_model};

@@ -61,6 +61,35 @@ impl ImageEncoderConfig {
     pub fn output_dim(&self) -> usize {
         self.stages.last().copied().unwrap_or(self.channels_in)
     }
+
+    /// `[height, width]` of the last feature map for pictures of `height × width`: VGG halves (rounding down) at
+    /// the end of every stage, ResNet halves (rounding up) at the start of every stage after the first.
+    pub fn map_size(&self, height: usize, width: usize) -> [usize; 2] {
+        let stages = self.stages.len() as u32;
+        match self.kind {
+            ImageEncoderKind::Vgg => [height >> stages, width >> stages],
+            ImageEncoderKind::ResNet => {
+                let halve = |mut v: usize| {
+                    (1..stages).for_each(|_| v = v.div_ceil(2));
+                    v
+                };
+                [halve(height), halve(width)]
+            }
+        }
+    }
+
+    /// Why this encoder cannot read pictures of `[channels, height, width]`, if it cannot: another channel
+    /// count, no stage, a stage of zero channels, or more stages than the picture has room for.
+    pub fn problem(&self, [channels, height, width]: [usize; 3]) -> Option<String> {
+        if self.channels_in != channels {
+            return Some(format!("channels_in is {}, but the pictures have {channels} channels", self.channels_in));
+        }
+        if self.stages.is_empty() || self.stages.contains(&0) || self.blocks_per_stage == 0 {
+            return Some(format!("stages {:?} with {} blocks each: every stage needs channels and blocks", self.stages, self.blocks_per_stage));
+        }
+        let [h, w] = self.map_size(height, width);
+        (h == 0 || w == 0).then(|| format!("{} stages leave no feature map of a {height}×{width} picture (use fewer stages)", self.stages.len()))
+    }
 }
 
 /// A VGG- or ResNet-style encoder.
@@ -145,5 +174,26 @@ impl ConvBlock {
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let x = self.norm.forward(self.conv.forward(input));
         if self.activation { relu(x) } else { x }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_sizes_follow_each_family_and_impossible_settings_are_named() {
+        let vgg = ImageEncoderConfig::new().with_stages(vec![8, 16, 32]);
+        assert_eq!(vgg.map_size(28, 28), [3, 3]);
+        let resnet = ImageEncoderConfig::new().with_kind(ImageEncoderKind::ResNet).with_channels_in(3).with_stages(vec![8, 16, 32]);
+        assert_eq!(resnet.map_size(32, 32), [8, 8]);
+        assert_eq!(resnet.map_size(7, 7), [2, 2]);
+        let device = Device::flex();
+        let out = resnet.init(&device).forward(Tensor::<4>::zeros([1, 3, 7, 7], &device));
+        assert_eq!(out.features.dims()[2..], [2, 2], "map_size is what the encoder gives");
+        assert!(vgg.problem([1, 28, 28]).is_none() && resnet.problem([3, 32, 32]).is_none());
+        assert!(vgg.problem([3, 28, 28]).unwrap().contains("channels_in is 1"));
+        assert!(vgg.clone().with_stages(vec![8; 5]).problem([1, 28, 28]).unwrap().contains("5 stages"));
+        assert!(vgg.with_stages(vec![8, 0]).problem([1, 28, 28]).unwrap().contains("stages"));
     }
 }

@@ -286,6 +286,7 @@ impl Task for Recipe {
 
     fn model(config: &RecipeConfig, device: &Device) -> Result<RecipeMatcher, RunError> {
         config.check()?;
+        crate::runner::check_dropout("recipe: dropout", config.dropout)?;
         let d_image = picture_features(&load_run_config::<Mnist>(&config.encoder_run())?);
         let model = RecipeModelConfig::new(d_image, WORDS.len() + 1, 20)
             .with_text_encoder(config.text_encoder)

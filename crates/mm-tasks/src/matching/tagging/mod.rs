@@ -284,6 +284,7 @@ impl Task for Tagging {
 
     fn model(config: &TaggingConfig, device: &Device) -> Result<TaggingModel, RunError> {
         config.check()?;
+        crate::runner::check_dropout("tagging: dropout", config.dropout)?;
         let vectors = load_vectors(config)?;
         let tags = config.tags();
         let rows = word_rows(&vectors, &tags, &config.vectors)?;
