@@ -165,13 +165,7 @@ impl CrossValidation {
 /// folds that finished are kept and an interrupted fold continues from its checkpoint (a fold not begun starts
 /// afresh). `None` if `stop_after` stopped a fold early.
 pub fn train_folds(config: &Esc10Config, root: &DataRoot, run: &RunDir, resume: bool, stop_after: Option<usize>) -> Result<Option<CrossValidation>, RunError> {
-    let _lock = run.lock()?;
-    let config_path = run.path().join(crate::runner::CONFIG_FILE);
-    if !config_path.exists() {
-        let file = crate::runner::RunFile { task: Esc10Sounds::NAME.to_string(), config: config.clone(), inputs: Vec::new() };
-        crate::runner::write_atomically(&config_path, &serde_json::to_vec_pretty(&file).expect("configs serialise"))?;
-    }
-    run.publish()?;
+    let _lock = crate::runner::start_run_of_parts::<Esc10Sounds>(config, run)?;
     let mut folds = Vec::new();
     for fold in 1..=5u8 {
         let child = run.child(&format!("fold-{fold}"))?;

@@ -12,7 +12,7 @@ use super::loader::Loader;
 use super::pins::{Pin, pin_all};
 use super::run_dir::write_atomically;
 use super::split::Subset;
-use super::{Context, FitOutcome, RunDir, RunError, Scores, Split, Task};
+use super::{Context, FitOutcome, RunDir, RunError, RunLock, Scores, Split, Task};
 use crate::DeviceKind;
 use crate::data::DataRoot;
 
@@ -87,6 +87,25 @@ fn prepare_once<T: Task>(config: &T::Config, context: &Context) -> Result<(), Ru
     write_atomically(&done, b"")
 }
 
+/// Writes `config.json`: the task, `config`, and its inputs pinned as they are now.
+fn write_run_file<T: Task>(config: &T::Config, path: &Path) -> Result<(), RunError> {
+    let file = RunFile { task: T::NAME.to_string(), config: config.clone(), inputs: pin_all(&T::inputs(config))? };
+    write_atomically(path, &serde_json::to_vec_pretty(&file).expect("configs serialise"))
+}
+
+/// Starts, or reopens to resume, a run made of several parts (a cross-validation's folds, the zero-shot
+/// splits): takes its lock, writes its `config.json` (the whole protocol's config, inputs pinned) unless it has
+/// one, and moves `latest` to it. Each part is then an ordinary run in a sub-folder, trained by [`train_task`].
+pub fn start_run_of_parts<T: Task>(config: &T::Config, run: &RunDir) -> Result<RunLock, RunError> {
+    let lock = run.lock()?;
+    let config_path = run.path().join(CONFIG_FILE);
+    if !config_path.exists() {
+        write_run_file::<T>(config, &config_path)?;
+    }
+    run.publish()?;
+    Ok(lock)
+}
+
 /// Trains `T` with `config` on the data in `root`, in the folder `run` (continuing from its newest checkpoint
 /// when `resume`, which needs the config the run was started with). Holds the run's lock throughout. Evaluates
 /// the best model on the test split once at the end and writes `evaluation.json`.
@@ -107,8 +126,7 @@ pub fn train_task<T: Task>(
             return Err(RunError::invalid(&config_path, "the run was started with another config; a resumed run keeps the config it started with"));
         }
     } else {
-        let file = RunFile { task: T::NAME.to_string(), config: config.clone(), inputs: pin_all(&T::inputs(config))? };
-        write_atomically(&config_path, &serde_json::to_vec_pretty(&file).expect("configs serialise"))?;
+        write_run_file::<T>(config, &config_path)?;
     }
     run.publish()?;
     let context = Context { root: root.clone(), run: run.path().to_path_buf() };

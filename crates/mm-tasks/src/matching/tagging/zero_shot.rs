@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::{Tagging, TaggingConfig, TaggingReport, ZeroShot, evaluate_tagging};
 use crate::data::DataRoot;
-use crate::runner::{CONFIG_FILE, MODEL_FILE, RunDir, RunError, RunFile, Task, train_task, write_atomically};
+use crate::runner::{CONFIG_FILE, MODEL_FILE, RunDir, RunError, start_run_of_parts, train_task, write_atomically};
 
 /// The held-out pairs.
 pub const HELD_OUT_PAIRS: [[u8; 2]; 5] = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]];
@@ -58,13 +58,7 @@ pub fn train_zero_shot(
     stop_after: Option<usize>,
     device: &Device,
 ) -> Result<Option<ZeroShotSummary>, RunError> {
-    let _lock = run.lock()?;
-    let config_path = run.path().join(CONFIG_FILE);
-    if !config_path.exists() {
-        let file = RunFile { task: Tagging::NAME.to_string(), config: config.clone(), inputs: Vec::new() };
-        write_atomically(&config_path, &serde_json::to_vec_pretty(&file).expect("configs serialise"))?;
-    }
-    run.publish()?;
+    let _lock = start_run_of_parts::<Tagging>(config, run)?;
     let mut splits = Vec::new();
     for pair in HELD_OUT_PAIRS {
         let child = run.child(&format!("held-out-{}{}", pair[0], pair[1]))?;
