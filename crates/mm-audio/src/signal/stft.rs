@@ -76,10 +76,12 @@ impl StftConfig {
         self.n_fft / 2 + 1
     }
 
-    /// Number of frames for a signal of `len` samples (librosa's formula).
+    /// Number of frames for a signal of `len` samples (librosa's and torch's formula). Centring pads
+    /// `n_fft / 2` (rounded down) on each side, so for odd `n_fft` the padded signal is one sample shorter than
+    /// `len + n_fft`.
     pub fn n_frames(&self, len: usize) -> usize {
         if self.center {
-            1 + len / self.hop_length
+            1 + (len + 2 * (self.n_fft / 2)).saturating_sub(self.n_fft) / self.hop_length
         } else if len >= self.n_fft {
             1 + (len - self.n_fft) / self.hop_length
         } else {
@@ -123,7 +125,6 @@ impl StftConfig {
 pub struct Stft {
     config: StftConfig,
     fft: WindowedRealFft,
-    window: Vec<f32>,
     spectrum: Vec<Complex32>,
 }
 
@@ -137,7 +138,11 @@ impl Stft {
     /// Plans the transform.
     pub fn new(config: StftConfig) -> Result<Self> {
         config.validate()?;
-        Ok(Self { window: config.padded_window(), fft: WindowedRealFft::new(config.n_fft), spectrum: vec![Complex32::default(); config.n_bins()], config })
+        Ok(Self {
+            fft: WindowedRealFft::new(config.window.padded_f64(config.win_length, config.n_fft, config.symmetry)),
+            spectrum: vec![Complex32::default(); config.n_bins()],
+            config,
+        })
     }
 
     /// The configuration this transform was planned for.
@@ -166,9 +171,9 @@ impl Stft {
             let start = (t * self.config.hop_length) as isize - offset;
             if start >= 0 && start as usize + n_fft <= signal.len() {
                 let frame = &signal[start as usize..start as usize + n_fft];
-                self.fft.process_slice(&self.window, frame, &mut self.spectrum);
+                self.fft.process_slice(frame, &mut self.spectrum);
             } else {
-                self.fft.process(&self.window, |i| pad.sample(signal, start + i as isize), &mut self.spectrum);
+                self.fft.process(|i| pad.sample(signal, start + i as isize), &mut self.spectrum);
             }
             each(t, &self.spectrum);
         }
@@ -202,7 +207,8 @@ mod tests {
         for (n_fft, hop, mode) in [(25, 7, PadMode::Reflect), (64, 16, PadMode::Constant), (30, 30, PadMode::Edge)] {
             let config = StftConfig::new(n_fft).with_hop_length(hop).with_pad_mode(mode);
             let spec = Stft::new(config).unwrap().process(&signal).unwrap();
-            assert_eq!(spec.dim(), (1 + 300 / hop, n_fft / 2 + 1));
+            // librosa: 1 + (len + 2·(n_fft/2) - n_fft) / hop frames
+            assert_eq!(spec.dim(), (1 + (300 + 2 * (n_fft / 2) - n_fft) / hop, n_fft / 2 + 1));
             let window = config.padded_window();
             for t in [0, 1, spec.nrows() / 2, spec.nrows() - 1] {
                 let start = (t * hop) as isize - (n_fft / 2) as isize;

@@ -33,6 +33,13 @@ impl Window {
     ///
     /// A length of 1 gives `[1.0]` and a length of 0 an empty vector, as in scipy.
     pub fn coefficients(self, length: usize, symmetry: Symmetry) -> Vec<f32> {
+        self.coefficients_f64(length, symmetry).into_iter().map(|w| w as f32).collect()
+    }
+
+    /// The window's `length` coefficients in f64, as scipy's `get_window` returns them. The forward STFT windows in
+    /// f64: rounding the window to f32 perturbs every sample by about 6e-8 of itself, noise that would sit ~140 dB
+    /// below the frame's loudest bin and so swamp its quietest ones.
+    pub fn coefficients_f64(self, length: usize, symmetry: Symmetry) -> Vec<f64> {
         if length <= 1 {
             return vec![1.0; length];
         }
@@ -51,7 +58,7 @@ impl Window {
                 let phase = 2.0 * std::f64::consts::PI * n as f64 / denominator;
                 // General cosine window: a0 - a1 cos(x) + a2 cos(2x) - …
                 let value: f64 = cosine_terms.iter().enumerate().map(|(k, a)| if k % 2 == 0 { 1.0 } else { -1.0 } * a * (k as f64 * phase).cos()).sum();
-                value as f32
+                value
             })
             .collect()
     }
@@ -59,9 +66,14 @@ impl Window {
     /// The window of `win_length` coefficients centred in `n_fft` samples with zeros on both sides,
     /// as librosa's `util.pad_center` does when `win_length < n_fft`.
     pub fn padded(self, win_length: usize, n_fft: usize, symmetry: Symmetry) -> Vec<f32> {
+        self.padded_f64(win_length, n_fft, symmetry).into_iter().map(|w| w as f32).collect()
+    }
+
+    /// [`Window::padded`] in f64.
+    pub fn padded_f64(self, win_length: usize, n_fft: usize, symmetry: Symmetry) -> Vec<f64> {
         let mut padded = vec![0.0; n_fft];
         let left = (n_fft - win_length) / 2;
-        padded[left..left + win_length].copy_from_slice(&self.coefficients(win_length, symmetry));
+        padded[left..left + win_length].copy_from_slice(&self.coefficients_f64(win_length, symmetry));
         padded
     }
 }
