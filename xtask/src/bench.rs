@@ -18,7 +18,7 @@ pub enum BenchCommand {
         #[arg(long)]
         input: Option<PathBuf>,
         /// Timed calls per measurement; the median is reported.
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, value_parser = crate::flags::at_least_one)]
         repeats: usize,
         /// Python with librosa, scipy, torch and torchaudio (default: MM_PYTHON, else a virtual environment in
         /// ~/.cache/mm/pyref, created and filled with pip when missing).

@@ -20,13 +20,13 @@ use crate::bench::python_with;
 #[derive(Args)]
 pub struct TrainStepArgs {
     /// Examples per step.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = crate::flags::at_least_one)]
     batch: usize,
     /// Timed steps; the median is reported.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = crate::flags::at_least_one)]
     repeats: usize,
     /// Threads for PyTorch (flex uses rayon's pool: RAYON_NUM_THREADS, else every core).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::flags::threads)]
     threads: Option<usize>,
     /// Also time wgpu (a software Vulkan device here, whose timings mean nothing).
     #[arg(long)]

@@ -74,3 +74,40 @@ fn main() -> ExitCode {
 
 /// Errors a command reports before exiting with status 1.
 pub type Failure = Box<dyn std::error::Error>;
+
+/// clap value parsers for flags whose whole type range is not valid, so that `--repeats 0` or `--range-db nan`
+/// is refused with the flag's name before anything runs.
+pub mod flags {
+    /// A count of at least 1 (`--repeats`, `--batch`).
+    pub fn at_least_one(text: &str) -> Result<usize, String> {
+        match text.parse::<usize>() {
+            Ok(0) => Err("must be at least 1".into()),
+            Ok(n) => Ok(n),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// A thread count in 1..=1024.
+    pub fn threads(text: &str) -> Result<usize, String> {
+        at_least_one(text).and_then(|n| if n <= 1024 { Ok(n) } else { Err(format!("{n} threads is more than 1024")) })
+    }
+
+    /// A positive, finite number (`--range-db`).
+    pub fn positive_finite(text: &str) -> Result<f32, String> {
+        let value: f32 = text.parse().map_err(|e| format!("{e}"))?;
+        if value.is_finite() && value > 0.0 { Ok(value) } else { Err(format!("must be positive and finite, got {value}")) }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn refuse_what_the_type_allows_but_the_flag_does_not() {
+            assert!(super::at_least_one("0").is_err() && super::at_least_one("3") == Ok(3));
+            assert!(super::threads("100000").is_err() && super::threads("2") == Ok(2));
+            for bad in ["-3", "nan", "inf", "0", "x"] {
+                assert!(super::positive_finite(bad).is_err(), "{bad}");
+            }
+            assert_eq!(super::positive_finite("80"), Ok(80.0));
+        }
+    }
+}

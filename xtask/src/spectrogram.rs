@@ -59,7 +59,7 @@ pub struct SpectrogramArgs {
     #[arg(long)]
     sample_rate: Option<u32>,
     /// Dynamic range of the picture's colours, in dB below the maximum.
-    #[arg(long, default_value_t = 80.0)]
+    #[arg(long, default_value_t = 80.0, value_parser = crate::flags::positive_finite)]
     range_db: f32,
 }
 

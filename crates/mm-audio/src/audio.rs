@@ -4,6 +4,19 @@ use rubato::{FftFixedIn, Resampler};
 
 use crate::{Error, Result};
 
+/// The highest sample rate mm accepts, in Hz: eight times 192 kHz. A header or flag asking for more (a 4 GHz
+/// "rate") is an error rather than a resampler that tries to allocate gigabytes.
+pub const MAX_SAMPLE_RATE: u32 = 1_536_000;
+
+/// Checks that a sample rate is in 1..=[`MAX_SAMPLE_RATE`]; `what` names where it came from.
+pub fn check_sample_rate(rate: u32, what: &str) -> Result<()> {
+    if (1..=MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(Error::parameter(format!("{what}: sample rate {rate} Hz is outside 1..={MAX_SAMPLE_RATE}")))
+    }
+}
+
 /// Mono audio as f32 samples in [-1, 1] at `sample_rate` hertz.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audio {
@@ -32,8 +45,8 @@ impl Audio {
             return Ok(self.clone());
         }
         let error = |message: String| Error::Resample { from, to, message };
-        if from == 0 || to == 0 {
-            return Err(error("sample rates must be positive".into()));
+        if !(1..=MAX_SAMPLE_RATE).contains(&from) || !(1..=MAX_SAMPLE_RATE).contains(&to) {
+            return Err(error(format!("sample rates must be in 1..={MAX_SAMPLE_RATE} Hz")));
         }
         let mut resampler = FftFixedIn::<f32>::new(from as usize, to as usize, 1024, 2, 1).map_err(|e| error(e.to_string()))?;
         let wanted = (self.samples.len() as u64 * to as u64).div_ceil(from as u64) as usize;

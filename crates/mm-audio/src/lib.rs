@@ -25,7 +25,7 @@ mod io;
 pub mod picture;
 pub mod signal;
 
-pub use audio::Audio;
+pub use audio::{Audio, MAX_SAMPLE_RATE, check_sample_rate};
 pub use error::{Error, Result};
 pub use io::{WavInfo, ogg_info, read_audio, read_ogg, read_wav, write_wav};
 

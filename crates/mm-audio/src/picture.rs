@@ -58,6 +58,9 @@ impl SpectrogramPicture {
 
     fn draw(&self, values: ArrayView2<f32>, path: &Path) -> std::result::Result<(), String> {
         let (frames, rows) = values.dim();
+        if !(self.dynamic_range.is_finite() && self.dynamic_range > 0.0) {
+            return Err(format!("the dynamic range must be positive and finite, got {} dB", self.dynamic_range));
+        }
         if frames == 0 || rows == 0 {
             return Err("nothing to draw: the spectrogram is empty".into());
         }

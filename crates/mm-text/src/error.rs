@@ -34,6 +34,14 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// A setting is outside the range that works (named as in the config and on the command line).
+    #[error("{setting}: {problem}")]
+    Setting {
+        /// The setting's name, e.g. `window`.
+        setting: &'static str,
+        /// What is wrong with its value.
+        problem: String,
+    },
     /// The tokenizers library refused (training or encoding), with its message.
     #[error("tokenizer: {problem}")]
     Tokenizer {

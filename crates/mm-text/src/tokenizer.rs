@@ -165,6 +165,9 @@ impl TextTokenizer {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
+        // JSON syntax first: tokenizers' own deserialiser panics on some malformed JSON (its decoder helper
+        // `expect`s), and skips checks its builder makes (see `check_template`).
+        check_template(&text).map_err(|problem| Error::Invalid { path: path.into(), problem })?;
         let inner: Tokenizer = text.parse().map_err(|e: tokenizers::Error| Error::Invalid { path: path.into(), problem: e.to_string() })?;
         let tokenizer = Self { inner };
         tokenizer.check_special_ids(path)?;
@@ -230,6 +233,33 @@ impl TextTokenizer {
 
 fn problem(error: tokenizers::Error) -> Error {
     Error::Tokenizer { problem: error.to_string() }
+}
+
+/// The checks tokenizers' builder makes but its deserialiser skips: every special token a `TemplateProcessing`
+/// post-processor's templates name must be in its `special_tokens` map with as many ids as tokens. A file that
+/// breaks this loads, then panics inside tokenizers at the first `encode` (found by `fuzz_readers`).
+fn check_template(json: &str) -> std::result::Result<(), String> {
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let Some(processor) = value.get("post_processor").filter(|p| p.get("type").and_then(|t| t.as_str()) == Some("TemplateProcessing")) else {
+        return Ok(());
+    };
+    let specials = processor.get("special_tokens").and_then(|s| s.as_object()).ok_or("post_processor: special_tokens is missing")?;
+    for (key, token) in specials {
+        let count = |field: &str| token.get(field).and_then(|f| f.as_array()).map(|a| a.len());
+        if count("ids").is_none() || count("ids") != count("tokens") {
+            return Err(format!("post_processor: special token {key:?} needs as many ids as tokens"));
+        }
+    }
+    for template in ["single", "pair"] {
+        for piece in processor.get(template).and_then(|t| t.as_array()).into_iter().flatten() {
+            if let Some(id) = piece.get("SpecialToken").and_then(|t| t.get("id")).and_then(|id| id.as_str())
+                && !specials.contains_key(id)
+            {
+                return Err(format!("post_processor: the {template} template names the special token {id:?}, which special_tokens lacks"));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

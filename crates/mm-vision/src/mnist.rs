@@ -7,17 +7,25 @@ use crate::{Error, Result};
 
 /// Reads a file whole, gunzipping it if it starts with the gzip magic bytes.
 pub fn read_maybe_gzipped(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::io(path, std::io::Error::new(e.kind(), format!("corrupt gzip stream: {e}"))))?;
-        Ok(out)
-    } else {
-        Ok(raw)
-    }
+    let mut out = Vec::new();
+    open_maybe_gzipped(path)?.0.read_to_end(&mut out).map_err(|e| gzip_error(path, e))?;
+    Ok(out)
 }
+
+/// A reader of the file's bytes, gunzipped if it starts with the gzip magic bytes, and whether it was.
+fn open_maybe_gzipped(path: &Path) -> Result<(Box<dyn Read>, bool)> {
+    let mut file = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?);
+    let gzipped = std::io::BufRead::fill_buf(&mut file).map_err(|e| Error::io(path, e))?.starts_with(&[0x1f, 0x8b]);
+    Ok((if gzipped { Box::new(flate2::read::MultiGzDecoder::new(file)) } else { Box::new(file) }, gzipped))
+}
+
+fn gzip_error(path: &Path, e: std::io::Error) -> Error {
+    Error::io(path, std::io::Error::new(e.kind(), format!("corrupt gzip stream: {e}")))
+}
+
+/// The largest IDX payload read: 16 GiB, far above any real data set, so that a header (or a gzip bomb behind
+/// one) cannot make the reader allocate without bound.
+pub const MAX_IDX_BYTES: u64 = 1 << 34;
 
 /// An IDX array of unsigned bytes: its dimensions and its data, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,27 +38,41 @@ pub struct IdxArray {
 
 impl IdxArray {
     /// Reads an IDX file of unsigned bytes (type 0x08), gzipped or raw. A file whose data is shorter or longer
-    /// than its header declares is an error.
+    /// than its header declares is an error, and so is a header declaring more than [`MAX_IDX_BYTES`]; the
+    /// data is decompressed only up to the declared size, so a gzip bomb costs no more memory than its header
+    /// claims.
     pub fn read(path: &Path) -> Result<Self> {
-        let bytes = read_maybe_gzipped(path)?;
-        if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
+        let (mut reader, gzipped) = open_maybe_gzipped(path)?;
+        // A raw file that ends early is short; a gzip stream that does may be short or corrupt.
+        let ended = |what: &'static str| {
+            move |e: std::io::Error| match (e.kind(), gzipped) {
+                (std::io::ErrorKind::UnexpectedEof, false) => Error::invalid(path, what),
+                _ => gzip_error(path, e),
+            }
+        };
+        let mut magic = [0u8; 4];
+        reader.read_exact(&mut magic).map_err(ended("not an IDX file: shorter than its 4-byte magic number"))?;
+        if magic[0] != 0 || magic[1] != 0 {
             return Err(Error::invalid(path, "not an IDX file: the magic number does not start with two zero bytes"));
         }
-        if bytes[2] != 0x08 {
-            return Err(Error::invalid(path, format!("IDX element type 0x{:02x} is not unsigned byte (0x08)", bytes[2])));
+        if magic[2] != 0x08 {
+            return Err(Error::invalid(path, format!("IDX element type 0x{:02x} is not unsigned byte (0x08)", magic[2])));
         }
-        let n_dims = bytes[3] as usize;
-        let header = 4 + 4 * n_dims;
-        if bytes.len() < header {
-            return Err(Error::invalid(path, "the IDX header is truncated"));
-        }
-        let dims: Vec<usize> = bytes[4..header].chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
-        let expected: usize = dims.iter().product();
-        let actual = bytes.len() - header;
-        if actual != expected {
+        let mut header = vec![0u8; 4 * magic[3] as usize];
+        reader.read_exact(&mut header).map_err(ended("the IDX header is truncated"))?;
+        let dims: Vec<usize> = header.chunks_exact(4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize).collect();
+        let expected = dims.iter().try_fold(1u64, |size, &d| size.checked_mul(d as u64)).filter(|&size| size <= MAX_IDX_BYTES);
+        let Some(expected) = expected else {
+            return Err(Error::invalid(path, format!("the header declares dimensions {dims:?}, more than {MAX_IDX_BYTES} bytes of data")));
+        };
+        // One byte more than declared, to tell a longer file from an exact one; memory grows with what is read.
+        let mut data = Vec::with_capacity(expected.min(1 << 26) as usize);
+        reader.take(expected + 1).read_to_end(&mut data).map_err(|e| gzip_error(path, e))?;
+        if data.len() as u64 != expected {
+            let actual = if data.len() as u64 > expected { "more".to_string() } else { data.len().to_string() };
             return Err(Error::invalid(path, format!("the header declares {dims:?} = {expected} bytes of data but the file has {actual}")));
         }
-        Ok(Self { dims, data: bytes[header..].to_vec() })
+        Ok(Self { dims, data })
     }
 }
 
@@ -126,6 +148,9 @@ pub fn read_mnist(dir: impl AsRef<Path>, part: MnistPart) -> Result<MnistSplit> 
     let [count, rows, cols] = images.dims[..] else {
         return Err(Error::invalid(&images_path, format!("expected 3 dimensions (count, rows, cols), got {:?}", images.dims)));
     };
+    if (rows, cols) != (28, 28) {
+        return Err(Error::invalid(&images_path, format!("MNIST pictures are 28×28; this file holds {rows}×{cols}")));
+    }
     if labels.dims != [count] {
         return Err(Error::invalid(&labels_path, format!("{:?} labels for {count} images", labels.dims)));
     }
@@ -150,12 +175,13 @@ mod tests {
     #[test]
     fn reads_raw_and_gzipped_files_and_rejects_bad_ones() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), idx(&[2, 2, 2], &[0, 1, 2, 3, 4, 5, 6, 7])).unwrap();
+        let pixels: Vec<u8> = (0..2 * 784).map(|i| (i % 251) as u8).collect();
+        std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), idx(&[2, 28, 28], &pixels)).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         gz.write_all(&idx(&[2], &[3, 9])).unwrap();
         std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), gz.finish().unwrap()).unwrap();
         let split = read_mnist(dir.path(), MnistPart::Test).unwrap();
-        assert_eq!((split.len(), split.image(1), split.labels.as_slice()), (2, &[4u8, 5, 6, 7][..], &[3u8, 9][..]));
+        assert_eq!((split.len(), split.image(1), split.labels.as_slice()), (2, &pixels[784..], &[3u8, 9][..]));
 
         let short = dir.path().join("short");
         std::fs::write(&short, idx(&[2, 2, 2], &[0; 7])).unwrap();
@@ -165,5 +191,37 @@ mod tests {
         let message = IdxArray::read(&corrupt).unwrap_err().to_string();
         assert!(message.contains("corrupt.gz") && message.contains("gzip"), "{message}");
         assert!(read_mnist(dir.path(), MnistPart::Train).unwrap_err().to_string().contains("train"));
+    }
+
+    #[test]
+    fn absurd_headers_and_gzip_bombs_are_errors_not_allocations() {
+        let dir = tempfile::tempdir().unwrap();
+        let overflow = dir.path().join("overflow");
+        std::fs::write(&overflow, idx(&[u32::MAX, u32::MAX, u32::MAX], &[])).unwrap();
+        assert!(IdxArray::read(&overflow).unwrap_err().to_string().contains("more than"));
+        // 1 GiB of zeros behind a header that declares 4 bytes: gzipped to about 1 MB, never decompressed whole.
+        let bomb = dir.path().join("bomb.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&idx(&[4], &[])).unwrap();
+        let zeros = vec![0u8; 1 << 20];
+        (0..1024).for_each(|_| gz.write_all(&zeros).unwrap());
+        std::fs::write(&bomb, gz.finish().unwrap()).unwrap();
+        let message = IdxArray::read(&bomb).unwrap_err().to_string();
+        assert!(message.contains("bomb.gz") && message.contains("more"), "{message}");
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, []).unwrap();
+        assert!(IdxArray::read(&empty).unwrap_err().to_string().contains("magic"));
+        let truncated = dir.path().join("truncated");
+        std::fs::write(&truncated, [0, 0, 8, 3, 0, 0]).unwrap();
+        assert!(IdxArray::read(&truncated).unwrap_err().to_string().contains("truncated"));
+    }
+
+    #[test]
+    fn mnist_pictures_must_be_28_by_28() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), idx(&[1, 2, 2], &[0; 4])).unwrap();
+        std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), idx(&[1], &[3])).unwrap();
+        let message = read_mnist(dir.path(), MnistPart::Test).unwrap_err().to_string();
+        assert!(message.contains("t10k-images") && message.contains("2×2"), "{message}");
     }
 }

@@ -24,8 +24,11 @@ pub fn read_ogg(path: impl AsRef<Path>) -> Result<Audio> {
     let mut reader = OggStreamReader::new(BufReader::new(file)).map_err(vorbis_error)?;
     let channels = reader.ident_hdr.audio_channels as usize;
     let sample_rate = reader.ident_hdr.audio_sample_rate;
-    if channels == 0 || sample_rate == 0 {
-        return Err(Error::invalid(path, "the Vorbis header declares zero channels or a zero sample rate"));
+    if channels == 0 || !(1..=crate::MAX_SAMPLE_RATE).contains(&sample_rate) {
+        return Err(Error::invalid(
+            path,
+            format!("the Vorbis header declares {channels} channels at {sample_rate} Hz (mm reads 1..={} Hz)", crate::MAX_SAMPLE_RATE),
+        ));
     }
     let mut samples = Vec::new();
     while let Some(packet) = reader.read_dec_packet_itl().map_err(vorbis_error)? {

@@ -51,8 +51,11 @@ pub fn read_wav(path: impl AsRef<Path>) -> Result<Audio> {
     let path = path.as_ref();
     let mut reader = WavReader::open(path).map_err(|source| wav_error(path, source))?;
     let spec = reader.spec();
-    if spec.channels == 0 || spec.sample_rate == 0 {
-        return Err(Error::invalid(path, "the header declares zero channels or a zero sample rate"));
+    if spec.channels == 0 || !(1..=crate::MAX_SAMPLE_RATE).contains(&spec.sample_rate) {
+        return Err(Error::invalid(
+            path,
+            format!("the header declares {} channels at {} Hz (mm reads 1..={} Hz)", spec.channels, spec.sample_rate, crate::MAX_SAMPLE_RATE),
+        ));
     }
     let interleaved: Vec<f32> = match spec.sample_format {
         SampleFormat::Float => reader.samples::<f32>().collect::<Result<_, _>>(),

@@ -143,9 +143,10 @@ impl MelFilterbank {
     /// Builds the filters as `librosa.filters.mel` does (weights computed in f64, stored as f32).
     pub fn new(config: MelConfig) -> Result<Self> {
         let nyquist = config.sample_rate as f32 / 2.0;
-        if config.n_mels == 0 || config.n_fft < 2 || config.sample_rate == 0 {
-            return Err(Error::parameter(format!("a mel filterbank needs n_mels >= 1, n_fft >= 2 and a sample rate, got {config:?}")));
+        if config.n_mels == 0 || !(2..=super::MAX_N_FFT).contains(&config.n_fft) || config.n_mels > config.n_fft {
+            return Err(Error::parameter(format!("a mel filterbank needs 1 <= n_mels <= n_fft and n_fft in 2..={}, got {config:?}", super::MAX_N_FFT)));
         }
+        crate::check_sample_rate(config.sample_rate, "mel filterbank")?;
         if !(0.0 <= config.fmin && config.fmin < config.fmax_hz() && config.fmax_hz() <= nyquist) {
             return Err(Error::parameter(format!(
                 "mel band edges must satisfy 0 <= fmin < fmax <= {nyquist} Hz (Nyquist), got fmin {} and fmax {}",

@@ -18,5 +18,5 @@ pub use istft::Istft;
 pub use mel::{MelConfig, MelFilterbank, MelNorm, MelScale};
 pub use pad::PadMode;
 pub use realfft::num_complex::Complex32;
-pub use stft::{Stft, StftConfig};
+pub use stft::{MAX_N_FFT, Stft, StftConfig};
 pub use window::{Symmetry, Window};

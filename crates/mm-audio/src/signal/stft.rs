@@ -8,6 +8,10 @@ use super::real_fft::WindowedRealFft;
 use super::{PadMode, Symmetry, Window};
 use crate::{Error, Result};
 
+/// The longest FFT mm plans: 2^20 samples (47 s at 22.05 kHz). Longer ones are an error, not a plan that
+/// allocates gigabytes.
+pub const MAX_N_FFT: usize = 1 << 20;
+
 /// Parameters of an STFT. Defaults follow librosa, except `pad_mode`, which follows torch (reflect).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StftConfig {
@@ -96,8 +100,8 @@ impl StftConfig {
 
     /// Checks that the parameters describe a usable transform.
     pub fn validate(&self) -> Result<()> {
-        if self.n_fft < 2 {
-            return Err(Error::parameter(format!("n_fft must be at least 2, got {}", self.n_fft)));
+        if !(2..=MAX_N_FFT).contains(&self.n_fft) {
+            return Err(Error::parameter(format!("n_fft must be in 2..={MAX_N_FFT}, got {}", self.n_fft)));
         }
         if self.hop_length == 0 {
             return Err(Error::parameter("hop_length must be at least 1"));

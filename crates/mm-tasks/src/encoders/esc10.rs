@@ -105,6 +105,7 @@ impl Task for Esc10Sounds {
     }
 
     fn model(config: &Esc10Config, device: &Device) -> Result<SoundClassifier, RunError> {
+        config.features.check()?;
         config.model.check("esc10", config.features.shape(config.model.input))?;
         Ok(config.model.init(config.features.shape(config.model.input), 10, device))
     }

@@ -6,7 +6,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use mm_audio::Audio;
 use mm_audio::encoders::{LogMelCnn, LogMelCnnConfig, WaveformCnn, WaveformCnnConfig};
-use mm_audio::signal::{LogMel, LogMelConfig};
+use mm_audio::signal::{LogMel, LogMelConfig, StftConfig};
 use mm_vision::transforms::shift;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -47,9 +47,27 @@ impl SoundFeatures {
         (self.sample_rate as f32 * self.seconds).round() as usize
     }
 
-    /// Log-mel frames per example (centred STFT).
+    /// Log-mel frames per example (centred STFT, as [`StftConfig::n_frames`] counts them).
     pub fn frames(&self) -> usize {
-        self.samples() / self.hop + 1
+        StftConfig::new(self.n_fft).with_hop_length(self.hop.max(1)).n_frames(self.samples())
+    }
+
+    /// The longest example, in seconds: an hour. `seconds = inf` would otherwise ask for usize::MAX samples.
+    pub const MAX_SECONDS: f32 = 3600.0;
+
+    /// Checks the settings: a rate mm reads, a positive finite duration of at most [`Self::MAX_SECONDS`], and an
+    /// STFT and filterbank that can be planned.
+    pub fn check(&self) -> Result<(), RunError> {
+        let problem = |p: String| RunError::Config(format!("features: {p}"));
+        mm_audio::check_sample_rate(self.sample_rate, "sample_rate").map_err(|e| problem(e.to_string()))?;
+        if !(self.seconds > 0.0 && self.seconds <= Self::MAX_SECONDS) {
+            return Err(problem(format!("seconds must be in (0, {}], got {}", Self::MAX_SECONDS, self.seconds)));
+        }
+        if self.hop == 0 || self.samples() == 0 {
+            return Err(problem(format!("hop must be positive and seconds × sample_rate at least one sample: {self:?}")));
+        }
+        LogMel::new(LogMelConfig::new(self.sample_rate, self.n_fft, self.hop, self.mels)).map_err(|e| problem(e.to_string()))?;
+        Ok(())
     }
 
     /// `[1, len]` for waveforms, `[mels, frames]` for log-mels.
@@ -62,9 +80,7 @@ impl SoundFeatures {
 
     /// Appends the example of each recording to one flat buffer.
     pub fn examples(&self, input: SoundInput, recordings: impl Iterator<Item = mm_audio::Result<Audio>>) -> Result<Vec<f32>, RunError> {
-        if self.sample_rate == 0 || self.hop == 0 || self.n_fft == 0 || self.mels == 0 || !(self.seconds > 0.0) {
-            return Err(RunError::Config(format!("features: sample_rate, seconds, n_fft, hop and mels must be positive: {self:?}")));
-        }
+        self.check()?;
         let mut log_mel = LogMel::new(LogMelConfig::new(self.sample_rate, self.n_fft, self.hop, self.mels)).map_err(data_error)?;
         let mut out = Vec::new();
         for audio in recordings {

@@ -54,6 +54,32 @@ impl Default for SkipGramConfig {
     }
 }
 
+impl SkipGramConfig {
+    /// Checks every setting against the range in which training works: a window or thread count in the
+    /// billions would overflow the sentence arithmetic or exhaust the machine's threads, a non-finite rate would
+    /// make every vector NaN.
+    pub fn validate(&self) -> Result<()> {
+        let in_range = |setting: &'static str, value: usize, max: usize| {
+            if (1..=max).contains(&value) { Ok(()) } else { Err(Error::Setting { setting, problem: format!("must be in 1..={max}, got {value}") }) }
+        };
+        in_range("dim", self.dim, 100_000)?;
+        // word2vec.c cuts sentences at 1,000 words, so no window needs to be wider.
+        in_range("window", self.window, 1_000)?;
+        in_range("epochs", self.epochs, 100_000)?;
+        in_range("threads", self.threads, 1_024)?;
+        if self.negative > 1_000 {
+            return Err(Error::Setting { setting: "negative", problem: format!("must be at most 1000, got {}", self.negative) });
+        }
+        if !(self.alpha.is_finite() && self.alpha > 0.0) {
+            return Err(Error::Setting { setting: "alpha", problem: format!("must be positive and finite, got {}", self.alpha) });
+        }
+        if !(self.sample.is_finite() && self.sample >= 0.0) {
+            return Err(Error::Setting { setting: "sample", problem: format!("must be zero or positive and finite, got {}", self.sample) });
+        }
+        Ok(())
+    }
+}
+
 /// A trained model: the vocabulary and both matrices.
 #[derive(Debug, Clone)]
 pub struct SkipGramModel {
@@ -135,9 +161,7 @@ impl Shared {
 
 /// Trains skip-gram with negative sampling on `corpus`, calling `progress` about once per job.
 pub fn train(corpus: &Corpus, config: &SkipGramConfig, progress: impl Fn(Progress) + Sync) -> Result<SkipGramModel> {
-    if config.dim == 0 || config.window == 0 || config.epochs == 0 || config.threads == 0 || config.alpha <= 0.0 {
-        return Err(Error::Invalid { path: corpus.path().into(), problem: format!("dim, window, epochs, threads and alpha must be positive: {config:?}") });
-    }
+    config.validate()?;
     let vocabulary = Vocabulary::build(corpus, config.min_count, config.max_vocab)?;
     let (words, dim) = (vocabulary.len(), config.dim);
     let mut rng = Lcg(config.seed);
@@ -365,15 +389,33 @@ mod tests {
         let model = train(&corpus, &config, |_| {}).unwrap();
         let again = train(&corpus, &config, |_| {}).unwrap();
         assert_eq!(model.input, again.input, "one thread and one seed must give the same vectors");
-        let vectors = model.vectors();
-        let unit = crate::evaluate::unit_rows(&vectors);
-        for word in ["cat", "hammer", "sheep", "drill"] {
-            let nearest = crate::evaluate::nearest(&vectors, unit.view(), word, 3).unwrap();
-            let same = nearest.iter().all(|(w, _)| ANIMALS.contains(&w.as_str()) == ANIMALS.contains(&word));
-            assert!(same, "{word}: {nearest:?}");
+        // Each word's three nearest neighbours share its topic (animals or tools).
+        let learns_topics = |model: &SkipGramModel, label: &str| {
+            let vectors = model.vectors();
+            let unit = crate::evaluate::unit_rows(&vectors);
+            for word in ["cat", "hammer", "sheep", "drill"] {
+                let nearest = crate::evaluate::nearest(&vectors, unit.view(), word, 3).unwrap();
+                let same = nearest.iter().all(|(w, _)| ANIMALS.contains(&w.as_str()) == ANIMALS.contains(&word));
+                assert!(same, "{label}, {word}: {nearest:?}");
+            }
+        };
+        learns_topics(&model, "one thread");
+        for (setting, bad) in [
+            ("window", SkipGramConfig { window: usize::MAX / 2, ..config }),
+            ("threads", SkipGramConfig { threads: 1 << 40, ..config }),
+            ("alpha", SkipGramConfig { alpha: f32::NAN, ..config }),
+            ("sample", SkipGramConfig { sample: f64::INFINITY, ..config }),
+            ("dim", SkipGramConfig { dim: 0, ..config }),
+        ] {
+            let message = train(&corpus, &bad, |_| {}).unwrap_err().to_string();
+            assert!(message.starts_with(&format!("{setting}: ")), "{message}");
         }
+        // Two threads race on the shared rows (Hogwild), so their vectors differ from one thread's, but they must
+        // learn the same topics, and not merely leave vectors of the right length.
         let two_threads = train(&corpus, &SkipGramConfig { threads: 2, ..config }, |_| {}).unwrap();
-        assert_eq!(two_threads.input.len(), model.input.len());
+        assert_eq!((two_threads.input.len(), two_threads.vocabulary.len()), (model.input.len(), model.vocabulary.len()));
+        assert_ne!(two_threads.input, model.input, "two threads split the corpus differently from one");
+        learns_topics(&two_threads, "two threads");
     }
 
     #[test]

@@ -303,6 +303,7 @@ impl Task for SoundNet {
     }
 
     fn model(config: &SoundNetConfig, device: &Device) -> Result<SoundNetLearner, RunError> {
+        config.features.check()?;
         config.scene_of()?;
         let student = SoundNetStudentConfig::new(config.cnn.clone(), 10, config.scenes.len()).init(device);
         Ok(SoundNetLearner { student, temperature: config.temperature })
