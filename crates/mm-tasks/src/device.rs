@@ -94,23 +94,33 @@ fn quietly<T>(f: impl FnOnce() -> T + std::panic::UnwindSafe) -> Result<T, Strin
 /// Runs a small but representative computation (matrix product, convolution, softmax, reductions) on `device`
 /// and on flex, and returns the largest absolute difference between the two results.
 pub fn agreement_check(device: &Device) -> Result<f32, DeviceError> {
-    let run = |device: &Device| -> Vec<f32> {
-        use burn::tensor::{TensorData, activation::softmax, module::conv2d, ops::ConvOptions};
-        let values = |n: usize, scale: f32| -> Vec<f32> { (0..n).map(|i| ((i * 7919 % 97) as f32 / 97.0 - 0.5) * scale).collect() };
-        let a = Tensor::<2>::from_data(TensorData::new(values(64 * 48, 1.0), [64, 48]), device);
-        let b = Tensor::<2>::from_data(TensorData::new(values(48 * 32, 0.5), [48, 32]), device);
-        let image = Tensor::<4>::from_data(TensorData::new(values(2 * 3 * 16 * 16, 1.0), [2, 3, 16, 16]), device);
-        let kernel = Tensor::<4>::from_data(TensorData::new(values(4 * 3 * 3 * 3, 0.3), [4, 3, 3, 3]), device);
-        let product = softmax(a.matmul(b), 1);
-        let convolved = conv2d(image, kernel, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)).tanh();
-        let mut out: Vec<f32> = product.into_data().try_to_vec().expect("f32 data");
-        out.extend(convolved.clone().into_data().try_to_vec::<f32>().expect("f32 data"));
-        out.extend(convolved.sum_dim(3).mean_dim(2).into_data().try_to_vec::<f32>().expect("f32 data"));
-        out
-    };
-    let on_device = quietly(|| run(device)).map_err(DeviceError::NoAdapter)?;
-    let on_flex = run(&Device::flex());
+    let on_device = quietly(|| agreement_outputs(device)).map_err(DeviceError::NoAdapter)?;
+    let on_flex = agreement_outputs(&Device::flex());
+    // Both sides run the same program, so a length difference is a bug, not a tolerance question.
+    assert_eq!(on_device.len(), on_flex.len(), "the agreement check gave outputs of different lengths");
     Ok(on_device.iter().zip(&on_flex).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max))
+}
+
+/// The inputs of the agreement check, `(i·7919 mod 97) / 97 - ½` scaled.
+fn agreement_values(n: usize, scale: f32) -> Vec<f32> {
+    (0..n).map(|i| ((i * 7919 % 97) as f32 / 97.0 - 0.5) * scale).collect()
+}
+
+/// The check's program on one device: `softmax(a·b)` for a `[64, 48]` and b `[48, 32]`, a 3×3 convolution of a
+/// `[2, 3, 16, 16]` picture through tanh, and that map's sums and means, flattened in that order.
+fn agreement_outputs(device: &Device) -> Vec<f32> {
+    use burn::tensor::{TensorData, activation::softmax, module::conv2d, ops::ConvOptions};
+    let tensor = |n: usize, scale: f32, shape: Vec<usize>| TensorData::new(agreement_values(n, scale), shape);
+    let a = Tensor::<2>::from_data(tensor(64 * 48, 1.0, vec![64, 48]), device);
+    let b = Tensor::<2>::from_data(tensor(48 * 32, 0.5, vec![48, 32]), device);
+    let image = Tensor::<4>::from_data(tensor(2 * 3 * 16 * 16, 1.0, vec![2, 3, 16, 16]), device);
+    let kernel = Tensor::<4>::from_data(tensor(4 * 3 * 3 * 3, 0.3, vec![4, 3, 3, 3]), device);
+    let product = softmax(a.matmul(b), 1);
+    let convolved = conv2d(image, kernel, None, ConvOptions::new([1, 1], [1, 1], [1, 1], 1)).tanh();
+    let mut out: Vec<f32> = product.into_data().try_to_vec().expect("f32 data");
+    out.extend(convolved.clone().into_data().try_to_vec::<f32>().expect("f32 data"));
+    out.extend(convolved.sum_dim(3).mean_dim(2).into_data().try_to_vec::<f32>().expect("f32 data"));
+    out
 }
 
 #[cfg(test)]
@@ -125,8 +135,28 @@ mod tests {
         assert_eq!(DeviceKind::resolve(Some(DeviceKind::Wgpu)).unwrap(), DeviceKind::Wgpu);
     }
 
+    /// The program the check compares, against a direct f64 computation: the first softmax row and one
+    /// convolution output, so that a check that compared wrong numbers on both sides would fail here.
     #[test]
-    fn flex_agrees_with_itself() {
-        assert_eq!(agreement_check(&Device::flex()).unwrap(), 0.0);
+    fn the_check_computes_what_it_says() {
+        let out = agreement_outputs(&Device::flex());
+        assert_eq!(out.len(), 64 * 32 + 2 * 4 * 16 * 16 + 2 * 4);
+        let (a, b) = (agreement_values(64 * 48, 1.0), agreement_values(48 * 32, 0.5));
+        let logits: Vec<f64> = (0..32).map(|j| (0..48).map(|k| f64::from(a[k]) * f64::from(b[k * 32 + j])).sum()).collect();
+        let total: f64 = logits.iter().map(|l| l.exp()).sum();
+        for j in 0..32 {
+            assert!((f64::from(out[j]) - logits[j].exp() / total).abs() < 1e-6, "softmax[0][{j}]");
+        }
+        // Output channel 1 of picture 0 at (5, 7): a 3×3 window, every channel, zero padding not reached.
+        let (image, kernel) = (agreement_values(2 * 3 * 16 * 16, 1.0), agreement_values(4 * 3 * 3 * 3, 0.3));
+        let mut sum = 0.0f64;
+        for c in 0..3 {
+            for dy in 0..3 {
+                for dx in 0..3 {
+                    sum += f64::from(image[(c * 16 + 5 + dy - 1) * 16 + 7 + dx - 1]) * f64::from(kernel[((3 + c) * 3 + dy) * 3 + dx]);
+                }
+            }
+        }
+        assert!((f64::from(out[64 * 32 + (16 + 5) * 16 + 7]) - sum.tanh()).abs() < 1e-5);
     }
 }

@@ -150,7 +150,9 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
         train_task::<Recipe>(&config, root, &run, false, None).unwrap();
         let report = evaluate_recipe(run.path(), root, &burn::tensor::Device::flex()).unwrap();
         assert_eq!((report.test_sets.len(), report.order_chance), (2, 0.25));
-        assert!(report.image_to_text[0] >= 1.0);
+        // Chance is a median rank of 100.5 among 200 test pairs; two short epochs already do better both ways.
+        let [image_to_text, text_to_image] = [report.image_to_text[0], report.text_to_image[0]];
+        assert!(image_to_text < 95.0 && text_to_image < 95.0, "{encoder_kind:?}: medR {image_to_text} and {text_to_image}, chance 100.5");
         for file in ["recipe.json", "retrieval.png", "joint-space.png"] {
             assert!(run.path().join(file).exists(), "{file}");
         }
@@ -169,13 +171,13 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) {
         probe: ProbeSettings { steps: 20, ..Default::default() },
         ..Default::default()
     };
-    config.train.epochs = 1;
-    config.train.limit = Some(256);
+    config.train.epochs = 3;
+    config.train.limit = Some(768);
     let run = RunDir::create(dir, "soundnet", 0).unwrap();
     train_task::<SoundNet>(&config, root, &run, false, None).unwrap();
     let report = probe_student(run.path(), root, &burn::tensor::Device::flex()).unwrap();
     assert_eq!(report.layers.len(), 5);
-    assert!(report.layers.iter().all(|p| (0.0..=1.0).contains(&p.esc10) && (0.0..=1.0).contains(&p.fsdd_untrained)));
+    eprintln!("soundnet: student {}, layers {:?}", report.student_fsdd_accuracy, report.layers);
     assert!((1..=5).contains(&report.best_esc10_layer));
     assert!(report.log_mel_fsdd > 0.3, "log-mel statistics carry the digit: {}", report.log_mel_fsdd);
     assert!(run.path().join("soundnet.json").exists() && run.path().join("probes.png").exists());

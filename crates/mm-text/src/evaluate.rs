@@ -2,6 +2,8 @@
 //! most frequent N words as word2vec's `compute-accuracy` and gensim do), and Spearman correlation with human
 //! similarity judgements.
 
+use std::collections::HashMap;
+
 use ndarray::{Array2, ArrayView2, Axis, s};
 use serde::Serialize;
 
@@ -102,28 +104,59 @@ pub struct AnalogyScore {
     pub coverage: f64,
 }
 
-/// 3CosAdd: for `a : b :: c : ?`, the word (other than a, b, c) among the first `restrict_vocab` rows whose unit
-/// vector is closest to `b - a + c` (all unit vectors). The rows must be in frequency order.
+/// gensim's `case_insensitive=True` vocabulary: each word's upper-case form → the most frequent of the first
+/// `limit` rows that has it (rows are in frequency order). "Australia" and "australia" are one word here.
+fn upper_vocabulary(vectors: &WordVectors, limit: usize) -> HashMap<String, usize> {
+    let mut map = HashMap::new();
+    for (i, word) in vectors.words().iter().enumerate().take(limit) {
+        map.entry(word.to_uppercase()).or_insert(i);
+    }
+    map
+}
+
+/// 3CosAdd as gensim's `evaluate_word_analogies` computes it: for `a : b :: c : d`, case-insensitively, among the
+/// first `restrict_vocab` rows (in frequency order), skip a question with an unknown word; otherwise take the 5
+/// rows whose unit vectors are closest to `b − a + c` (a, b and c themselves excluded), and answer the first whose
+/// upper-case form is none of a, b, c (or the fifth, if all are). Right when that answer is d in any casing.
 pub fn analogies(vectors: &WordVectors, sections: &[AnalogySection], restrict_vocab: usize) -> AnalogyScore {
+    const TOP_N: usize = 5;
     let searched = restrict_vocab.min(vectors.len());
     let unit = unit_rows(vectors);
     let candidates = unit.slice(s![..searched, ..]);
-    let lookup = |w: &str| vectors.id(w).filter(|&i| i < searched);
+    let vocabulary = upper_vocabulary(vectors, searched);
+    let upper: Vec<String> = vectors.words()[..searched].iter().map(|w| w.to_uppercase()).collect();
     let mut scores = Vec::new();
     for section in sections {
-        let questions: Vec<[usize; 4]> =
-            section.questions.iter().filter_map(|q| Some([lookup(&q.words[0])?, lookup(&q.words[1])?, lookup(&q.words[2])?, lookup(&q.words[3])?])).collect();
+        let questions: Vec<([usize; 4], [String; 4])> = section
+            .questions
+            .iter()
+            .filter_map(|q| {
+                let words = q.words.clone().map(|w| w.to_uppercase());
+                let ids = [vocabulary.get(&words[0])?, vocabulary.get(&words[1])?, vocabulary.get(&words[2])?, vocabulary.get(&words[3])?].map(|&i| i);
+                Some((ids, words))
+            })
+            .collect();
         let mut correct = 0;
         // Batches of queries make the search one matrix product each.
         for batch in questions.chunks(512) {
             let mut queries = Array2::<f32>::zeros((batch.len(), vectors.dim()));
-            for (mut query, [a, b, c, _]) in queries.rows_mut().into_iter().zip(batch) {
+            for (mut query, ([a, b, c, _], _)) in queries.rows_mut().into_iter().zip(batch) {
                 query.assign(&(&unit.row(*b) - &unit.row(*a) + unit.row(*c)));
             }
             let similarity = queries.dot(&candidates.t());
-            for (row, [a, b, c, d]) in similarity.axis_iter(Axis(0)).zip(batch) {
-                let best = row.iter().enumerate().filter(|(i, _)| i != a && i != b && i != c).max_by(|x, y| x.1.total_cmp(y.1)).map(|(i, _)| i);
-                correct += (best == Some(*d)) as usize;
+            for (row, ([a, b, c, _], words)) in similarity.axis_iter(Axis(0)).zip(batch) {
+                let mut top: Vec<(usize, f32)> = Vec::with_capacity(TOP_N + 1);
+                for (i, &sim) in row.iter().enumerate() {
+                    if i == *a || i == *b || i == *c || (top.len() == TOP_N && sim <= top[TOP_N - 1].1) {
+                        continue;
+                    }
+                    let at = top.partition_point(|&(_, s)| s >= sim);
+                    top.insert(at, (i, sim));
+                    top.truncate(TOP_N);
+                }
+                let ignored = |i: usize| words[..3].contains(&upper[i]);
+                let answer = top.iter().find(|(i, _)| !ignored(*i)).or(top.last()).map(|(i, _)| &upper[*i]);
+                correct += (answer == Some(&words[3])) as usize;
             }
         }
         scores.push(SectionScore { name: section.name.clone(), answered: questions.len(), correct, total: section.questions.len() });
@@ -156,13 +189,16 @@ pub struct SimilarityScore {
     pub total: usize,
 }
 
-/// Spearman correlation of cosine similarities with the human scores of the pairs whose words are both known.
+/// Spearman correlation of cosine similarities with the human scores of the pairs whose words are both known,
+/// as gensim's `evaluate_word_pairs` computes it: words looked up case-insensitively (the most frequent casing)
+/// among the first 300,000 rows.
 pub fn similarity(vectors: &WordVectors, pairs: &[SimilarityPair]) -> SimilarityScore {
     let unit = unit_rows(vectors);
+    let vocabulary = upper_vocabulary(vectors, 300_000);
     let (model, human): (Vec<f64>, Vec<f64>) = pairs
         .iter()
         .filter_map(|p| {
-            let (a, b) = (vectors.id(&p.first)?, vectors.id(&p.second)?);
+            let (a, b) = (*vocabulary.get(&p.first.to_uppercase())?, *vocabulary.get(&p.second.to_uppercase())?);
             Some((unit.row(a).dot(&unit.row(b)) as f64, p.score as f64))
         })
         .unzip();

@@ -1,6 +1,8 @@
-//! `fsdd`: a spoken-digit classifier on the Free Spoken Digit Dataset's official split (recordings 0–4 of each
-//! speaker and digit are the test set), from log-mel spectrograms or from raw waveforms. Validation is 270 of
-//! the 2,700 training recordings, drawn once by a fixed seed.
+//! `fsdd`: a spoken-digit classifier on the Free Spoken Digit Dataset, from log-mel spectrograms or from raw
+//! waveforms. Two protocols: FSDD's official split (recordings 0–4 of each speaker and digit are the test set;
+//! validation is 270 of the 2,700 training recordings, drawn once by a fixed seed), whose test voices are all
+//! heard in training, and new speakers (one speaker tests, another validates, the other four train), which says
+//! how the classifier does on a voice it has never heard.
 
 use std::sync::Arc;
 
@@ -33,8 +35,10 @@ pub struct FsddConfig {
     pub model: SoundModelConfig,
     /// Random time shift of training examples, in frames (log-mel) or samples (waveform). Default 8.
     pub max_shift: usize,
-    /// Training recordings held out for validation. Default 270 (10%).
+    /// Training recordings held out for validation under the official split. Default 270 (10%).
     pub validation: usize,
+    /// Which recordings validate and test. Default: the official split.
+    pub protocol: FsddProtocol,
     /// The runner's settings. Defaults: 20 epochs, batch 32, lr 2e-3.
     pub train: TrainConfig,
 }
@@ -52,8 +56,48 @@ impl Default for FsddConfig {
             },
             max_shift: 8,
             validation: 270,
+            protocol: FsddProtocol::Official,
             train: TrainConfig { epochs: 20, batch_size: 32, lr: 2e-3, ..TrainConfig::default() },
         }
+    }
+}
+
+/// Which recordings validate and test.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum FsddProtocol {
+    /// FSDD's official split: takes 0–4 of every speaker and digit test, so every test voice was heard in training.
+    #[default]
+    Official,
+    /// Every recording of `test` tests and every recording of `valid` validates; the other speakers train.
+    NewSpeakers {
+        /// The speaker who tests (e.g. "theo").
+        test: String,
+        /// The speaker who validates.
+        valid: String,
+    },
+}
+
+impl FsddProtocol {
+    /// The recordings of `split` under this protocol.
+    pub fn recordings(&self, root: &DataRoot, validation: usize, split: Split) -> Result<Vec<FsddRecording>, RunError> {
+        let Self::NewSpeakers { test, valid } = self else { return fsdd_recordings(root, validation, split) };
+        let fsdd = Fsdd::open(root.dataset(crate::data::Dataset::Fsdd).map_err(data_error)?).map_err(data_error)?;
+        let speakers = fsdd.speakers();
+        for name in [test, valid] {
+            if !speakers.contains(&name.as_str()) {
+                return Err(RunError::Config(format!("fsdd: protocol: no speaker {name:?} (FSDD has {})", speakers.join(", "))));
+            }
+        }
+        if test == valid {
+            return Err(RunError::Config(format!("fsdd: protocol: {test:?} cannot both test and validate")));
+        }
+        let wanted = |speaker: &str| match split {
+            Split::Test => speaker == test,
+            Split::Valid => speaker == valid,
+            Split::Train => speaker != test && speaker != valid,
+        };
+        Ok(fsdd.recordings.iter().filter(|r| wanted(&r.speaker)).cloned().collect())
     }
 }
 
@@ -87,7 +131,7 @@ impl Task for FsddDigits {
     /// The recordings' features, computed when the split is opened (a few seconds; decoding and the log-mel
     /// would otherwise repeat every epoch).
     fn dataset(config: &FsddConfig, context: &Context, split: Split) -> Result<Arc<dyn Dataset<ClassItem>>, RunError> {
-        let recordings = fsdd_recordings(&context.root, config.validation, split)?;
+        let recordings = config.protocol.recordings(&context.root, config.validation, split)?;
         let classes: Vec<u32> = recordings.iter().map(|r| r.digit as u32).collect();
         let items = class_items(&config.features, config.model.input, recordings.iter().map(|r| r.load()), &classes)?;
         Ok(Arc::new(InMemDataset::new(items)))
@@ -98,6 +142,7 @@ impl Task for FsddDigits {
     }
 
     fn model(config: &FsddConfig, device: &Device) -> Result<SoundClassifier, RunError> {
+        config.features.check()?;
         config.model.check("fsdd", config.features.shape(config.model.input))?;
         Ok(config.model.init(config.features.shape(config.model.input), 10, device))
     }

@@ -191,37 +191,64 @@ pub fn world_features(
             let pictures: Vec<f32> = (0..items.len()).flat_map(|i| items.picture(i)).collect();
             let digits: Vec<u8> = (0..items.len()).map(|i| items.digit(i)).collect();
             let features = encode(&classifier.encoder, &pictures, [1, 28, 28])?;
-            let words = digits
-                .iter()
-                .map(|&d| std::iter::once(DIGIT_WORDS[d as usize].0).chain(DIGIT_WORDS[d as usize].1.iter().copied()).map(String::from).collect())
-                .collect();
+            let words = digits.iter().map(|&d| digit_words(d)).collect();
             Ok(WorldFeatures { dim: features.len() / digits.len().max(1), features, pictures, shape: [1, 28, 28], words, digits })
         }
         TagWorld::Shapes => {
             let (shapes_config, describer) = load_pretrained::<Shapes>(&run, device)?;
             let scenes = shapes_config.items(split)?;
             let side = shapes_config.image_size as usize;
-            let names = label_names();
             let (mut pictures, mut words) = (Vec::new(), Vec::new());
             for i in 0..scenes.len() {
                 let item = scenes.get(i).map_err(|e| RunError::Data(e.to_string().into()))?;
                 pictures.extend_from_slice(&item.input);
                 let Target::Labels(row) = item.target else { unreachable!("shapes scenes have labels") };
-                // Label "small red circle" → the words "small", "red", "circle".
-                let mut scene_words: Vec<String> = Vec::new();
-                for (name, _) in names.iter().zip(&row).filter(|(_, v)| **v > 0.5) {
-                    for word in name.split(' ') {
-                        if !scene_words.iter().any(|w| w == word) {
-                            scene_words.push(word.to_string());
-                        }
-                    }
-                }
-                words.push(scene_words);
+                words.push(scene_words(&row));
             }
             let features = encode(&describer.encoder, &pictures, [3, side, side])?;
             Ok(WorldFeatures { dim: features.len() / words.len().max(1), features, pictures, shape: [3, side, side], words, digits: Vec::new() })
         }
     }
+}
+
+/// The words that apply to each picture of `split`, without encoding anything (for baselines).
+pub fn split_words(config: &TaggingConfig, root: &DataRoot, split: Split) -> Result<Vec<Vec<String>>, RunError> {
+    let run = config.encoder_run();
+    match config.world {
+        TagWorld::Mnist => {
+            let mnist_config = crate::runner::load_run_config::<Mnist>(&run)?;
+            let items = mnist_split(root, mnist_config.validation, split)?;
+            Ok((0..items.len()).map(|i| digit_words(items.digit(i))).collect())
+        }
+        TagWorld::Shapes => {
+            let shapes_config = crate::runner::load_run_config::<Shapes>(&run)?;
+            let scenes = shapes_config.items(split)?;
+            (0..scenes.len())
+                .map(|i| {
+                    let item = scenes.get(i).map_err(|e| RunError::Data(e.to_string().into()))?;
+                    let Target::Labels(row) = item.target else { unreachable!("shapes scenes have labels") };
+                    Ok(scene_words(&row))
+                })
+                .collect()
+        }
+    }
+}
+
+fn digit_words(d: u8) -> Vec<String> {
+    std::iter::once(DIGIT_WORDS[d as usize].0).chain(DIGIT_WORDS[d as usize].1.iter().copied()).map(String::from).collect()
+}
+
+/// Label "small red circle" → the words "small", "red", "circle", each once per scene.
+fn scene_words(labels: &[f32]) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for (name, _) in label_names().iter().zip(labels).filter(|(_, v)| **v > 0.5) {
+        for word in name.split(' ') {
+            if !words.iter().any(|w| w == word) {
+                words.push(word.to_string());
+            }
+        }
+    }
+    words
 }
 
 /// The rows of `words` in `vectors`, or an error naming the file and the missing word.

@@ -11,7 +11,7 @@ use mm_text::vectors::WordVectors;
 use mm_vision::transforms::Normalize;
 use serde::Serialize;
 
-use super::{DIGIT_WORDS, TagWorld, Tagging, TaggingConfig, WorldFeatures, load_vectors, word_rows, world_features};
+use super::{DIGIT_WORDS, TagWorld, Tagging, TaggingConfig, WorldFeatures, load_vectors, split_words, word_rows, world_features};
 use crate::data::DataRoot;
 use crate::data::data_error;
 use crate::data::shapes::Colour;
@@ -68,10 +68,39 @@ pub struct TaggingReport {
     pub top_tag_correct: f64,
     /// Tag → image: the fraction of each tag's 10 nearest test pictures it applies to, averaged over tags.
     pub tag_to_image_precision_at_10: f64,
+    /// What the most frequent tags score on the same test pictures.
+    pub baseline: TagBaseline,
     /// Held-out digits (MNIST runs with `held_out`).
     pub zero_shot: Option<ZeroShot>,
     /// Joint-space arithmetic (MNIST).
     pub arithmetic: Option<Arithmetic>,
+}
+
+/// The trivial strategy beside every tagging number: always answer the tag most frequent in training, and rank
+/// pictures for a tag at random.
+#[derive(Debug, Clone, Serialize)]
+pub struct TagBaseline {
+    /// The training split's most frequent tag (MNIST: digit name) among the evaluated ones.
+    pub most_frequent_tag: String,
+    /// How often that tag applies to a test picture: the image → tag R@1 and top-tag score of always answering it.
+    pub top_tag_correct: f64,
+    /// Tag → image precision@10 of a random ranking: the mean over tags of the fraction of test pictures a tag
+    /// applies to.
+    pub tag_to_image_precision_at_10: f64,
+}
+
+impl TagBaseline {
+    /// From the training pictures' words and the evaluated test pictures' words.
+    pub fn new(tags: &[String], train: &[Vec<String>], test: &[&Vec<String>]) -> Self {
+        let frequency = |pictures: &mut dyn Iterator<Item = &Vec<String>>, tag: &String| pictures.filter(|words| words.contains(tag)).count();
+        let most_frequent = tags.iter().max_by_key(|tag| frequency(&mut train.iter(), tag)).cloned().unwrap_or_default();
+        let share = |tag: &String| frequency(&mut test.iter().copied(), tag) as f64 / test.len().max(1) as f64;
+        Self {
+            top_tag_correct: share(&most_frequent),
+            tag_to_image_precision_at_10: tags.iter().map(share).sum::<f64>() / tags.len().max(1) as f64,
+            most_frequent_tag: most_frequent,
+        }
+    }
 }
 
 /// Host rows `[N, D]` of a model's image embeddings, in batches.
@@ -167,6 +196,12 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
         .sum::<f64>()
         / tags.len() as f64;
 
+    let evaluated_tags = match config.world {
+        TagWorld::Mnist => names.clone(),
+        TagWorld::Shapes => tags.clone(),
+    };
+    let test_words: Vec<&Vec<String>> = seen.iter().map(|&i| &world.words[i]).collect();
+    let baseline = TagBaseline::new(&evaluated_tags, &split_words(&config, root, Split::Train)?, &test_words);
     let zero_shot = if config.held_out.is_empty() { None } else { Some(zero_shot(&word_side, &config, &world, &images)?) };
     let arithmetic = if config.world == TagWorld::Mnist { Some(arithmetic(&word_side, &config, &world, &images, &seen)?) } else { None };
     let report = TaggingReport {
@@ -175,6 +210,7 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
         image_to_tag: RetrievalMetrics::from_ranks(&ranks),
         top_tag_correct: top_right as f64 / seen.len().max(1) as f64,
         tag_to_image_precision_at_10: precision,
+        baseline,
         zero_shot,
         arithmetic,
     };
