@@ -53,10 +53,28 @@ pub fn train_tagging(args: &TaggingArgs) -> Result<ExitCode, Failure> {
         println!("stopped early; continue with --resume {}", parent.path().display());
         return Ok(ExitCode::SUCCESS);
     };
-    summary.splits.iter().for_each(print_tagging);
+    let encoders =
+        if summary.encoder_per_split { "an encoder per split, trained without its held-out digits" } else { "the shared encoder (trained on all ten digits)" };
+    println!("zero-shot over five splits × {} seeds ({encoders}); mean ± 95% interval:", summary.seeds);
+    let show = |s: &mm_tasks::matching::tagging::Spread| format!("{:.4} ± {:.4}", s.mean, s.interval_95);
+    for split in &summary.per_split {
+        println!(
+            "  held out {:?}: by name {}, by description {}, generalised {}, AUSUC {}",
+            split.digits,
+            show(&split.by_name),
+            show(&split.by_description),
+            show(&split.generalised_by_description),
+            show(&split.ausuc)
+        );
+    }
     println!(
-        "zero-shot over five splits: by name {:.4}, by description {:.4} (chance {:.2}); generalised {:.4} (chance {:.2})",
-        summary.by_name, summary.by_description, summary.chance, summary.generalised_by_description, summary.generalised_chance
+        "  all: by name {}, by description {} (chance {:.2}); generalised {} (chance {:.2}); calibrated stacking AUSUC {}",
+        show(&summary.by_name),
+        show(&summary.by_description),
+        summary.chance,
+        show(&summary.generalised_by_description),
+        summary.generalised_chance,
+        show(&summary.ausuc)
     );
     println!("  {}", parent.path().join("zero-shot.json").display());
     print_json(&summary)?;
@@ -69,10 +87,20 @@ fn print_tagging(report: &TaggingReport) {
         "tagging ({:?}, {} test pictures): image → tag R@1 {:.4} R@5 {:.4} medR {}; top tag correct {:.4}; tag → image P@10 {:.4}",
         report.world, report.images, m.recall_at_1, m.recall_at_5, m.median_rank, report.top_tag_correct, report.tag_to_image_precision_at_10
     );
+    let b = &report.baseline;
+    println!(
+        "  baseline (always {:?}, the most frequent training tag; random ranking): top tag correct {:.4}; tag → image P@10 {:.4}",
+        b.most_frequent_tag, b.top_tag_correct, b.tag_to_image_precision_at_10
+    );
     if let Some(z) = &report.zero_shot {
         println!(
             "  zero-shot, digits {:?} ({} pictures): by name {:.4}, by description {:.4} (chance {:.2}); among all ten {:.4} (chance 0.10)",
             z.digits, z.images, z.by_name, z.by_description, z.chance, z.generalised_by_description
+        );
+        let [seen, unseen, harmonic] = z.calibrated.uncalibrated;
+        println!(
+            "  calibrated stacking: AUSUC {:.4}; uncalibrated seen {seen:.4}, held out {unseen:.4}, H {harmonic:.4}; best H on the curve {:.4}",
+            z.calibrated.ausuc, z.calibrated.best_harmonic_mean
         );
     }
     if let Some(a) = &report.arithmetic {
@@ -101,18 +129,20 @@ pub fn train_recipe(args: &RunArgs) -> Result<ExitCode, Failure> {
 
 pub fn report_recipe(run: &Path, args: &EvalArgs) -> Result<ExitCode, Failure> {
     let report = evaluate_recipe(run, &DataRoot::from_flag(args.data.as_deref()), &device(args.device)?)?;
-    let [m, r1, r5, r10] = report.image_to_text;
-    let [tm, tr1, tr5, tr10] = report.text_to_image;
-    println!(
-        "recipe ({:?}, semantic weight {}), mean of {} test sets of {} pairs:",
-        report.text_encoder,
-        report.semantic_weight,
-        report.test_sets.len(),
-        report.test_sets.first().map_or(0, |s| s.retrieval.a_to_b.queries)
-    );
-    println!("  image → text: medR {m:.1}  R@1 {r1:.4}  R@5 {r5:.4}  R@10 {r10:.4}");
-    println!("  text → image: medR {tm:.1}  R@1 {tr1:.4}  R@5 {tr5:.4}  R@10 {tr10:.4}");
-    println!("  right order among the reordered instructions: {:.4} (chance {:.2})", report.order_accuracy, report.order_chance);
+    println!("recipe ({:?}, semantic weight {}):", report.text_encoder, report.semantic_weight);
+    for (name, family) in [("seen digit sets (new pictures)", &report.seen), ("held-out digit sets (instructions never in training)", &report.held_out)] {
+        let ([m, r1, r5, r10], [tm, tr1, tr5, tr10]) = (family.image_to_text, family.text_to_image);
+        let ([dm, dr1], [dtm, dtr1]) = (family.image_to_text_interval, family.text_to_image_interval);
+        println!(
+            "  {name}: mean ± 95% interval of {} independent test sets of {} pairs (chance medR {:.1})",
+            family.test_sets.len(),
+            family.pairs_per_set,
+            family.chance_median_rank
+        );
+        println!("    image → text: medR {m:.1} ± {dm:.1}  R@1 {r1:.4} ± {dr1:.4}  R@5 {r5:.4}  R@10 {r10:.4}");
+        println!("    text → image: medR {tm:.1} ± {dtm:.1}  R@1 {tr1:.4} ± {dtr1:.4}  R@5 {tr5:.4}  R@10 {tr10:.4}");
+        println!("    right order among the reordered instructions: {:.4} (chance {:.2})", family.order_accuracy, report.order_chance);
+    }
     print_json(&report)?;
     Ok(ExitCode::SUCCESS)
 }

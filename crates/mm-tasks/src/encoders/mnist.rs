@@ -35,6 +35,9 @@ pub struct MnistConfig {
     pub dropout: f64,
     /// Training pictures held out for validation. Default 5,000.
     pub validation: usize,
+    /// Digits this classifier never sees, in any split (the encoder of a zero-shot split must not have seen
+    /// the held-out classes). Default none.
+    pub exclude_digits: Vec<u8>,
     /// The runner's settings. Defaults: 6 epochs, batch 128, lr 3e-3, weight decay 1e-4.
     pub train: TrainConfig,
 }
@@ -46,6 +49,7 @@ impl Default for MnistConfig {
             max_shift: 2,
             dropout: 0.2,
             validation: 5000,
+            exclude_digits: Vec::new(),
             train: TrainConfig { epochs: 6, batch_size: 128, lr: 3e-3, ..TrainConfig::default() },
         }
     }
@@ -120,7 +124,15 @@ impl Task for Mnist {
     }
 
     fn dataset(config: &MnistConfig, context: &Context, split: Split) -> Result<Arc<dyn Dataset<ClassItem>>, RunError> {
-        Ok(Arc::new(mnist_split(&context.root, config.validation, split)?))
+        if config.exclude_digits.iter().any(|&d| d > 9) || config.exclude_digits.len() > 8 {
+            return Err(RunError::Config(format!("mnist: exclude_digits {:?} must be at most 8 digits 0–9", config.exclude_digits)));
+        }
+        let mut items = mnist_split(&context.root, config.validation, split)?;
+        if !config.exclude_digits.is_empty() {
+            let keep: Vec<usize> = items.indices.iter().copied().filter(|&i| !config.exclude_digits.contains(&items.images.labels[i])).collect();
+            items.indices = keep;
+        }
+        Ok(Arc::new(items))
     }
 
     fn batcher(_config: &MnistConfig) -> Arc<dyn Batcher<ClassItem, ClassBatch>> {

@@ -22,8 +22,11 @@ use crate::runner::{
 mod pairs;
 mod report;
 
-pub use pairs::{RecipePairs, SLOTS, TEXT_LEN, WORDS, category, generate_pairs, instruction, tokens};
-pub use report::{RecipeReport, RecipeTestSet, evaluate_recipe};
+pub use pairs::{
+    HELD_OUT_SETS, RecipePairs, SLOTS, TEXT_LEN, TestDigitSets, WORDS, category, digit_sets, generate_pairs, generate_test_sets, instruction, is_held_out,
+    tokens,
+};
+pub use report::{RecipeReport, RecipeTestFamily, RecipeTestSet, evaluate_recipe, interval_95};
 
 /// The task.
 pub struct Recipe;
@@ -36,12 +39,16 @@ pub struct RecipeConfig {
     pub encoder_run: Option<PathBuf>,
     /// Training pairs (random sequences of 3 or 4 different digits, random MNIST training pictures). Default 20,000.
     pub train_pairs: usize,
-    /// Validation pairs (groups of reorderings, like a test set, from the encoder's validation pictures).
-    /// Default 1,000.
+    /// Validation pairs (groups of reorderings, like a test set, from the encoder's validation pictures, of the
+    /// digit sets training also draws from). Default 800.
     pub valid_pairs: usize,
-    /// Pairs per test set. Default 1,000.
+    /// Pairs per test set of the seen digit sets. Default 176 (44 groups of 4).
     pub test_pairs: usize,
-    /// Test sets reported (means over them). Default 10.
+    /// Pairs per test set of the held-out digit sets, whose instructions never occur in training. Default 88
+    /// (22 groups of 4).
+    pub held_out_test_pairs: usize,
+    /// Independent test sets of each family (no digit set or picture in two of them); means and 95% intervals
+    /// over them are reported. Default 5: the 220 seen and 110 held-out digit sets fill five of each.
     pub test_sets: usize,
     /// Test pairs come in groups with the same digits in this many different orders. Default 4.
     pub orders_per_group: usize,
@@ -69,9 +76,10 @@ impl Default for RecipeConfig {
         Self {
             encoder_run: None,
             train_pairs: 20_000,
-            valid_pairs: 1000,
-            test_pairs: 1000,
-            test_sets: 10,
+            valid_pairs: 800,
+            test_pairs: 176,
+            held_out_test_pairs: 88,
+            test_sets: 5,
             orders_per_group: 4,
             text_encoder: TextEncoderKind::Lstm,
             d_word: 64,
@@ -92,10 +100,10 @@ impl RecipeConfig {
 
     fn check(&self) -> Result<(), RunError> {
         let groups_fit = |n: usize| n > 0 && n.is_multiple_of(self.orders_per_group);
-        if !(2..=6).contains(&self.orders_per_group) || !groups_fit(self.test_pairs) || !groups_fit(self.valid_pairs) {
+        if !(2..=6).contains(&self.orders_per_group) || ![self.test_pairs, self.held_out_test_pairs, self.valid_pairs].into_iter().all(groups_fit) {
             return Err(RunError::Config(format!(
-                "recipe: orders_per_group must be 2–6 (three different digits have six orders) and divide valid_pairs and test_pairs ({}, {} / {})",
-                self.valid_pairs, self.test_pairs, self.orders_per_group
+                "recipe: orders_per_group must be 2–6 (three different digits have six orders) and divide valid_pairs, test_pairs and held_out_test_pairs ({}, {}, {} / {})",
+                self.valid_pairs, self.test_pairs, self.held_out_test_pairs, self.orders_per_group
             )));
         }
         if self.train_pairs == 0 || self.test_sets == 0 {

@@ -78,49 +78,158 @@ fn another_order(digits: &[u8], rng: &mut ChaCha8Rng) -> Vec<u8> {
     }
 }
 
-/// Generates pairs from MNIST `part`: training pairs are independent; test pairs come in groups of
-/// `orders_per_group` with the same digits in different orders (each with its own pictures and phrasing), each
-/// group with digits no other group has. An error when more test groups are asked for than there are sets of
-/// digits.
-pub fn generate_pairs(root: &DataRoot, source: Split, validation: usize, pairs: usize, orders_per_group: usize, seed: u64) -> Result<RecipePairs, RunError> {
+/// The 330 sets of 3 or 4 different digits, each sorted, in a fixed random order. The first [`HELD_OUT_SETS`]
+/// never appear in training or validation pairs, in any order (nor as their reordered negatives): the held-out
+/// test sets are made of them, so none of their instructions occurs in training.
+pub fn digit_sets() -> Vec<Vec<u8>> {
+    let mut sets = Vec::new();
+    for mask in 0u16..1024 {
+        if (3..=4).contains(&mask.count_ones()) {
+            sets.push((0..10u8).filter(|d| mask & (1 << d) != 0).collect::<Vec<u8>>());
+        }
+    }
+    sets.sort();
+    sets.shuffle(&mut ChaCha8Rng::seed_from_u64(0x5E75));
+    sets
+}
+
+/// How many of [`digit_sets`] are held out of training: a third.
+pub const HELD_OUT_SETS: usize = 110;
+
+/// Whether the set of `digits` (any order) is held out of training.
+pub fn is_held_out(digits: &[u8]) -> bool {
+    static HELD_OUT: std::sync::OnceLock<std::collections::HashSet<Vec<u8>>> = std::sync::OnceLock::new();
+    let mut set = digits.to_vec();
+    set.sort_unstable();
+    HELD_OUT.get_or_init(|| digit_sets().into_iter().take(HELD_OUT_SETS).collect()).contains(&set)
+}
+
+/// Which digit sets a family of test sets is made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestDigitSets {
+    /// The 220 sets training also draws from: the pictures are new, the instructions may have been seen.
+    Seen,
+    /// The 110 held-out sets: no instruction of these test sets occurs in training.
+    HeldOut,
+}
+
+impl TestDigitSets {
+    fn pool(self) -> Vec<Vec<u8>> {
+        let sets = digit_sets();
+        match self {
+            Self::Seen => sets[HELD_OUT_SETS..].to_vec(),
+            Self::HeldOut => sets[..HELD_OUT_SETS].to_vec(),
+        }
+    }
+}
+
+/// `count` independent test sets of `pairs` pairs each from MNIST's test pictures, drawn from the `digit_sets`
+/// family: groups of `orders_per_group` reorderings of one digit set, no digit set in two groups of any of the
+/// sets, and no picture used twice across them. An error when the family has too few digit sets.
+pub fn generate_test_sets(
+    root: &DataRoot,
+    digit_sets: TestDigitSets,
+    count: usize,
+    pairs: usize,
+    orders_per_group: usize,
+    seed: u64,
+) -> Result<Vec<RecipePairs>, RunError> {
+    let mut pool = digit_sets.pool();
+    let groups = pairs.div_ceil(orders_per_group.max(1));
+    if groups * count > pool.len() {
+        return Err(RunError::Config(format!(
+            "recipe: {count} independent test sets of {groups} groups need {} digit sets, but the {digit_sets:?} family has {} (lower test_sets or test_pairs)",
+            groups * count,
+            pool.len()
+        )));
+    }
     let dir = root.dataset(Dataset::Mnist).map_err(data_error)?;
-    let part = if source == Split::Test { MnistPart::Test } else { MnistPart::Train };
-    let images = read_mnist(&dir, part).map_err(data_error)?;
-    // Training pairs use the encoder's training pictures, validation pairs its validation pictures (neither
-    // the encoder nor this model learnt from those), test pairs MNIST's test pictures.
-    let allowed = if source == Split::Test { (0..images.len()).collect() } else { carve_part(images.len(), validation, VALIDATION_SEED, source) };
+    let images = read_mnist(&dir, MnistPart::Test).map_err(data_error)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    pool.shuffle(&mut rng);
+    // Each digit's test pictures in a random order, handed out once each.
+    let mut unused: Vec<Vec<usize>> = vec![Vec::new(); 10];
+    (0..images.len()).for_each(|i| unused[images.labels[i] as usize].push(i));
+    unused.iter_mut().for_each(|pictures| pictures.shuffle(&mut rng));
+    let mut sets = Vec::with_capacity(count);
+    for chunk in pool.chunks(groups).take(count) {
+        let mut sequences = Vec::with_capacity(pairs);
+        for set in chunk {
+            let mut first = set.clone();
+            first.shuffle(&mut rng);
+            sequences.extend(reorderings(&first, orders_per_group, &mut rng));
+        }
+        sequences.truncate(pairs);
+        let pick =
+            |d: u8, _: &mut ChaCha8Rng| unused[d as usize].pop().ok_or_else(|| RunError::Config(format!("recipe: MNIST's test pictures of {d} are used up")));
+        sets.push(assemble(sequences, &images, pick, &mut rng)?);
+    }
+    Ok(sets)
+}
+
+/// `digits` and `orders - 1` other orders of them.
+fn reorderings(digits: &[u8], orders: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<u8>> {
+    let mut all = vec![digits.to_vec()];
+    while all.len() < orders {
+        let other = another_order(digits, rng);
+        if !all.contains(&other) {
+            all.push(other);
+        }
+    }
+    all
+}
+
+/// Generates training or validation pairs from the encoder's training or validation pictures (neither the
+/// encoder nor this model learnt from the validation ones), never with a held-out digit set. Training pairs are
+/// independent; validation pairs come in groups of `orders_per_group` reorderings like a test set, each group
+/// with digits no other group has. Test pairs come from [`generate_test_sets`].
+pub fn generate_pairs(root: &DataRoot, source: Split, validation: usize, pairs: usize, orders_per_group: usize, seed: u64) -> Result<RecipePairs, RunError> {
+    if source == Split::Test {
+        let mut sets = generate_test_sets(root, TestDigitSets::Seen, 1, pairs, orders_per_group, seed)?;
+        return Ok(sets.remove(0));
+    }
+    let dir = root.dataset(Dataset::Mnist).map_err(data_error)?;
+    let images = read_mnist(&dir, MnistPart::Train).map_err(data_error)?;
+    let allowed = carve_part(images.len(), validation, VALIDATION_SEED, source);
     let mut by_digit: Vec<Vec<usize>> = vec![Vec::new(); 10];
     allowed.iter().for_each(|&i| by_digit[images.labels[i] as usize].push(i));
     let groups = pairs.div_ceil(orders_per_group.max(1));
-    if source != Split::Train && groups > 330 {
-        return Err(RunError::Config(format!("recipe: {groups} test groups, but only 330 sets of 3 or 4 different digits")));
+    let shared = digit_sets().len() - HELD_OUT_SETS;
+    if source == Split::Valid && groups > shared {
+        return Err(RunError::Config(format!("recipe: {groups} validation groups, but only {shared} digit sets are not held out")));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sequences = Vec::with_capacity(pairs);
-    // Each test group has its own set of digits, so that every instruction of a test set is unique: a picture
-    // then has exactly one right instruction (there are 330 sets of 3 or 4 different digits).
     let mut used = std::collections::HashSet::new();
     while sequences.len() < pairs {
         let digits = random_digits(&mut rng);
+        if is_held_out(&digits) {
+            continue;
+        }
         if source == Split::Train {
             sequences.push(digits);
             continue;
         }
         let mut set = digits.clone();
         set.sort_unstable();
-        if !used.insert(set) {
-            continue;
+        if used.insert(set) {
+            sequences.extend(reorderings(&digits, orders_per_group, &mut rng));
         }
-        let mut orders = vec![digits.clone()];
-        while orders.len() < orders_per_group {
-            let other = another_order(&digits, &mut rng);
-            if !orders.contains(&other) {
-                orders.push(other);
-            }
-        }
-        sequences.extend(orders);
     }
     sequences.truncate(pairs);
+    let pick = |d: u8, rng: &mut ChaCha8Rng| Ok(by_digit[d as usize][rng.random_range(0..by_digit[d as usize].len())]);
+    assemble(sequences, &images, pick, &mut rng)
+}
+
+/// The pictures (each digit's picture from `pick`) and instructions of `sequences`.
+fn assemble(
+    sequences: Vec<Vec<u8>>,
+    images: &mm_vision::mnist::MnistSplit,
+    mut pick: impl FnMut(u8, &mut ChaCha8Rng) -> Result<usize, RunError>,
+    rng: &mut ChaCha8Rng,
+) -> Result<RecipePairs, RunError> {
+    let pairs = sequences.len();
     let normalize = Normalize::mnist();
     let background = (0.0 - normalize.mean[0]) / normalize.std[0];
     let width = 28 * SLOTS;
@@ -128,7 +237,7 @@ pub fn generate_pairs(root: &DataRoot, source: Split, validation: usize, pairs: 
     let (mut texts, mut reordered) = (Vec::with_capacity(pairs), Vec::with_capacity(pairs));
     for (n, digits) in sequences.iter().enumerate() {
         for (slot, &d) in digits.iter().enumerate() {
-            let source = by_digit[d as usize][rng.random_range(0..by_digit[d as usize].len())];
+            let source = pick(d, rng)?;
             for y in 0..28 {
                 for x in 0..28 {
                     let value = images.pixels[source * 784 + y * 28 + x] as f32 / 255.0;
@@ -138,7 +247,7 @@ pub fn generate_pairs(root: &DataRoot, source: Split, validation: usize, pairs: 
         }
         let phrasing = rng.random_range(0..4);
         texts.push(instruction(digits, phrasing));
-        reordered.push(instruction(&another_order(digits, &mut rng), phrasing));
+        reordered.push(instruction(&another_order(digits, rng), phrasing));
     }
     Ok(RecipePairs { sequences, texts, reordered, pictures })
 }

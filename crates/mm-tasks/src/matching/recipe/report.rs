@@ -1,5 +1,6 @@
-//! The recipe task's report: retrieval in both directions on several 1,000-pair test sets, and the choice of
-//! the right order among a picture's reordered instructions.
+//! The recipe task's report: retrieval in both directions on independent test sets of two families — digit sets
+//! training also draws from, and held-out digit sets whose instructions never occur in training — and the choice
+//! of the right order among a picture's reordered instructions.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,11 +12,10 @@ use serde::Serialize;
 
 use image::RgbImage;
 
-use super::{Recipe, RecipeBatcher, RecipePairs, SLOTS, embed_all, generate_pairs, items, picture_rows, test_seed};
+use super::{Recipe, RecipeBatcher, RecipePairs, SLOTS, TestDigitSets, embed_all, generate_test_sets, items, picture_rows, test_seed};
 use crate::data::{DataRoot, data_error};
-use crate::encoders::mnist::Mnist;
 use crate::matching::joint_plot::draw_joint_space;
-use crate::runner::{InMemDataset, Loader, RunError, Split, load_model, load_run_config};
+use crate::runner::{InMemDataset, Loader, RunError, load_model};
 
 /// One test set's results.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +26,29 @@ pub struct RecipeTestSet {
     pub order_accuracy: f64,
 }
 
+/// One family of test sets (seen or held-out digit sets): means, 95% intervals and every set.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecipeTestFamily {
+    /// Which digit sets.
+    pub digit_sets: TestDigitSets,
+    /// Pairs per set, and the median rank a random ranking would give among them, `(n + 1) / 2`.
+    pub pairs_per_set: usize,
+    /// … the chance median rank.
+    pub chance_median_rank: f64,
+    /// Means over the sets: image → text medR, R@1, R@5, R@10.
+    pub image_to_text: [f64; 4],
+    /// … text → image.
+    pub text_to_image: [f64; 4],
+    /// Half-widths of the 95% intervals (Student's t over the sets) of image → text medR and R@1.
+    pub image_to_text_interval: [f64; 2],
+    /// … of text → image medR and R@1.
+    pub text_to_image_interval: [f64; 2],
+    /// Mean order accuracy (chance: 1 / orders per group).
+    pub order_accuracy: f64,
+    /// Every set.
+    pub test_sets: Vec<RecipeTestSet>,
+}
+
 /// The evaluation of a recipe run, as written to `recipe.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RecipeReport {
@@ -33,61 +56,89 @@ pub struct RecipeReport {
     pub text_encoder: TextEncoderKind,
     /// Semantic-regularisation weight it was trained with.
     pub semantic_weight: f32,
-    /// Means over the test sets: image → text medR, R@1, R@5, R@10.
-    pub image_to_text: [f64; 4],
-    /// … text → image.
-    pub text_to_image: [f64; 4],
-    /// Mean order accuracy, and its chance level (1 / orders per group).
-    pub order_accuracy: f64,
+    /// Test sets of the digit sets training also draws from (new pictures, instructions possibly seen).
+    pub seen: RecipeTestFamily,
+    /// Test sets of the held-out digit sets (no instruction occurs in training).
+    pub held_out: RecipeTestFamily,
     /// 1 / orders_per_group.
     pub order_chance: f64,
-    /// Every test set.
-    pub test_sets: Vec<RecipeTestSet>,
 }
 
-/// Evaluates `run` on its test sets and writes `recipe.json` in it, and two pictures of the first test set:
-/// `retrieval.png` (the pictures of its first two groups with their best instruction) and `joint-space.png`.
+/// Half-width of a 95% interval of the mean of `values` (Student's t).
+pub fn interval_95(values: &[f64]) -> f64 {
+    // t(0.975, n − 1) for n = 2..=11; beyond, the normal's 1.96 is close enough.
+    const T: [f64; 10] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+    let n = values.len();
+    if n < 2 {
+        return f64::NAN;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    T.get(n - 2).copied().unwrap_or(1.96) * sd / (n as f64).sqrt()
+}
+
+/// Evaluates `run` on both families of test sets and writes `recipe.json` in it, and two pictures of the first
+/// held-out test set: `retrieval.png` (the pictures of its first two groups with their best instruction) and
+/// `joint-space.png`.
 pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<RecipeReport, RunError> {
     let (config, matcher) = load_model::<Recipe>(run, device)?;
-    let validation = load_run_config::<Mnist>(&config.encoder_run())?.validation;
-    let mut sets = Vec::new();
-    for s in 0..config.test_sets {
-        let pairs = generate_pairs(root, Split::Test, validation, config.test_pairs, config.orders_per_group, test_seed(s))?;
-        let features = picture_rows(&config, &pairs, device)?;
-        let loader = Loader::new(Arc::new(InMemDataset::new(items(&pairs, &features))), Arc::new(RecipeBatcher), 0, 1);
-        let (images, texts) = embed_all(&matcher, &loader, device)?;
-        let dim = config.d_joint;
-        let group = config.orders_per_group;
-        let right = (0..pairs.texts.len())
-            .filter(|&i| {
-                let start = i / group * group;
-                CosineIndex::new(&texts[start * dim..(start + group) * dim], dim).rank(&images[i * dim..(i + 1) * dim], i - start) == 1
-            })
-            .count();
-        if s == 0 {
-            draw_pictures(run, &pairs, &images, &texts, dim)?;
+    let mut families = Vec::new();
+    for (digit_sets, pairs) in [(TestDigitSets::Seen, config.test_pairs), (TestDigitSets::HeldOut, config.held_out_test_pairs)] {
+        let mut sets = Vec::new();
+        for (s, pairs) in generate_test_sets(root, digit_sets, config.test_sets, pairs, config.orders_per_group, test_seed(0))?.iter().enumerate() {
+            let features = picture_rows(&config, pairs, device)?;
+            let loader = Loader::new(Arc::new(InMemDataset::new(items(pairs, &features))), Arc::new(RecipeBatcher), 0, 1);
+            let (images, texts) = embed_all(&matcher, &loader, device)?;
+            let (dim, group) = (config.d_joint, config.orders_per_group);
+            let right = (0..pairs.texts.len())
+                .filter(|&i| {
+                    let start = i / group * group;
+                    CosineIndex::new(&texts[start * dim..(start + group) * dim], dim).rank(&images[i * dim..(i + 1) * dim], i - start) == 1
+                })
+                .count();
+            if s == 0 && digit_sets == TestDigitSets::HeldOut {
+                draw_pictures(run, pairs, &images, &texts, dim)?;
+            }
+            sets.push(RecipeTestSet { retrieval: paired_retrieval(&images, &texts, dim), order_accuracy: right as f64 / pairs.texts.len() as f64 });
         }
-        sets.push(RecipeTestSet { retrieval: paired_retrieval(&images, &texts, dim), order_accuracy: right as f64 / pairs.texts.len() as f64 });
+        families.push(summarise(digit_sets, pairs, sets));
     }
+    let held_out = families.pop().expect("two families");
+    let report = RecipeReport {
+        text_encoder: config.text_encoder,
+        semantic_weight: config.semantic_weight,
+        seen: families.pop().expect("two families"),
+        held_out,
+        order_chance: 1.0 / config.orders_per_group as f64,
+    };
+    crate::runner::write_atomically(&run.join("recipe.json"), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
+    crate::runner::refresh_events(run)?;
+    Ok(report)
+}
+
+fn summarise(digit_sets: TestDigitSets, pairs_per_set: usize, sets: Vec<RecipeTestSet>) -> RecipeTestFamily {
     let n = sets.len() as f64;
+    let summary = |m: &RetrievalMetrics| [m.median_rank as f64, m.recall_at_1, m.recall_at_5, m.recall_at_10];
     let mean = |pick: &dyn Fn(&RecipeTestSet) -> [f64; 4]| -> [f64; 4] {
         let mut sum = [0.0; 4];
         sets.iter().for_each(|s| pick(s).iter().enumerate().for_each(|(k, v)| sum[k] += v / n));
         sum
     };
-    let summary = |m: &RetrievalMetrics| [m.median_rank as f64, m.recall_at_1, m.recall_at_5, m.recall_at_10];
-    let report = RecipeReport {
-        text_encoder: config.text_encoder,
-        semantic_weight: config.semantic_weight,
-        image_to_text: mean(&|s| summary(&s.retrieval.a_to_b)),
-        text_to_image: mean(&|s| summary(&s.retrieval.b_to_a)),
+    let interval =
+        |pick: &dyn Fn(&RecipeTestSet) -> [f64; 4]| -> [f64; 2] { [0, 1].map(|k| interval_95(&sets.iter().map(|s| pick(s)[k]).collect::<Vec<_>>())) };
+    let image_to_text = |s: &RecipeTestSet| summary(&s.retrieval.a_to_b);
+    let text_to_image = |s: &RecipeTestSet| summary(&s.retrieval.b_to_a);
+    RecipeTestFamily {
+        digit_sets,
+        pairs_per_set,
+        chance_median_rank: (pairs_per_set as f64 + 1.0) / 2.0,
+        image_to_text: mean(&image_to_text),
+        text_to_image: mean(&text_to_image),
+        image_to_text_interval: interval(&image_to_text),
+        text_to_image_interval: interval(&text_to_image),
         order_accuracy: sets.iter().map(|s| s.order_accuracy).sum::<f64>() / n,
-        order_chance: 1.0 / config.orders_per_group as f64,
         test_sets: sets,
-    };
-    crate::runner::write_atomically(&run.join("recipe.json"), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
-    crate::runner::refresh_events(run)?;
-    Ok(report)
+    }
 }
 
 /// The pictures of test set 0.

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 mod report;
 mod zero_shot;
 
-pub use report::{Arithmetic, TaggingReport, ZeroShot, evaluate_tagging, search_images, tag_image};
-pub use zero_shot::{HELD_OUT_PAIRS, ZeroShotSummary, is_zero_shot, train_zero_shot};
+pub use report::{Arithmetic, CalibratedStacking, TaggingReport, ZeroShot, evaluate_tagging, search_images, tag_image};
+pub use zero_shot::{HELD_OUT_PAIRS, SplitSummary, Spread, ZeroShotSummary, is_zero_shot, train_zero_shot};
 
 use super::pretrained::{MapReadout, cached_rows, encode_images, load_pretrained};
 use crate::data::DataRoot;
@@ -54,6 +54,50 @@ pub const DIGIT_WORDS: [(&str, &[&str]); 10] = [
     ("nine", &["odd", "loop", "curve", "line"]),
 ];
 
+/// Which image encoder each zero-shot split uses.
+// A config is built once per run: the size difference between the variants costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ZeroShotEncoder {
+    /// A new MNIST encoder per split and seed, trained without the split's held-out digits: no part of the
+    /// system has seen them. The default, with a smaller, shorter-trained encoder than the mnist task's.
+    PerSplit {
+        /// The encoder's mnist task (its `exclude_digits` is set per split).
+        mnist: crate::encoders::mnist::MnistConfig,
+    },
+    /// The `encoder_run`'s encoder for every split: it was trained on all ten digits, the seen-class leak.
+    Shared,
+}
+
+impl Default for ZeroShotEncoder {
+    fn default() -> Self {
+        let defaults = crate::encoders::mnist::MnistConfig::default();
+        let mnist = crate::encoders::mnist::MnistConfig {
+            encoder: mm_vision::encoders::ImageEncoderConfig::new().with_stages(vec![16, 32, 64]).with_blocks_per_stage(1),
+            train: crate::runner::TrainConfig { epochs: 3, ..defaults.train.clone() },
+            ..defaults
+        };
+        Self::PerSplit { mnist }
+    }
+}
+
+/// The zero-shot protocol: encoders and seeds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZeroShotProtocol {
+    /// Default: per split.
+    pub encoder: ZeroShotEncoder,
+    /// Seeds per split (encoder and tagging model both). Default 3.
+    pub seeds: usize,
+}
+
+impl Default for ZeroShotProtocol {
+    fn default() -> Self {
+        Self { encoder: ZeroShotEncoder::default(), seeds: 3 }
+    }
+}
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -67,6 +111,8 @@ pub struct TaggingConfig {
     /// Digits left out of training entirely — their images and their names — for zero-shot tagging (MNIST).
     /// Default none.
     pub held_out: Vec<u8>,
+    /// The zero-shot protocol's encoders and seeds (`cargo xtask train tagging --zero-shot`).
+    pub zero_shot: ZeroShotProtocol,
     /// Width of the joint space. Default 128 (without a word head, the word vectors' width).
     pub d_joint: usize,
     /// Whether words pass through a learned projection; `false` maps images into the word space itself
@@ -87,6 +133,7 @@ impl Default for TaggingConfig {
             encoder_run: None,
             vectors: PathBuf::from("runs/word2vec/vectors.bin"),
             held_out: Vec::new(),
+            zero_shot: ZeroShotProtocol::default(),
             d_joint: 128,
             word_head: true,
             image_hidden: 256,

@@ -1,55 +1,119 @@
-//! The zero-shot protocol: five runs, each with one pair of digits held out entirely — (0,1), (2,3), (4,5),
-//! (6,7), (8,9) — each reported on the test pictures, and the mean over the five. A run of several parts: each
-//! split is a sub-run (`held-out-AB/`), and a resumed protocol keeps the splits that finished.
+//! The zero-shot protocol: one pair of digits held out entirely — (0,1), (2,3), (4,5), (6,7), (8,9) — per split,
+//! several seeds per split. By default each split and seed trains its own MNIST encoder without the held-out
+//! digits (so no part of the system has seen them), then the tagging model on it; each is reported on the test
+//! pictures, and the means come with 95% intervals. A run of several parts: each split and seed is a sub-run
+//! (`held-out-AB/seed-S/`, with `encoder/` and `tagging/` inside), and a resumed protocol keeps the parts that
+//! finished.
 
 use std::path::Path;
 
 use burn::tensor::Device;
 use serde::Serialize;
 
-use super::{Tagging, TaggingConfig, TaggingReport, ZeroShot, evaluate_tagging};
+use super::{Tagging, TaggingConfig, TaggingReport, ZeroShot, ZeroShotEncoder, evaluate_tagging};
 use crate::data::DataRoot;
-use crate::runner::{CONFIG_FILE, MODEL_FILE, RunDir, RunError, start_run_of_parts, train_task, write_atomically};
+use crate::encoders::mnist::{Mnist, MnistConfig};
+use crate::matching::recipe::interval_95;
+use crate::runner::{CONFIG_FILE, MODEL_FILE, RunDir, RunError, Task, start_run_of_parts, train_task, write_atomically};
 
 /// The held-out pairs.
 pub const HELD_OUT_PAIRS: [[u8; 2]; 5] = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]];
 
-/// Zero-shot accuracy averaged over the held-out splits, as written to `zero-shot.json`.
+/// A measure over several runs: the mean, the half-width of its 95% interval (Student's t) and every value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Spread {
+    /// The mean.
+    pub mean: f64,
+    /// Half-width of the 95% interval of the mean.
+    pub interval_95: f64,
+    /// Each run's value.
+    pub values: Vec<f64>,
+}
+
+impl Spread {
+    fn new(values: Vec<f64>) -> Self {
+        Self { mean: values.iter().sum::<f64>() / values.len().max(1) as f64, interval_95: interval_95(&values), values }
+    }
+
+    /// Whether the interval lies wholly above `chance`.
+    pub fn above(&self, chance: f64) -> bool {
+        self.mean - self.interval_95 > chance
+    }
+}
+
+/// One split's results over its seeds.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitSummary {
+    /// The held-out digits.
+    pub digits: Vec<u8>,
+    /// Accuracy among the held-out pair by name, over the seeds.
+    pub by_name: Spread,
+    /// … by description.
+    pub by_description: Spread,
+    /// Generalised (among all ten, uncalibrated), over the seeds.
+    pub generalised_by_description: Spread,
+    /// Calibrated stacking's area under the seen–unseen curve, over the seeds.
+    pub ausuc: Spread,
+}
+
+/// The zero-shot protocol's results, as written to `zero-shot.json`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ZeroShotSummary {
-    /// Mean accuracy among the held-out pair by the digit's name.
-    pub by_name: f64,
-    /// … by name and describing words.
-    pub by_description: f64,
+    /// Whether each split's encoder was trained without its held-out digits (otherwise: the seen-class leak).
+    pub encoder_per_split: bool,
+    /// Seeds per split.
+    pub seeds: usize,
+    /// Over every split and seed: by name.
+    pub by_name: Spread,
+    /// … by description.
+    pub by_description: Spread,
     /// Chance among the pair.
     pub chance: f64,
-    /// Mean generalised accuracy (among all ten digits).
-    pub generalised_by_description: f64,
+    /// … generalised, uncalibrated.
+    pub generalised_by_description: Spread,
     /// Chance among ten.
     pub generalised_chance: f64,
-    /// Each split's report.
+    /// … calibrated stacking's AUSUC.
+    pub ausuc: Spread,
+    /// Per split.
+    pub per_split: Vec<SplitSummary>,
+    /// Each split and seed's report, split by split.
     pub splits: Vec<TaggingReport>,
 }
 
 impl ZeroShotSummary {
-    /// The means over `splits`.
-    pub fn new(splits: Vec<TaggingReport>) -> Self {
+    /// The spreads of `splits` (`seeds` consecutive reports per split).
+    pub fn new(splits: Vec<TaggingReport>, seeds: usize, encoder_per_split: bool) -> Self {
         let zero: Vec<&ZeroShot> = splits.iter().filter_map(|s| s.zero_shot.as_ref()).collect();
-        let mean = |pick: fn(&ZeroShot) -> f64| zero.iter().map(|z| pick(z)).sum::<f64>() / zero.len().max(1) as f64;
+        let spread = |runs: &[&ZeroShot], pick: fn(&ZeroShot) -> f64| Spread::new(runs.iter().map(|z| pick(z)).collect());
+        let per_split = zero
+            .chunks(seeds.max(1))
+            .map(|runs| SplitSummary {
+                digits: runs[0].digits.clone(),
+                by_name: spread(runs, |z| z.by_name),
+                by_description: spread(runs, |z| z.by_description),
+                generalised_by_description: spread(runs, |z| z.generalised_by_description),
+                ausuc: spread(runs, |z| z.calibrated.ausuc),
+            })
+            .collect();
         Self {
-            by_name: mean(|z| z.by_name),
-            by_description: mean(|z| z.by_description),
-            chance: mean(|z| z.chance),
-            generalised_by_description: mean(|z| z.generalised_by_description),
+            encoder_per_split,
+            seeds,
+            by_name: spread(&zero, |z| z.by_name),
+            by_description: spread(&zero, |z| z.by_description),
+            chance: zero.first().map_or(0.5, |z| z.chance),
+            generalised_by_description: spread(&zero, |z| z.generalised_by_description),
             generalised_chance: 0.1,
+            ausuc: spread(&zero, |z| z.calibrated.ausuc),
+            per_split,
             splits,
         }
     }
 }
 
-/// Trains the five splits in `run/held-out-AB/` and reports each; writes `run/zero-shot.json`. With `resume`,
-/// finished splits are reported again from their saved models and an interrupted one continues. `None` when
-/// `stop_after` stopped a split early.
+/// Trains every split and seed in `run/held-out-AB/seed-S/` — its encoder first when the protocol asks for one
+/// per split — and reports each; writes `run/zero-shot.json`. With `resume`, finished parts are reported again
+/// from their saved models and an interrupted one continues. `None` when `stop_after` stopped a part early.
 pub fn train_zero_shot(
     config: &TaggingConfig,
     root: &DataRoot,
@@ -59,21 +123,44 @@ pub fn train_zero_shot(
     device: &Device,
 ) -> Result<Option<ZeroShotSummary>, RunError> {
     let _lock = start_run_of_parts::<Tagging>(config, run)?;
+    let seeds = config.zero_shot.seeds.max(1);
     let mut splits = Vec::new();
     for pair in HELD_OUT_PAIRS {
-        let child = run.child(&format!("held-out-{}{}", pair[0], pair[1]))?;
-        if !(resume && child.path().join(MODEL_FILE).exists()) {
-            let split_config = TaggingConfig { held_out: pair.to_vec(), ..config.clone() };
-            let started = child.path().join(CONFIG_FILE).exists();
-            if train_task::<Tagging>(&split_config, root, &child, resume && started, stop_after)?.evaluation.is_none() {
+        for seed in 0..seeds as u64 {
+            let part = run.child(&format!("held-out-{}{}", pair[0], pair[1]))?.child(&format!("seed-{seed}"))?;
+            let encoder_run = match &config.zero_shot.encoder {
+                ZeroShotEncoder::Shared => None,
+                ZeroShotEncoder::PerSplit { mnist } => {
+                    let mut mnist = MnistConfig { exclude_digits: pair.to_vec(), ..mnist.clone() };
+                    mnist.train.seed = seed;
+                    let child = part.child("encoder")?;
+                    if !train_part::<Mnist>(&mnist, root, &child, resume, stop_after)? {
+                        return Ok(None);
+                    }
+                    Some(child.path().to_path_buf())
+                }
+            };
+            let mut split_config = TaggingConfig { held_out: pair.to_vec(), encoder_run: encoder_run.or(config.encoder_run.clone()), ..config.clone() };
+            split_config.train.seed = seed;
+            let child = part.child("tagging")?;
+            if !train_part::<Tagging>(&split_config, root, &child, resume, stop_after)? {
                 return Ok(None);
             }
+            splits.push(evaluate_tagging(child.path(), root, device)?);
         }
-        splits.push(evaluate_tagging(child.path(), root, device)?);
     }
-    let summary = ZeroShotSummary::new(splits);
+    let summary = ZeroShotSummary::new(splits, seeds, matches!(config.zero_shot.encoder, ZeroShotEncoder::PerSplit { .. }));
     write_atomically(&run.path().join("zero-shot.json"), &serde_json::to_vec_pretty(&summary).expect("serialises"))?;
     Ok(Some(summary))
+}
+
+/// Trains one part unless `resume` finds it finished; false when `stop_after` stopped it early.
+fn train_part<T: Task>(config: &T::Config, root: &DataRoot, child: &RunDir, resume: bool, stop_after: Option<usize>) -> Result<bool, RunError> {
+    if resume && child.path().join(MODEL_FILE).exists() {
+        return Ok(true);
+    }
+    let started = child.path().join(CONFIG_FILE).exists();
+    Ok(train_task::<T>(config, root, child, resume && started, stop_after)?.evaluation.is_some())
 }
 
 /// Whether `run` is a zero-shot protocol (it has split sub-runs).
