@@ -186,8 +186,9 @@ pub fn classification_scores<M: Classifier>(
     scores.insert("loss".into(), loss_sum / n.max(1) as f64);
     scores.insert("accuracy".into(), right as f64 / n.max(1) as f64);
     scores.insert("examples".into(), n as f64);
-    for (name, (h, c)) in kind.names().iter().zip(hits.iter().zip(&counts)) {
-        scores.insert(format!("accuracy/{name}"), *h as f64 / (*c).max(1) as f64);
+    // A class with no examples here (a digit a zero-shot encoder excludes, a small --limit) has no accuracy, not 0.
+    for (name, (h, c)) in kind.names().iter().zip(hits.iter().zip(&counts)).filter(|(_, (_, c))| **c > 0) {
+        scores.insert(format!("accuracy/{name}"), *h as f64 / *c as f64);
     }
     Ok(scores)
 }

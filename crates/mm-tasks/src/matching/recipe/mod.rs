@@ -109,6 +109,21 @@ impl RecipeConfig {
         if self.train_pairs == 0 || self.test_sets == 0 {
             return Err(RunError::Config("recipe: train_pairs and test_sets must be positive".into()));
         }
+        // Checked before training, not when the test sets are drawn at the end: independent sets and unique
+        // validation groups need that many different digit sets.
+        let seen = digit_sets().len() - HELD_OUT_SETS;
+        let groups = |pairs: usize| pairs / self.orders_per_group;
+        for (what, needed, available) in [
+            ("test_sets × test_pairs", self.test_sets * groups(self.test_pairs), seen),
+            ("test_sets × held_out_test_pairs", self.test_sets * groups(self.held_out_test_pairs), HELD_OUT_SETS),
+            ("valid_pairs", groups(self.valid_pairs), seen),
+        ] {
+            if needed > available {
+                return Err(RunError::Config(format!(
+                    "recipe: {what} need {needed} groups of different digits, but there are {available} such digit sets; lower them"
+                )));
+            }
+        }
         Ok(())
     }
 }
