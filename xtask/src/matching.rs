@@ -56,7 +56,7 @@ pub fn train_tagging(args: &TaggingArgs) -> Result<ExitCode, Failure> {
     let encoders =
         if summary.encoder_per_split { "an encoder per split, trained without its held-out digits" } else { "the shared encoder (trained on all ten digits)" };
     println!("zero-shot over five splits × {} seeds ({encoders}); mean ± 95% interval:", summary.seeds);
-    let show = |s: &mm_tasks::matching::tagging::Spread| format!("{:.4} ± {:.4}", s.mean, s.interval_95);
+    let show = |s: &mm_tasks::runner::Spread| format!("{:.4} ± {:.4}", s.mean, s.interval_95);
     for split in &summary.per_split {
         println!(
             "  held out {:?}: by name {}, by description {}, generalised {}, AUSUC {}",

@@ -170,18 +170,8 @@ pub fn train_folds(config: &Esc10Config, root: &DataRoot, run: &RunDir, resume: 
     let mut folds = Vec::new();
     for fold in 1..=5u8 {
         let child = run.child(&format!("fold-{fold}"))?;
-        let done = child.path().join(crate::runner::EVALUATION_FILE);
-        let scores: Scores = if resume && done.exists() {
-            let text = std::fs::read_to_string(&done).map_err(|e| RunError::Io { path: done.clone(), source: e })?;
-            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| RunError::Invalid { path: done.clone(), problem: e.to_string() })?;
-            serde_json::from_value(value["scores"].clone()).map_err(|e| RunError::Invalid { path: done.clone(), problem: e.to_string() })?
-        } else {
-            let fold_config = Esc10Config { fold, ..config.clone() };
-            let started = child.path().join(crate::runner::CONFIG_FILE).exists();
-            match crate::runner::train_task::<Esc10Sounds>(&fold_config, root, &child, resume && started, stop_after)?.evaluation {
-                Some(scores) => scores,
-                None => return Ok(None),
-            }
+        let Some(scores) = crate::runner::train_part::<Esc10Sounds>(&Esc10Config { fold, ..config.clone() }, root, &child, resume, stop_after)? else {
+            return Ok(None);
         };
         let result = FoldResult { fold, accuracy: scores.get("accuracy").copied().unwrap_or(f64::NAN), loss: scores.get("loss").copied().unwrap_or(f64::NAN) };
         eprintln!("esc10 fold {fold}: accuracy {:.4}", result.accuracy);

@@ -106,6 +106,21 @@ pub fn start_run_of_parts<T: Task>(config: &T::Config, run: &RunDir) -> Result<R
     Ok(lock)
 }
 
+/// Trains one part of a run of parts (see [`start_run_of_parts`]) in `child` and returns its test scores; when
+/// `resume` finds the part finished (its `evaluation.json` written) it returns the scores written there instead.
+/// A part begun but unfinished continues from its newest checkpoint, one not begun starts afresh. `None` when
+/// `stop_after` stopped it early.
+pub fn train_part<T: Task>(config: &T::Config, root: &DataRoot, child: &RunDir, resume: bool, stop_after: Option<usize>) -> Result<Option<Scores>, RunError> {
+    let done = child.path().join(EVALUATION_FILE);
+    if resume && done.exists() {
+        let text = std::fs::read_to_string(&done).map_err(|e| RunError::io(&done, e))?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| RunError::invalid(&done, e))?;
+        return serde_json::from_value(value["scores"].clone()).map(Some).map_err(|e| RunError::invalid(&done, e));
+    }
+    let started = child.path().join(CONFIG_FILE).exists();
+    Ok(train_task::<T>(config, root, child, resume && started, stop_after)?.evaluation)
+}
+
 /// Trains `T` with `config` on the data in `root`, in the folder `run` (continuing from its newest checkpoint
 /// when `resume`, which needs the config the run was started with). Holds the run's lock throughout. Evaluates
 /// the best model on the test split once at the end and writes `evaluation.json`.

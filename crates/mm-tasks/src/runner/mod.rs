@@ -27,6 +27,7 @@ mod optim;
 mod pins;
 mod run_dir;
 mod split;
+mod spread;
 mod step;
 mod tensorboard;
 
@@ -34,7 +35,7 @@ pub use burn::data::dataloader::batcher::Batcher;
 pub use burn::data::dataset::{Dataset, DatasetError, InMemDataset};
 pub use checkpoint::{Best, Checkpoint};
 pub use classify::{ClassBatch, ClassBatcher, ClassItem, Classifier, Target, TargetKind, argmax, class_loss, classification_scores};
-pub use commands::{EVALUATION_FILE, RunFile, TrainedRun, eval_run, load_run_config, start_run_of_parts, train_task};
+pub use commands::{EVALUATION_FILE, RunFile, TrainedRun, eval_run, load_run_config, start_run_of_parts, train_part, train_task};
 pub use config::{Overrides, TrainConfig, check_dropout, load_config};
 pub use curves::draw_learning_curves;
 pub(crate) use curves::register_plot_font;
@@ -46,6 +47,7 @@ pub use pins::Pin;
 pub use run_dir::{LOCK_FILE, RunDir, RunLock};
 pub(crate) use run_dir::{partial, write_atomically};
 pub use split::{Split, Subset, carve, carve_part};
+pub use spread::{Spread, interval_95};
 pub use step::{Learner, StepOutput, Tally, step_with_module_rates};
 pub use tensorboard::{EVENTS_FILE, Picture, refresh_events, write_events};
 

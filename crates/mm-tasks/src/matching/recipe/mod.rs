@@ -26,7 +26,7 @@ pub use pairs::{
     HELD_OUT_SETS, RecipePairs, SLOTS, TEXT_LEN, TestDigitSets, WORDS, category, digit_sets, generate_pairs, generate_test_sets, instruction, is_held_out,
     tokens,
 };
-pub use report::{RecipeReport, RecipeTestFamily, RecipeTestSet, evaluate_recipe, interval_95};
+pub use report::{RecipeReport, RecipeTestFamily, RecipeTestSet, evaluate_recipe};
 
 /// The task.
 pub struct Recipe;

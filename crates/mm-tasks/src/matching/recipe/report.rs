@@ -15,7 +15,7 @@ use image::RgbImage;
 use super::{Recipe, RecipeBatcher, RecipePairs, SLOTS, TestDigitSets, embed_all, generate_test_sets, items, picture_rows, test_seed};
 use crate::data::{DataRoot, data_error};
 use crate::matching::joint_plot::draw_joint_space;
-use crate::runner::{InMemDataset, Loader, RunError, load_model};
+use crate::runner::{InMemDataset, Loader, RunError, interval_95, load_model};
 
 /// One test set's results.
 #[derive(Debug, Clone, Serialize)]
@@ -62,19 +62,6 @@ pub struct RecipeReport {
     pub held_out: RecipeTestFamily,
     /// 1 / orders_per_group.
     pub order_chance: f64,
-}
-
-/// Half-width of a 95% interval of the mean of `values` (Student's t).
-pub fn interval_95(values: &[f64]) -> f64 {
-    // t(0.975, n − 1) for n = 2..=11; beyond, the normal's 1.96 is close enough.
-    const T: [f64; 10] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
-    let n = values.len();
-    if n < 2 {
-        return f64::NAN;
-    }
-    let mean = values.iter().sum::<f64>() / n as f64;
-    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
-    T.get(n - 2).copied().unwrap_or(1.96) * sd / (n as f64).sqrt()
 }
 
 /// Evaluates `run` on both families of test sets and writes `recipe.json` in it, and two pictures of the first

@@ -322,10 +322,11 @@ fn zero_shot(word_side: &WordSide, config: &TaggingConfig, world: &WorldFeatures
     }
     let n_f = n.max(1) as f64;
     let seen_digits = config.seen_digits();
-    let best = |among: &[u8], query: &[f32]| -> (u8, f32) {
+    // The best description among `among` and its cosine (descriptions are unit rows; `norm` is the query's).
+    let best = |among: &[u8], query: &[f32], norm: f32| -> (u8, f32) {
         among
             .iter()
-            .map(|&d| (d, row(&descriptions, dim, d as usize).iter().zip(query).map(|(a, b)| a * b).sum::<f32>() / unit_norm(query)))
+            .map(|&d| (d, row(&descriptions, dim, d as usize).iter().zip(query).map(|(a, b)| a * b).sum::<f32>() / norm))
             .fold((0, f32::NEG_INFINITY), |m, x| if x.1 > m.1 { x } else { m })
     };
     let margins: Vec<(f32, bool, bool, bool)> = world
@@ -333,8 +334,8 @@ fn zero_shot(word_side: &WordSide, config: &TaggingConfig, world: &WorldFeatures
         .iter()
         .enumerate()
         .map(|(i, &digit)| {
-            let query = row(images, dim, i);
-            let ((seen_best, seen_score), (held_best, held_score)) = (best(&seen_digits, query), best(held, query));
+            let (query, norm) = (row(images, dim, i), unit_norm(row(images, dim, i)));
+            let ((seen_best, seen_score), (held_best, held_score)) = (best(&seen_digits, query, norm), best(held, query, norm));
             (seen_score - held_score, !held.contains(&digit), seen_best == digit, held_best == digit)
         })
         .collect();

@@ -13,33 +13,10 @@ use serde::Serialize;
 use super::{Tagging, TaggingConfig, TaggingReport, ZeroShot, ZeroShotEncoder, evaluate_tagging};
 use crate::data::DataRoot;
 use crate::encoders::mnist::{Mnist, MnistConfig};
-use crate::matching::recipe::interval_95;
-use crate::runner::{CONFIG_FILE, MODEL_FILE, RunDir, RunError, Task, start_run_of_parts, train_task, write_atomically};
+use crate::runner::{RunDir, RunError, Spread, start_run_of_parts, train_part, write_atomically};
 
 /// The held-out pairs.
 pub const HELD_OUT_PAIRS: [[u8; 2]; 5] = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]];
-
-/// A measure over several runs: the mean, the half-width of its 95% interval (Student's t) and every value.
-#[derive(Debug, Clone, Serialize)]
-pub struct Spread {
-    /// The mean.
-    pub mean: f64,
-    /// Half-width of the 95% interval of the mean.
-    pub interval_95: f64,
-    /// Each run's value.
-    pub values: Vec<f64>,
-}
-
-impl Spread {
-    fn new(values: Vec<f64>) -> Self {
-        Self { mean: values.iter().sum::<f64>() / values.len().max(1) as f64, interval_95: interval_95(&values), values }
-    }
-
-    /// Whether the interval lies wholly above `chance`.
-    pub fn above(&self, chance: f64) -> bool {
-        self.mean - self.interval_95 > chance
-    }
-}
 
 /// One split's results over its seeds.
 #[derive(Debug, Clone, Serialize)]
@@ -134,7 +111,7 @@ pub fn train_zero_shot(
                     let mut mnist = MnistConfig { exclude_digits: pair.to_vec(), ..mnist.clone() };
                     mnist.train.seed = seed;
                     let child = part.child("encoder")?;
-                    if !train_part::<Mnist>(&mnist, root, &child, resume, stop_after)? {
+                    if train_part::<Mnist>(&mnist, root, &child, resume, stop_after)?.is_none() {
                         return Ok(None);
                     }
                     Some(child.path().to_path_buf())
@@ -143,7 +120,7 @@ pub fn train_zero_shot(
             let mut split_config = TaggingConfig { held_out: pair.to_vec(), encoder_run: encoder_run.or(config.encoder_run.clone()), ..config.clone() };
             split_config.train.seed = seed;
             let child = part.child("tagging")?;
-            if !train_part::<Tagging>(&split_config, root, &child, resume, stop_after)? {
+            if train_part::<Tagging>(&split_config, root, &child, resume, stop_after)?.is_none() {
                 return Ok(None);
             }
             splits.push(evaluate_tagging(child.path(), root, device)?);
@@ -152,15 +129,6 @@ pub fn train_zero_shot(
     let summary = ZeroShotSummary::new(splits, seeds, matches!(config.zero_shot.encoder, ZeroShotEncoder::PerSplit { .. }));
     write_atomically(&run.path().join("zero-shot.json"), &serde_json::to_vec_pretty(&summary).expect("serialises"))?;
     Ok(Some(summary))
-}
-
-/// Trains one part unless `resume` finds it finished; false when `stop_after` stopped it early.
-fn train_part<T: Task>(config: &T::Config, root: &DataRoot, child: &RunDir, resume: bool, stop_after: Option<usize>) -> Result<bool, RunError> {
-    if resume && child.path().join(MODEL_FILE).exists() {
-        return Ok(true);
-    }
-    let started = child.path().join(CONFIG_FILE).exists();
-    Ok(train_task::<T>(config, root, child, resume && started, stop_after)?.evaluation.is_some())
 }
 
 /// Whether `run` is a zero-shot protocol (it has split sub-runs).
