@@ -6,9 +6,13 @@
 //! development machine; CI runs the default). proptest keeps every failing input it finds in `tests/fuzz_readers.proptest-regressions`
 //! and replays it first on every later run, so a crash once found stays a regression test.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use mm_audio::Audio;
+use mm_tasks::data::Dataset;
 use mm_tasks::encoders::fsdd::{FsddConfig, FsddDigits};
 use mm_tasks::runner::{Task, load_config};
 use mm_text::Corpus;
@@ -83,16 +87,26 @@ fn names_the_file<T, E: std::fmt::Display>(result: Result<T, E>, path: &Path) ->
     Ok(())
 }
 
-fn shared_data() -> PathBuf {
-    std::env::var_os("MM_DATA_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+/// A file of the project's data, read once: `None` (the property then has nothing to damage) where the data is
+/// absent outside CI; `common::shared_data` fails the test in CI.
+fn shared_seed(cell: &'static OnceLock<Option<Vec<u8>>>, dataset: Dataset, relative: &str) -> Option<&'static [u8]> {
+    cell.get_or_init(|| {
+        let path = common::shared_data()?.dataset(dataset).ok()?.join(relative);
+        Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    })
+    .as_deref()
 }
 
-fn wav_seed() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("seed.wav");
-    let samples: Vec<f32> = (0..400).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
-    mm_audio::write_wav(&path, &Audio::new(samples, 8000)).unwrap();
-    std::fs::read(path).unwrap()
+/// A small mono 16-bit WAV written by mm, made once.
+fn wav_seed() -> &'static [u8] {
+    static SEED: OnceLock<Vec<u8>> = OnceLock::new();
+    SEED.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seed.wav");
+        let samples: Vec<f32> = (0..400).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+        mm_audio::write_wav(&path, &Audio::new(samples, 8000)).unwrap();
+        std::fs::read(path).unwrap()
+    })
 }
 
 proptest! {
@@ -101,17 +115,17 @@ proptest! {
     #[test]
     fn wav_reader(damages in damages()) {
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "damaged.wav", &damaged(&wav_seed(), &damages));
+        let path = write(dir.path(), "damaged.wav", &damaged(wav_seed(), &damages));
         names_the_file(mm_audio::read_wav(&path), &path)?;
     }
 
     #[test]
     fn ogg_reader(damages in damages()) {
-        // The smallest ESC-10 clip (13.6 kB); without shared data the property has nothing to damage.
-        let seed_path = shared_data().join("esc10/001 - Dog bark/1-100032-A.ogg");
-        let Ok(seed) = std::fs::read(&seed_path) else { return Ok(()) };
+        // The smallest ESC-10 clip (13.6 kB).
+        static SEED: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        let Some(seed) = shared_seed(&SEED, Dataset::Esc10, "001 - Dog bark/1-100032-A.ogg") else { return Ok(()) };
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "damaged.ogg", &damaged(&seed, &damages));
+        let path = write(dir.path(), "damaged.ogg", &damaged(seed, &damages));
         names_the_file(mm_audio::read_audio(&path), &path)?;
     }
 
@@ -126,10 +140,10 @@ proptest! {
 
     #[test]
     fn gzipped_idx_reader(damages in damages()) {
-        let seed_path = shared_data().join("mnist/t10k-labels-idx1-ubyte.gz");
-        let Ok(seed) = std::fs::read(&seed_path) else { return Ok(()) };
+        static SEED: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+        let Some(seed) = shared_seed(&SEED, Dataset::Mnist, "t10k-labels-idx1-ubyte.gz") else { return Ok(()) };
         let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "damaged-idx1-ubyte.gz", &damaged(&seed, &damages));
+        let path = write(dir.path(), "damaged-idx1-ubyte.gz", &damaged(seed, &damages));
         names_the_file(IdxArray::read(&path), &path)?;
     }
 
