@@ -2,7 +2,7 @@
 //! changes, insertions and truncation, must give `Ok` or a typed error that names the file — never a panic, an
 //! abort or a runaway allocation.
 //!
-//! Each property runs `MM_FUZZ_CASES` cases (default 2,000: a fixed budget, about 4 s for all nine on the
+//! Each property runs `MM_FUZZ_CASES` cases (default 2,000: a fixed budget, about 2 s for all nine on the
 //! development machine; CI runs the default). proptest keeps every failing input it finds in `tests/fuzz_readers.proptest-regressions`
 //! and replays it first on every later run, so a crash once found stays a regression test.
 

@@ -58,6 +58,11 @@ impl SoundFeatures {
     /// Checks the settings: a rate mm reads, a positive finite duration of at most [`Self::MAX_SECONDS`], and an
     /// STFT and filterbank that can be planned.
     pub fn check(&self) -> Result<(), RunError> {
+        self.log_mel().map(|_| ())
+    }
+
+    /// The planned log-mel of these settings, after [`Self::check`]'s checks.
+    fn log_mel(&self) -> Result<LogMel, RunError> {
         let problem = |p: String| RunError::Config(format!("features: {p}"));
         mm_audio::check_sample_rate(self.sample_rate, "sample_rate").map_err(|e| problem(e.to_string()))?;
         if !(self.seconds > 0.0 && self.seconds <= Self::MAX_SECONDS) {
@@ -66,8 +71,7 @@ impl SoundFeatures {
         if self.hop == 0 || self.samples() == 0 {
             return Err(problem(format!("hop must be positive and seconds × sample_rate at least one sample: {self:?}")));
         }
-        LogMel::new(LogMelConfig::new(self.sample_rate, self.n_fft, self.hop, self.mels)).map_err(|e| problem(e.to_string()))?;
-        Ok(())
+        LogMel::new(LogMelConfig::new(self.sample_rate, self.n_fft, self.hop, self.mels)).map_err(|e| problem(e.to_string()))
     }
 
     /// `[1, len]` for waveforms, `[mels, frames]` for log-mels.
@@ -80,8 +84,7 @@ impl SoundFeatures {
 
     /// Appends the example of each recording to one flat buffer.
     pub fn examples(&self, input: SoundInput, recordings: impl Iterator<Item = mm_audio::Result<Audio>>) -> Result<Vec<f32>, RunError> {
-        self.check()?;
-        let mut log_mel = LogMel::new(LogMelConfig::new(self.sample_rate, self.n_fft, self.hop, self.mels)).map_err(data_error)?;
+        let mut log_mel = self.log_mel()?;
         let mut out = Vec::new();
         for audio in recordings {
             let audio = audio.map_err(data_error)?;
