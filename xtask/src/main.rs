@@ -9,6 +9,7 @@ mod matching;
 mod shapes;
 mod spectrogram;
 mod train;
+mod translating;
 mod word2vec;
 
 use std::process::ExitCode;
@@ -49,6 +50,8 @@ enum Command {
     Tag(matching::TagArgs),
     /// Find the test pictures nearest to a word, by a trained tagging run; draws them as a grid.
     SearchImages(matching::SearchArgs),
+    /// Caption a picture with a trained show-and-tell or show-attend-tell run; the last line is JSON.
+    Caption(translating::CaptionArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Eval(task) => train::eval(task),
         Command::Tag(args) => matching::tag(args),
         Command::SearchImages(args) => matching::search(args),
+        Command::Caption(args) => translating::caption(args),
     };
     match outcome {
         Ok(code) => code,

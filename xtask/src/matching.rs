@@ -8,9 +8,9 @@ use clap::Args;
 use mm_tasks::DeviceKind;
 use mm_tasks::data::DataRoot;
 use mm_tasks::matching::recipe::{Recipe, evaluate_recipe};
-use mm_tasks::matching::soundnet::{SoundNet, probe_student};
+use mm_tasks::matching::soundnet::{ChosenLayer, ProbeScore, SoundNet, probe_student, summarise};
 use mm_tasks::matching::tagging::{Tagging, TaggingReport, evaluate_tagging, search_images, tag_image, train_zero_shot};
-use mm_tasks::runner::load_run_config;
+use mm_tasks::runner::{Spread, load_run_config};
 use serde::Serialize;
 
 use crate::Failure;
@@ -156,14 +156,55 @@ pub fn train_soundnet(args: &RunArgs) -> Result<ExitCode, Failure> {
 
 pub fn report_soundnet(run: &Path, args: &EvalArgs) -> Result<ExitCode, Failure> {
     let report = probe_student(run, &DataRoot::from_flag(args.data.as_deref()), &device(args.device)?)?;
-    println!("soundnet: the student's digit accuracy on FSDD test {:.4} (no audio labels in training)", report.student_fsdd_accuracy);
-    println!("  layer  channels  FSDD (untrained)   ESC-10 (untrained)");
+    println!("soundnet ({})", report.pairing);
+    println!(
+        "  the student's object head on its test pairs: {:.4} (no audio label in training; always the most frequent answer: {:.4})",
+        report.student_accuracy, report.student_baseline
+    );
+    println!("  linear probes, validation / test accuracy:");
+    println!("  layer  channels  FSDD            (untrained)      ESC-10          (untrained)");
     for p in &report.layers {
-        println!("  conv{}  {:>8}  {:.4} ({:.4})    {:.4} ({:.4})", p.layer, p.channels, p.fsdd, p.fsdd_untrained, p.esc10, p.esc10_untrained);
+        let pair = |s: ProbeScore| format!("{:.4} / {:.4}", s.valid, s.test);
+        println!("  conv{}  {:>8}  {}  ({})  {}  ({})", p.layer, p.channels, pair(p.fsdd), pair(p.fsdd_untrained), pair(p.esc10), pair(p.esc10_untrained));
     }
-    println!("  log-mel statistics: FSDD {:.4}, ESC-10 {:.4}; best ESC-10 layer: conv{}", report.log_mel_fsdd, report.log_mel_esc10, report.best_esc10_layer);
+    let chosen = |c: ChosenLayer| format!("conv{} {:.4}", c.layer, c.test);
+    println!(
+        "  chosen on validation, test accuracy: FSDD {} (untrained {}), ESC-10 {} (untrained {})",
+        chosen(report.fsdd),
+        chosen(report.fsdd_untrained),
+        chosen(report.esc10),
+        chosen(report.esc10_untrained)
+    );
+    println!(
+        "  log-mel statistics: FSDD {:.4}, ESC-10 {:.4}; majority class: FSDD {:.4}, ESC-10 {:.4}",
+        report.log_mel_fsdd.test, report.log_mel_esc10.test, report.majority_fsdd, report.majority_esc10
+    );
     println!("  {}", run.join("probes.png").display());
     print_json(&report)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `cargo xtask eval soundnet`.
+#[derive(Args)]
+pub struct SoundNetEvalArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Instead of probing one run, summarise the saved reports of these runs (seeds of the same settings, each
+    /// probed already): mean ± 95% interval of each chosen layer's test accuracy.
+    #[arg(long, num_args = 1.., value_name = "RUN")]
+    pub summarise: Vec<PathBuf>,
+}
+
+pub fn summarise_soundnet(runs: &[PathBuf]) -> Result<ExitCode, Failure> {
+    let summary = summarise(runs)?;
+    let show = |s: &Spread| format!("{:.4} ± {:.4}", s.mean, s.interval_95);
+    println!("soundnet over {} runs ({}); mean ± 95% interval:", runs.len(), summary.pairing);
+    println!("  student on its test pairs {} (baseline {})", show(&summary.student_accuracy), show(&summary.student_baseline));
+    println!("  FSDD probe, layer chosen on validation: {} (untrained {})", show(&summary.fsdd), show(&summary.fsdd_untrained));
+    println!("  ESC-10 probe, layer chosen on validation: {} (untrained {})", show(&summary.esc10), show(&summary.esc10_untrained));
+    println!("  gain over the untrained twin, paired by seed: FSDD {}, ESC-10 {}", show(&summary.fsdd_gain), show(&summary.esc10_gain));
+    println!("  chosen layers per run [FSDD, untrained, ESC-10, untrained]: {:?}", summary.chosen_layers);
+    print_json(&summary)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -36,8 +36,15 @@ pub enum TrainTask {
     Tagging(crate::matching::TaggingArgs),
     /// Ordered-text retrieval: digit strips ↔ "write seven then two then nine", medR and R@K on 1k test sets.
     Recipe(RunArgs),
-    /// SoundNet: a waveform CNN taught by the MNIST network through FSDD ↔ MNIST pairs; then layer probes.
+    /// SoundNet: a waveform CNN taught by the shapes network through each scene's picture and sound (or, with
+    /// configs/soundnet-digits.toml, by the MNIST network through pairs made by digit); then layer probes.
     Soundnet(RunArgs),
+    /// Show and Tell: the shapes encoder's pooled feature, then an LSTM decoder; BLEU, CIDEr-D and
+    /// truthfulness on new scenes, greedy and beam search.
+    ShowAndTell(RunArgs),
+    /// Show, Attend and Tell: soft attention over the shapes encoder's map at every word; the same report, and
+    /// where the attention falls (grounding.json, attention/).
+    ShowAttendTell(RunArgs),
 }
 
 #[derive(Subcommand)]
@@ -56,8 +63,13 @@ pub enum EvalTask {
     Tagging(EvalArgs),
     /// A saved recipe run: retrieval on its test sets (recipe.json).
     Recipe(EvalArgs),
-    /// A saved soundnet run: the student's accuracy and the layer probes (soundnet.json, probes.png).
-    Soundnet(EvalArgs),
+    /// A saved soundnet run: the student's accuracy and the layer probes (soundnet.json, probes.png); or several
+    /// runs' reports summarised (--summarise).
+    Soundnet(crate::matching::SoundNetEvalArgs),
+    /// A saved show-and-tell run: BLEU-1..4, CIDEr-D and truthfulness (the test split rewrites captions.json).
+    ShowAndTell(EvalArgs),
+    /// A saved show-attend-tell run: the same, and where the attention falls.
+    ShowAttendTell(EvalArgs),
 }
 
 /// What every runner task takes on the command line; flags override the config file.
@@ -155,6 +167,8 @@ pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
         TrainTask::Tagging(args) => crate::matching::train_tagging(&args),
         TrainTask::Recipe(args) => crate::matching::train_recipe(&args),
         TrainTask::Soundnet(args) => crate::matching::train_soundnet(&args),
+        TrainTask::ShowAndTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
+        TrainTask::ShowAttendTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
         TrainTask::Esc10(args) => train_esc10(&args),
         TrainTask::Encoders(args) => {
             for step in [train_one::<Mnist>, train_one::<FsddDigits>, train_esc10, train_one::<Shapes>] {
@@ -228,7 +242,10 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
         EvalTask::Shapes(args) => eval_one::<Shapes>(&args),
         EvalTask::Tagging(args) => crate::matching::report_tagging(&run_folder::<mm_tasks::matching::tagging::Tagging>(&args), &args),
         EvalTask::Recipe(args) => crate::matching::report_recipe(&run_folder::<mm_tasks::matching::recipe::Recipe>(&args), &args),
-        EvalTask::Soundnet(args) => crate::matching::report_soundnet(&run_folder::<mm_tasks::matching::soundnet::SoundNet>(&args), &args),
+        EvalTask::Soundnet(args) if !args.summarise.is_empty() => crate::matching::summarise_soundnet(&args.summarise),
+        EvalTask::Soundnet(args) => crate::matching::report_soundnet(&run_folder::<mm_tasks::matching::soundnet::SoundNet>(&args.eval), &args.eval),
+        EvalTask::ShowAndTell(args) => eval_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
+        EvalTask::ShowAttendTell(args) => eval_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
         EvalTask::Esc10(args) => {
             let run = run_folder::<Esc10Sounds>(&args);
             let summary = eval_folds(&run, &DataRoot::from_flag(args.data.as_deref()), args.device)?;
@@ -249,6 +266,18 @@ pub fn run_folder<T: Task>(args: &EvalArgs) -> PathBuf {
 /// The scores without their per-class parts, as `name value` pairs.
 fn headline(scores: &Scores) -> String {
     scores.iter().filter(|(k, _)| !k.contains('/')).map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
+}
+
+/// `eval` of a captioner: the scores, then (for the test split) the report it rewrote.
+fn eval_captioner<T: Task>(args: &EvalArgs) -> Result<ExitCode, Failure> {
+    let run = run_folder::<T>(args);
+    if args.split == "test" {
+        let scores = eval_run::<T>(&run, &DataRoot::from_flag(args.data.as_deref()), Split::Test, args.device)?;
+        crate::translating::print_report(&run)?;
+        println!("{}", serde_json::to_string(&scores)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    eval_one::<T>(args)
 }
 
 fn eval_one<T: Task>(args: &EvalArgs) -> Result<ExitCode, Failure> {

@@ -1,4 +1,7 @@
-//! # mm-generate
-//!
-//! The "translating" family of multi-modal systems: captioners and their decoding, conditional image generation,
-//! voice-to-face, image-to-speech and lip-movement generation live here as they are built; see the README.
+#![doc = include_str!("../README.md")]
+
+pub mod caption_metrics;
+pub mod decoding;
+pub mod lstm_cell;
+pub mod show_and_tell;
+pub mod show_attend_tell;

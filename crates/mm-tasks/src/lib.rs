@@ -21,5 +21,6 @@ pub mod device;
 pub mod encoders;
 pub mod matching;
 pub mod runner;
+pub mod translating;
 
 pub use device::{DeviceError, DeviceKind};

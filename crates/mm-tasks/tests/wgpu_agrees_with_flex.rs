@@ -1,8 +1,8 @@
 //! The same computations on wgpu and on flex must agree: tensor operations, the device log-mel, and every model
 //! family (image, log-mel and waveform encoders, the LSTM and bag-of-words text encoders with their projection
-//! heads, every loss) through forward, backward and one SGD step from the same weights. CI installs a software
-//! Vulkan device (Mesa's llvmpipe), so this runs everywhere; where no adapter exists outside CI the test says so
-//! and passes. `-- --nocapture` prints each comparison's largest difference.
+//! heads, the two captioners' decoders, every loss) through forward, backward and one SGD step from the same
+//! weights. CI installs a software Vulkan device (Mesa's llvmpipe), so this runs everywhere; where no adapter
+//! exists outside CI the test says so and passes. `-- --nocapture` prints each comparison's largest difference.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mm_audio::device::DeviceLogMel;
@@ -248,5 +248,41 @@ fn every_loss_agrees() {
     loss_family("binary cross-entropy (class_loss, labels)", |a, b, d| {
         let labels = Tensor::<2>::from_data(TensorData::new(values(20, 1.0, 7).iter().map(|v| f32::from(*v > 0.0)).collect::<Vec<_>>(), [4, 5]), d);
         class_loss(a - b, &ClassBatch { inputs: Tensor::zeros([4, 1], d), classes: None, labels: Some(labels) }).0
+    });
+}
+
+// ---- The captioners' decoders, with their losses: teacher forcing over a padded batch. ----
+
+use mm_generate::show_and_tell::{ShowAndTell, ShowAndTellConfig};
+use mm_generate::show_attend_tell::{ShowAttendTell, ShowAttendTellConfig};
+use mm_tasks::translating::captions::caption_loss;
+
+/// Two captions of 4 and 2 tokens (0 pads): inputs, targets and the mask of real targets.
+fn caption_batch(device: &Device) -> (Tensor<2, Int>, Tensor<2, Int>, Tensor<2>) {
+    let inputs = Tensor::from_data(TensorData::new(vec![2i64, 5, 6, 7, 2, 8, 0, 0], [2, 4]), device);
+    let targets = Tensor::from_data(TensorData::new(vec![5i64, 6, 7, 3, 8, 3, 0, 0], [2, 4]), device);
+    let mask = Tensor::from_data(TensorData::new(vec![1.0f32, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0], [2, 4]), device);
+    (inputs, targets, mask)
+}
+
+#[test]
+fn show_and_tell_decoder_agrees() {
+    let make = |d: &Device| -> ShowAndTell { ShowAndTellConfig::new(6, 10).with_d_embed(8).with_d_hidden(12).with_dropout(0.0).init(d) };
+    families_agree("Show and Tell decoder + caption loss", make, |model, device| {
+        let (inputs, targets, mask) = caption_batch(device);
+        let logits = model.forward(input([2, 6], 7, device), inputs);
+        (logits.clone().flatten(0, 2), caption_loss(logits, targets, mask))
+    });
+}
+
+#[test]
+fn show_attend_tell_decoder_agrees() {
+    let make =
+        |d: &Device| -> ShowAttendTell { ShowAttendTellConfig::new(6, 10).with_d_embed(8).with_d_hidden(12).with_d_attention(5).with_dropout(0.0).init(d) };
+    families_agree("Show, Attend and Tell decoder + caption loss + doubly stochastic", make, |model, device| {
+        let (inputs, targets, mask) = caption_batch(device);
+        let (logits, alphas) = model.forward(input([2, 9, 6], 8, device), inputs);
+        let outputs = Tensor::cat(vec![logits.clone().flatten(0, 2), alphas.clone().flatten(0, 2)], 0);
+        (outputs, caption_loss(logits, targets, mask.clone()) + ShowAttendTell::doubly_stochastic(alphas, mask))
     });
 }

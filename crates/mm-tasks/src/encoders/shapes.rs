@@ -13,7 +13,7 @@ use burn::tensor::{Device, Gradients, Tensor};
 use mm_vision::encoders::{ImageEncoder, ImageEncoderConfig, ImageEncoderKind};
 use serde::{Deserialize, Serialize};
 
-use crate::data::shapes::{Colour, Object, Shape, ShapesConfig, ShapesWorld, Size, render};
+use crate::data::shapes::{Colour, Object, SceneSplits, Shape, ShapesConfig, ShapesWorld, Size, render};
 use crate::runner::{
     Batcher, ClassBatch, ClassBatcher, ClassItem, Classifier, Context, Dataset, DatasetError, Loader, RunError, Scores, Split, Target, TargetKind, Task,
     TrainConfig, classification_scores,
@@ -142,8 +142,8 @@ impl Classifier for SceneDescriber {
     }
 }
 
-/// The label index of an object.
-fn label_of(object: &Object) -> usize {
+/// The label index of an object, in [`label_names`] order.
+pub fn label_of(object: &Object) -> usize {
     let size = if object.size == Size::Small { 0 } else { 1 };
     let colour = Colour::ALL.iter().position(|&c| c == object.colour).expect("a known colour");
     let shape = Shape::ALL.iter().position(|&s| s == object.shape).expect("a known shape");
@@ -194,15 +194,15 @@ impl ShapesTaskConfig {
         if self.image_size < 16 {
             return Err(RunError::Config(format!("shapes: image_size {} is too small to draw the shapes (16 or more)", self.image_size)));
         }
-        let seeds = [self.train_seed, self.valid_seed, self.test_seed];
-        if seeds.iter().enumerate().any(|(i, s)| seeds[..i].contains(s)) {
-            return Err(RunError::Config("shapes: train_seed, valid_seed and test_seed must differ, or the held-out scenes are training scenes".into()));
-        }
-        let (seed, count) = match split {
-            Split::Train => (self.train_seed, self.train_scenes),
-            Split::Valid => (self.valid_seed, self.valid_scenes),
-            Split::Test => (self.test_seed, self.test_scenes),
+        let splits = SceneSplits {
+            train_scenes: self.train_scenes,
+            valid_scenes: self.valid_scenes,
+            test_scenes: self.test_scenes,
+            train_seed: self.train_seed,
+            valid_seed: self.valid_seed,
+            test_seed: self.test_seed,
         };
+        let (seed, count) = splits.split(split, "shapes")?;
         Ok(ShapesItems::new(seed, count, self.image_size))
     }
 }

@@ -82,15 +82,21 @@ impl SoundFeatures {
         }
     }
 
+    /// A recording as the waveform models hear it: at [`Self::sample_rate`], peak-normalised, cut or zero-padded
+    /// to [`Self::samples`].
+    pub fn waveform(&self, audio: Audio) -> Result<Audio, RunError> {
+        let mut audio = if audio.sample_rate == self.sample_rate { audio } else { audio.resample(self.sample_rate).map_err(data_error)? };
+        audio.normalise_peak(1.0);
+        audio.fit_to(self.samples());
+        Ok(audio)
+    }
+
     /// Appends the example of each recording to one flat buffer.
     pub fn examples(&self, input: SoundInput, recordings: impl Iterator<Item = mm_audio::Result<Audio>>) -> Result<Vec<f32>, RunError> {
         let mut log_mel = self.log_mel()?;
         let mut out = Vec::new();
         for audio in recordings {
-            let audio = audio.map_err(data_error)?;
-            let mut audio = if audio.sample_rate == self.sample_rate { audio } else { audio.resample(self.sample_rate).map_err(data_error)? };
-            audio.normalise_peak(1.0);
-            audio.fit_to(self.samples());
+            let audio = self.waveform(audio.map_err(data_error)?)?;
             match input {
                 SoundInput::Waveform => out.extend_from_slice(&audio.samples),
                 SoundInput::LogMel => {

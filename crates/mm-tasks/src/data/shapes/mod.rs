@@ -19,11 +19,15 @@ mod language;
 mod render;
 mod scene;
 mod sound;
+mod splits;
+mod truth;
 
 pub use language::{Question, QuestionKind, caption, questions};
 pub use render::render;
 pub use scene::{Colour, Object, Shape, Size};
 pub use sound::{SceneSound, object_track};
+pub use splits::SceneSplits;
+pub use truth::{Claim, Named, Relation, parse_caption};
 
 use image::RgbImage;
 use rand::SeedableRng;
@@ -102,6 +106,15 @@ impl ShapesWorld {
     /// Only the objects of scene `index` (cheap: no picture, text or sound).
     pub fn objects(&self, index: u64) -> Vec<Object> {
         scene::layout(&self.config, &mut self.rng(index))
+    }
+
+    /// Only the sound of scene `index`, the same as [`Self::scene`]'s (the picture is not drawn).
+    pub fn sound(&self, index: u64) -> SceneSound {
+        let mut rng = self.rng(index);
+        let objects = scene::layout(&self.config, &mut rng);
+        // The questions draw from the scene's stream before the sound does.
+        questions(&objects, self.config.image_size, &mut rng);
+        SceneSound::synthesise(&objects, &self.config, &mut rng)
     }
 
     /// Scene `index` in every modality.
@@ -188,6 +201,7 @@ mod tests {
             let sum: Vec<f32> = (0..scene.sound.mix.len()).map(|t| scene.sound.tracks.iter().map(|tr| tr[t]).sum()).collect();
             assert!(sum.iter().zip(&scene.sound.mix).all(|(a, b)| (a - b).abs() < 1e-6));
             assert!(scene.sound.mix.iter().all(|s| s.abs() <= 1.0));
+            assert_eq!(world.sound(i).mix, scene.sound.mix);
         }
     }
 }

@@ -80,6 +80,11 @@ impl Colour {
         }
     }
 
+    /// Red, orange and yellow; the others are cool. The warm colours play the three lowest notes (C4–E4).
+    pub fn is_warm(self) -> bool {
+        matches!(self, Colour::Red | Colour::Orange | Colour::Yellow)
+    }
+
     /// The pitch of its note in hertz: C4, D4, E4, G4, A4, C5 (a pentatonic scale, so chords sound consonant).
     pub fn pitch_hz(self) -> f32 {
         match self {

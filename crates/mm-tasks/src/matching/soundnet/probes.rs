@@ -1,52 +1,100 @@
 //! What the student learned, layer by layer: a linear probe on each layer's time-pooled activations, on FSDD
-//! (digits) and ESC-10 (environmental sounds, 5 folds), against the same probe on an untrained student and on
-//! plain log-mel statistics — SoundNet's Table 3 and its "pool5 transfers best" finding, here measured.
+//! (digits) and ESC-10 (environmental sounds, 5 folds), against the same probe on an untrained student, on plain
+//! log-mel statistics and on the majority class — SoundNet's Table 3 and its "middle layers transfer best"
+//! finding, here measured. Every probe set has a validation part that chooses the layer; the test part is read
+//! only to report the chosen layer (and, for the picture, every layer).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
-use mm_audio::datasets::{Esc10, FsddSplit};
+use mm_audio::datasets::Esc10;
 use mm_audio::encoders::WaveformCnn;
 use plotters::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{SoundNet, SoundNetBatcher, fsdd_examples};
+use super::{SoundNet, SoundNetBatcher};
 use crate::data::data_error;
 use crate::data::{DataRoot, Dataset};
+use crate::encoders::fsdd::fsdd_recordings;
 use crate::encoders::sound::{SoundFeatures, SoundInput};
 use crate::matching::probe::{LinearProbe, ProbeSettings};
-use crate::runner::{Context, Loader, RunError, Split, Task, load_model, mean_objective};
+use crate::runner::{Context, Loader, RunError, Split, Spread, Task, argmax, load_model, mean_objective};
 
-/// One layer's probe accuracies.
-#[derive(Debug, Clone, Serialize)]
+/// A probe's mean accuracy on the validation part (where layers are chosen) and on the test part.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProbeScore {
+    /// Validation accuracy.
+    pub valid: f64,
+    /// Test accuracy.
+    pub test: f64,
+}
+
+/// One layer's probes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LayerProbe {
     /// 1-based layer (conv1 …).
     pub layer: usize,
     /// Its channels (the probe sees their time average and maximum).
     pub channels: usize,
-    /// FSDD test accuracy, trained student.
-    pub fsdd: f64,
+    /// FSDD, trained student.
+    pub fsdd: ProbeScore,
     /// … untrained student.
-    pub fsdd_untrained: f64,
-    /// ESC-10 mean 5-fold accuracy, trained student.
-    pub esc10: f64,
+    pub fsdd_untrained: ProbeScore,
+    /// ESC-10 (mean over 5 rounds), trained student.
+    pub esc10: ProbeScore,
     /// … untrained student.
-    pub esc10_untrained: f64,
+    pub esc10_untrained: ProbeScore,
+}
+
+/// The layer of highest validation accuracy (the earlier one on ties) and its test accuracy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ChosenLayer {
+    /// 1-based layer.
+    pub layer: usize,
+    /// Its validation accuracy.
+    pub valid: f64,
+    /// Its test accuracy: the reported number.
+    pub test: f64,
+}
+
+impl ChosenLayer {
+    fn choose(layers: &[LayerProbe], pick: fn(&LayerProbe) -> ProbeScore) -> Self {
+        let best = layers.iter().fold(None::<&LayerProbe>, |best, p| match best {
+            Some(b) if pick(b).valid >= pick(p).valid => Some(b),
+            _ => Some(p),
+        });
+        best.map_or(Self { layer: 0, valid: f64::NAN, test: f64::NAN }, |p| Self { layer: p.layer, valid: pick(p).valid, test: pick(p).test })
+    }
 }
 
 /// The evaluation of a soundnet run, as written to `soundnet.json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SoundNetReport {
-    /// The student's object head on FSDD's test split (no audio label was used in training).
-    pub student_fsdd_accuracy: f64,
+    /// How the pairs were made.
+    pub pairing: String,
+    /// The student's object head on its own test pairs (no audio label was used in training): FSDD test digit
+    /// accuracy when paired by digit; for scenes, how often its likeliest label is one of the scene's objects.
+    pub student_accuracy: f64,
+    /// The trivial baseline beside it: always answering training's most frequent right answer.
+    pub student_baseline: f64,
     /// Probes per layer.
     pub layers: Vec<LayerProbe>,
+    /// FSDD: the trained student's layer chosen on validation.
+    pub fsdd: ChosenLayer,
+    /// … the untrained student's.
+    pub fsdd_untrained: ChosenLayer,
+    /// ESC-10: the trained student's layer chosen on validation.
+    pub esc10: ChosenLayer,
+    /// … the untrained student's.
+    pub esc10_untrained: ChosenLayer,
     /// The same probe on log-mel statistics (each band's mean and deviation over time): FSDD.
-    pub log_mel_fsdd: f64,
+    pub log_mel_fsdd: ProbeScore,
     /// … ESC-10.
-    pub log_mel_esc10: f64,
-    /// The layer whose probe does best on ESC-10 (1-based).
-    pub best_esc10_layer: usize,
+    pub log_mel_esc10: ProbeScore,
+    /// Always the probe training part's most frequent class: FSDD, test.
+    pub majority_fsdd: f64,
+    /// … ESC-10.
+    pub majority_esc10: f64,
 }
 
 /// Per layer `[N, 2·C]` rows: each channel's time average and maximum.
@@ -81,63 +129,124 @@ fn log_mel_statistics(features: &SoundFeatures, examples: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// The labels of a set of feature rows and the fold of each: every fold but 0 is tested once, by a probe trained
-/// on all the other rows (fold 0 rows are only ever trained on).
-struct ProbeSet<'a> {
-    labels: &'a [u32],
-    folds: &'a [u8],
+/// Which rows a probe trains on, chooses with and is tested on.
+struct Round {
+    train: Vec<usize>,
+    valid: Vec<usize>,
+    test: Vec<usize>,
 }
 
-impl ProbeSet<'_> {
-    /// Mean test accuracy over the folds (each fold tested once, trained on the others).
-    fn accuracy(&self, features: &[f32], settings: &ProbeSettings, device: &Device) -> f64 {
-        let dim = features.len() / self.labels.len();
-        let mut folds: Vec<u8> = self.folds.to_vec();
-        folds.sort_unstable();
-        folds.dedup();
-        let tested: Vec<u8> = folds.iter().copied().filter(|&f| f != 0).collect();
-        let mut sum = 0.0;
-        for &fold in &tested {
-            let pick = |test: bool| -> (Vec<f32>, Vec<u32>) {
-                let rows: Vec<usize> = (0..self.labels.len()).filter(|&i| (self.folds[i] == fold) == test).collect();
-                (rows.iter().flat_map(|&i| features[i * dim..(i + 1) * dim].to_vec()).collect(), rows.iter().map(|&i| self.labels[i]).collect())
-            };
-            let (train_x, train_y) = pick(false);
-            let (test_x, test_y) = pick(true);
-            let probe = LinearProbe::fit(&train_x, dim, &train_y, 10, settings, device);
-            sum += probe.accuracy(&test_x, &test_y);
-        }
-        sum / tested.len() as f64
+/// The labels of a set of feature rows and its rounds: each round fits a probe on its training rows and scores it
+/// on its validation and test rows; the scores are the means over rounds.
+struct ProbeSet {
+    labels: Vec<u32>,
+    classes: usize,
+    rounds: Vec<Round>,
+}
+
+impl ProbeSet {
+    /// Rows in the order train, validation, test, tested once.
+    fn split(train: &[u32], valid: &[u32], test: &[u32], classes: usize) -> Self {
+        let (a, b) = (train.len(), train.len() + valid.len());
+        let labels: Vec<u32> = [train, valid, test].concat();
+        Self { rounds: vec![Round { train: (0..a).collect(), valid: (a..b).collect(), test: (b..labels.len()).collect() }], labels, classes }
     }
+
+    /// Cross-validation over `folds` (1..=k): each fold tests once, the next one validates, the rest train.
+    fn folds(labels: Vec<u32>, folds: &[u8], classes: usize) -> Self {
+        let k = folds.iter().copied().max().unwrap_or(0);
+        let rows = |f: u8| (0..folds.len()).filter(|&i| folds[i] == f).collect::<Vec<_>>();
+        let rounds = (1..=k)
+            .map(|test| {
+                let valid = test % k + 1;
+                Round { train: (0..folds.len()).filter(|&i| folds[i] != test && folds[i] != valid).collect(), valid: rows(valid), test: rows(test) }
+            })
+            .collect();
+        Self { labels, classes, rounds }
+    }
+
+    fn rows(features: &[f32], dim: usize, rows: &[usize]) -> Vec<f32> {
+        rows.iter().flat_map(|&i| features[i * dim..(i + 1) * dim].iter().copied()).collect()
+    }
+
+    fn labels(&self, rows: &[usize]) -> Vec<u32> {
+        rows.iter().map(|&i| self.labels[i]).collect()
+    }
+
+    /// The probe's mean validation and test accuracy over the rounds.
+    fn score(&self, features: &[f32], settings: &ProbeSettings, device: &Device) -> ProbeScore {
+        let dim = features.len() / self.labels.len();
+        let (mut valid, mut test) = (0.0, 0.0);
+        for round in &self.rounds {
+            let probe = LinearProbe::fit(&Self::rows(features, dim, &round.train), dim, &self.labels(&round.train), self.classes, settings, device);
+            valid += probe.accuracy(&Self::rows(features, dim, &round.valid), &self.labels(&round.valid));
+            test += probe.accuracy(&Self::rows(features, dim, &round.test), &self.labels(&round.test));
+        }
+        let n = self.rounds.len() as f64;
+        ProbeScore { valid: valid / n, test: test / n }
+    }
+
+    /// The mean test accuracy of always answering the round's most frequent training class.
+    fn majority(&self) -> f64 {
+        let mut sum = 0.0;
+        for round in &self.rounds {
+            let mut counts = vec![0f32; self.classes];
+            round.train.iter().for_each(|&i| counts[self.labels[i] as usize] += 1.0);
+            let class = argmax(&counts) as u32;
+            sum += round.test.iter().filter(|&&i| self.labels[i] == class).count() as f64 / round.test.len().max(1) as f64;
+        }
+        sum / self.rounds.len() as f64
+    }
+}
+
+/// The student's accuracy on its test pairs, and always answering training's most frequent right answer there.
+fn student_scores(config: &super::SoundNetConfig, context: &Context, learner: &super::SoundNetLearner, device: &Device) -> Result<(f64, f64), RunError> {
+    let test = SoundNet::dataset(config, context, Split::Test)?;
+    let accuracy = mean_objective(learner, &Loader::new(test.clone(), std::sync::Arc::new(SoundNetBatcher), 0, 1), 64, device)?["accuracy"];
+    let train = SoundNet::dataset(config, context, Split::Train)?;
+    let mut counts: Vec<f32> = Vec::new();
+    for i in 0..train.len() {
+        let item = train.get(i).map_err(|e| RunError::Config(format!("soundnet: training pair {i}: {e}")))?;
+        counts.resize(item.right.len(), 0.0);
+        counts.iter_mut().zip(&item.right).for_each(|(c, r)| *c += r);
+    }
+    let answer = argmax(&counts);
+    let mut right = 0.0;
+    for i in 0..test.len() {
+        right += test.get(i).map_err(|e| RunError::Config(format!("soundnet: test pair {i}: {e}")))?.right[answer] as f64;
+    }
+    Ok((accuracy, right / test.len().max(1) as f64))
 }
 
 /// Loads the run's student, probes it and an untrained twin, writes `soundnet.json` and `probes.png`.
 pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<SoundNetReport, RunError> {
     let (config, learner) = load_model::<SoundNet>(run, device)?;
     let context = Context { root: root.clone(), run: run.to_path_buf() };
-    let test = Loader::new(SoundNet::dataset(&config, &context, Split::Test)?, std::sync::Arc::new(SoundNetBatcher), 0, 1);
-    let student_fsdd_accuracy = mean_objective(&learner, &test, 64, device)?["accuracy"];
+    let (student_accuracy, student_baseline) = student_scores(&config, &context, &learner, device)?;
     device.seed(config.train.seed ^ 0xDEAD);
     let untrained = SoundNet::model(&config, device)?;
 
-    // FSDD: the official split, expressed as folds (0 = always training, 1 = the test fold).
-    let samples = config.features.samples();
-    let (train_waves, train_digits) = fsdd_examples(&config.features, SoundInput::Waveform, root, FsddSplit::Train)?;
-    let (test_waves, test_digits) = fsdd_examples(&config.features, SoundInput::Waveform, root, FsddSplit::Test)?;
-    let fsdd_waves: Vec<f32> = train_waves.into_iter().chain(test_waves).collect();
-    let fsdd_labels: Vec<u32> = train_digits.iter().chain(&test_digits).map(|&d| d as u32).collect();
-    let fsdd_folds: Vec<u8> = train_digits.iter().map(|_| 0).chain(test_digits.iter().map(|_| 1)).collect();
-    let fsdd = ProbeSet { labels: &fsdd_labels, folds: &fsdd_folds };
+    // FSDD: the training takes less the validation ones, the validation takes, the official test split.
+    let features = &config.features;
+    let parts = [Split::Train, Split::Valid, Split::Test].map(|split| fsdd_recordings(root, config.validation, split));
+    let [train, valid, test] = parts;
+    let (train, valid, test) = (train?, valid?, test?);
+    let recordings: Vec<_> = train.iter().chain(&valid).chain(&test).collect();
+    let digits = |part: &[mm_audio::datasets::FsddRecording]| part.iter().map(|r| r.digit as u32).collect::<Vec<_>>();
+    let fsdd = ProbeSet::split(&digits(&train), &digits(&valid), &digits(&test), 10);
+    let fsdd_waves = features.examples(SoundInput::Waveform, recordings.iter().map(|r| r.load()))?;
+    let fsdd_mel = log_mel_statistics(features, &features.examples(SoundInput::LogMel, recordings.iter().map(|r| r.load()))?);
 
     // ESC-10 at the student's rate, 5 s clips.
-    let esc_features = SoundFeatures { seconds: 5.0, ..config.features.clone() };
+    let esc_features = SoundFeatures { seconds: 5.0, ..features.clone() };
     let esc10 = Esc10::open(root.dataset(Dataset::Esc10).map_err(data_error)?).map_err(data_error)?;
     let esc_waves = esc_features.examples(SoundInput::Waveform, esc10.clips.iter().map(|c| c.load()))?;
-    let esc_labels: Vec<u32> = esc10.clips.iter().map(|c| c.class as u32).collect();
-    let esc_folds: Vec<u8> = esc10.clips.iter().map(|c| c.fold).collect();
-    let esc = ProbeSet { labels: &esc_labels, folds: &esc_folds };
+    let esc_mel = log_mel_statistics(&esc_features, &esc_features.examples(SoundInput::LogMel, esc10.clips.iter().map(|c| c.load()))?);
+    let folds: Vec<u8> = esc10.clips.iter().map(|c| c.fold).collect();
+    let esc = ProbeSet::folds(esc10.clips.iter().map(|c| c.class as u32).collect(), &folds, 10);
 
     let settings = &config.probe;
+    let samples = features.samples();
     let trained_fsdd = layer_features(&learner.student.cnn, &fsdd_waves, samples, device);
     let untrained_fsdd = layer_features(&untrained.student.cnn, &fsdd_waves, samples, device);
     let trained_esc = layer_features(&learner.student.cnn, &esc_waves, esc_features.samples(), device);
@@ -147,33 +256,104 @@ pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<Sou
         let probe = LayerProbe {
             layer: l + 1,
             channels: config.cnn.layers[l].channels,
-            fsdd: fsdd.accuracy(&trained_fsdd[l], settings, device),
-            fsdd_untrained: fsdd.accuracy(&untrained_fsdd[l], settings, device),
-            esc10: esc.accuracy(&trained_esc[l], settings, device),
-            esc10_untrained: esc.accuracy(&untrained_esc[l], settings, device),
+            fsdd: fsdd.score(&trained_fsdd[l], settings, device),
+            fsdd_untrained: fsdd.score(&untrained_fsdd[l], settings, device),
+            esc10: esc.score(&trained_esc[l], settings, device),
+            esc10_untrained: esc.score(&untrained_esc[l], settings, device),
         };
         eprintln!(
-            "soundnet probe conv{}: FSDD {:.4} (untrained {:.4}), ESC-10 {:.4} (untrained {:.4})",
-            probe.layer, probe.fsdd, probe.fsdd_untrained, probe.esc10, probe.esc10_untrained
+            "soundnet probe conv{}: FSDD {:.4}/{:.4} (untrained {:.4}/{:.4}), ESC-10 {:.4}/{:.4} (untrained {:.4}/{:.4}) [valid/test]",
+            probe.layer,
+            probe.fsdd.valid,
+            probe.fsdd.test,
+            probe.fsdd_untrained.valid,
+            probe.fsdd_untrained.test,
+            probe.esc10.valid,
+            probe.esc10.test,
+            probe.esc10_untrained.valid,
+            probe.esc10_untrained.test
         );
         layers.push(probe);
     }
-    let (mut fsdd_mels, _) = fsdd_examples(&config.features, SoundInput::LogMel, root, FsddSplit::Train)?;
-    fsdd_mels.extend(fsdd_examples(&config.features, SoundInput::LogMel, root, FsddSplit::Test)?.0);
-    let fsdd_mel = log_mel_statistics(&config.features, &fsdd_mels);
-    let esc_mel = log_mel_statistics(&esc_features, &esc_features.examples(SoundInput::LogMel, esc10.clips.iter().map(|c| c.load()))?);
-    let best = layers.iter().max_by(|a, b| a.esc10.total_cmp(&b.esc10)).map_or(0, |p| p.layer);
     let report = SoundNetReport {
-        student_fsdd_accuracy,
-        log_mel_fsdd: fsdd.accuracy(&fsdd_mel, settings, device),
-        log_mel_esc10: esc.accuracy(&esc_mel, settings, device),
-        best_esc10_layer: best,
+        pairing: config.pairing.description().into(),
+        student_accuracy,
+        student_baseline,
+        fsdd: ChosenLayer::choose(&layers, |p| p.fsdd),
+        fsdd_untrained: ChosenLayer::choose(&layers, |p| p.fsdd_untrained),
+        esc10: ChosenLayer::choose(&layers, |p| p.esc10),
+        esc10_untrained: ChosenLayer::choose(&layers, |p| p.esc10_untrained),
+        log_mel_fsdd: fsdd.score(&fsdd_mel, settings, device),
+        log_mel_esc10: esc.score(&esc_mel, settings, device),
+        majority_fsdd: fsdd.majority(),
+        majority_esc10: esc.majority(),
         layers,
     };
-    crate::runner::write_atomically(&run.join("soundnet.json"), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
+    crate::runner::write_atomically(&run.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     draw_probes(&report, &run.join("probes.png")).map_err(|e| RunError::Invalid { path: run.join("probes.png"), problem: e.to_string() })?;
     crate::runner::refresh_events(run)?;
     Ok(report)
+}
+
+/// Where [`probe_student`] writes its report in the run folder.
+pub const REPORT_FILE: &str = "soundnet.json";
+
+/// Several runs' reports (other seeds of the same settings) together: each chosen layer's test accuracy as a mean
+/// with its 95% interval.
+#[derive(Debug, Clone, Serialize)]
+pub struct SoundNetSummary {
+    /// The runs.
+    pub runs: Vec<PathBuf>,
+    /// How their pairs were made.
+    pub pairing: String,
+    /// The students' accuracy on their test pairs.
+    pub student_accuracy: Spread,
+    /// Its trivial baseline.
+    pub student_baseline: Spread,
+    /// FSDD, the trained students' layers chosen on validation.
+    pub fsdd: Spread,
+    /// … the untrained students'.
+    pub fsdd_untrained: Spread,
+    /// ESC-10, the trained students' layers chosen on validation.
+    pub esc10: Spread,
+    /// … the untrained students'.
+    pub esc10_untrained: Spread,
+    /// Per run, the trained student's FSDD figure less its untrained twin's (paired by seed).
+    pub fsdd_gain: Spread,
+    /// … ESC-10.
+    pub esc10_gain: Spread,
+    /// Per run: the chosen layers (FSDD, FSDD untrained, ESC-10, ESC-10 untrained).
+    pub chosen_layers: Vec<[usize; 4]>,
+}
+
+/// Reads the saved reports of `runs` (each probed already) and summarises them.
+pub fn summarise(runs: &[PathBuf]) -> Result<SoundNetSummary, RunError> {
+    let mut reports = Vec::new();
+    for run in runs {
+        let path = run.join(REPORT_FILE);
+        let bytes = std::fs::read(&path).map_err(|source| RunError::Io { path: path.clone(), source })?;
+        let report: SoundNetReport = serde_json::from_slice(&bytes).map_err(|e| RunError::invalid(&path, e))?;
+        if let Some(first) = reports.first().map(|r: &SoundNetReport| &r.pairing)
+            && *first != report.pairing
+        {
+            return Err(RunError::Invalid { path, problem: format!("its pairs were made otherwise ({}) than the first run's ({first})", report.pairing) });
+        }
+        reports.push(report);
+    }
+    let spread = |pick: fn(&SoundNetReport) -> f64| Spread::new(reports.iter().map(pick).collect());
+    Ok(SoundNetSummary {
+        runs: runs.to_vec(),
+        pairing: reports.first().map(|r| r.pairing.clone()).unwrap_or_default(),
+        student_accuracy: spread(|r| r.student_accuracy),
+        student_baseline: spread(|r| r.student_baseline),
+        fsdd: spread(|r| r.fsdd.test),
+        fsdd_untrained: spread(|r| r.fsdd_untrained.test),
+        esc10: spread(|r| r.esc10.test),
+        esc10_untrained: spread(|r| r.esc10_untrained.test),
+        fsdd_gain: spread(|r| r.fsdd.test - r.fsdd_untrained.test),
+        esc10_gain: spread(|r| r.esc10.test - r.esc10_untrained.test),
+        chosen_layers: reports.iter().map(|r| [r.fsdd.layer, r.fsdd_untrained.layer, r.esc10.layer, r.esc10_untrained.layer]).collect(),
+    })
 }
 
 fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -184,7 +364,13 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
         root.fill(&WHITE)?;
         let last = report.layers.len() as f64;
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("SoundNet student: linear probe per layer (student's own FSDD accuracy {:.3})", report.student_fsdd_accuracy), ("sans-serif", 17))
+            .caption(
+                format!(
+                    "SoundNet student: test accuracy of a linear probe per layer (chosen on validation: FSDD conv{}, ESC-10 conv{})",
+                    report.fsdd.layer, report.esc10.layer
+                ),
+                ("sans-serif", 16),
+            )
             .margin(14)
             .x_label_area_size(36)
             .y_label_area_size(50)
@@ -199,10 +385,10 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
             .draw()?;
         type Pick = fn(&super::LayerProbe) -> f64;
         let lines: [(&str, Pick, RGBColor, bool); 4] = [
-            ("FSDD, distilled student", |p| p.fsdd, BLUE, true),
-            ("FSDD, untrained", |p| p.fsdd_untrained, BLUE, false),
-            ("ESC-10, distilled student", |p| p.esc10, RED, true),
-            ("ESC-10, untrained", |p| p.esc10_untrained, RED, false),
+            ("FSDD, distilled student", |p| p.fsdd.test, BLUE, true),
+            ("FSDD, untrained", |p| p.fsdd_untrained.test, BLUE, false),
+            ("ESC-10, distilled student", |p| p.esc10.test, RED, true),
+            ("ESC-10, untrained", |p| p.esc10_untrained.test, RED, false),
         ];
         for (label, pick, colour, solid) in lines {
             let points: Vec<(f64, f64)> = report.layers.iter().map(|p| (p.layer as f64, pick(p))).collect();
@@ -210,7 +396,7 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
             chart.draw_series(LineSeries::new(points.clone(), style))?.label(label).legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
             chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, colour.filled())))?;
         }
-        for (label, value, colour) in [("FSDD, log-mel", report.log_mel_fsdd, BLUE), ("ESC-10, log-mel", report.log_mel_esc10, RED)] {
+        for (label, value, colour) in [("FSDD, log-mel", report.log_mel_fsdd.test, BLUE), ("ESC-10, log-mel", report.log_mel_esc10.test, RED)] {
             let style = colour.mix(0.7).stroke_width(2);
             chart
                 .draw_series(DashedLineSeries::new(vec![(0.8, value), (last + 0.2, value)], 6, 4, style))?
@@ -228,4 +414,33 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
     }
     std::fs::rename(&temporary, path)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fold_tests_once_and_the_next_one_validates() {
+        let folds: Vec<u8> = (0..20).map(|i| (i % 5 + 1) as u8).collect();
+        let set = ProbeSet::folds((0..20).map(|i| (i % 2) as u32).collect(), &folds, 2);
+        assert_eq!(set.rounds.len(), 5);
+        for (r, round) in set.rounds.iter().enumerate() {
+            let (test, valid) = (r as u8 + 1, (r as u8 + 1) % 5 + 1);
+            assert!(round.test.iter().all(|&i| folds[i] == test) && round.test.len() == 4);
+            assert!(round.valid.iter().all(|&i| folds[i] == valid) && round.valid.len() == 4);
+            assert!(round.train.iter().all(|&i| folds[i] != test && folds[i] != valid) && round.train.len() == 12);
+        }
+        // Always answering the training rows' most frequent class: half right here.
+        assert_eq!(set.majority(), 0.5);
+    }
+
+    #[test]
+    fn the_layer_is_chosen_on_validation_not_test() {
+        let score = |valid, test| ProbeScore { valid, test };
+        let layer = |layer, fsdd| LayerProbe { layer, channels: 8, fsdd, fsdd_untrained: fsdd, esc10: fsdd, esc10_untrained: fsdd };
+        let layers = [layer(1, score(0.5, 0.9)), layer(2, score(0.7, 0.6)), layer(3, score(0.7, 0.8))];
+        // Layer 1 tests best but validates worst; layers 2 and 3 tie on validation and the earlier one is kept.
+        assert_eq!(ChosenLayer::choose(&layers, |p| p.fsdd), ChosenLayer { layer: 2, valid: 0.7, test: 0.6 });
+    }
 }

@@ -1,0 +1,183 @@
+//! Captions decoded for a whole split and scored as the field scores them: corpus BLEU-1 … 4 and CIDEr-D
+//! (coco-caption's definitions, `mm_generate::caption_metrics`), and on the shapes world truthfulness — the share
+//! of captions the grammar parses and that are true of their scene — overall and by number of objects, beside a
+//! trivial baseline (always the most frequent training caption).
+
+use std::collections::BTreeMap;
+
+use burn::tensor::{Device, Tensor};
+use mm_generate::caption_metrics::{CaptionSet, tokenize};
+use mm_generate::decoding::{BeamSearchConfig, Decoded};
+use serde::{Deserialize, Serialize};
+
+use super::{CaptionBatch, CaptionBatcher, CaptionItems, CaptionSettings};
+use crate::data::shapes::parse_caption;
+use crate::runner::{Context, Dataset, Learner, Loader, RunError, Scores, Split};
+
+/// A captioner the evaluation decodes with.
+pub trait Captioner: Learner<Batch = CaptionBatch> {
+    /// The best caption of each picture `[B, 3, side, side]` under `search`.
+    fn decode(&self, pictures: Tensor<4>, search: &BeamSearchConfig) -> Vec<Decoded>;
+}
+
+/// One scene's caption beside its reference.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Example {
+    /// The scene's index in the test split.
+    pub index: usize,
+    /// What the grammar says.
+    pub reference: String,
+    /// What the model says.
+    pub caption: String,
+    /// Whether it parses and is true of the scene.
+    pub truthful: bool,
+}
+
+/// The scores of a group of scenes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupScores {
+    /// Scenes in the group.
+    pub scenes: usize,
+    /// Corpus BLEU-1 … 4.
+    pub bleu: [f64; 4],
+    /// CIDEr-D.
+    pub cider_d: f64,
+    /// Share of captions the grammar parses.
+    pub parsed: f64,
+    /// Share of captions that parse and are true of their scene.
+    pub truthful: f64,
+}
+
+/// The captions of one decoding (greedy, beam, or the baseline's constant caption) on a split.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DecodingReport {
+    /// "greedy", "beam 3", "most frequent training caption".
+    pub decoding: String,
+    /// Over every scene.
+    pub all: GroupScores,
+    /// By number of objects in the scene (1–4).
+    pub by_objects: BTreeMap<usize, GroupScores>,
+    /// The first scenes' captions.
+    pub examples: Vec<Example>,
+}
+
+/// A captioner's test report, as written to `captions.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaptionReport {
+    /// Greedy decoding.
+    pub greedy: DecodingReport,
+    /// Beam search.
+    pub beam: DecodingReport,
+    /// Always the most frequent training caption.
+    pub baseline: DecodingReport,
+}
+
+/// Every scene's caption under `search`, in index order.
+pub fn decode_all<M: Captioner>(model: &M, items: &CaptionItems, side: usize, search: &BeamSearchConfig, device: &Device) -> Result<Vec<String>, RunError> {
+    let loader = Loader::new(std::sync::Arc::new(items.clone()), std::sync::Arc::new(CaptionBatcher { side }), 0, 1);
+    let mut captions = vec![String::new(); items.len()];
+    for (_, batch) in loader.batches((0..items.len()).collect(), 100, 0, None, device) {
+        let batch = batch?;
+        for (decoded, index) in model.decode(batch.pictures, search).into_iter().zip(batch.indices) {
+            captions[index] = items.tokenizer().decode(&decoded.tokens).map_err(crate::data::data_error)?;
+        }
+    }
+    Ok(captions)
+}
+
+fn group_scores(items: &CaptionItems, captions: &[(usize, &str)]) -> GroupScores {
+    let mut set = CaptionSet::new();
+    let (mut parsed, mut truthful) = (0, 0);
+    for &(index, caption) in captions {
+        set.push(tokenize(caption), vec![tokenize(&items.reference(index))]).expect("one reference each");
+        if let Some(claim) = parse_caption(caption) {
+            parsed += 1;
+            truthful += claim.is_true_of(&items.objects(index)) as usize;
+        }
+    }
+    let n = captions.len().max(1) as f64;
+    GroupScores { scenes: captions.len(), bleu: set.bleu(), cider_d: set.cider_d().mean, parsed: parsed as f64 / n, truthful: truthful as f64 / n }
+}
+
+/// Scores `captions` (one per scene of `items`, in index order).
+pub fn report(decoding: &str, items: &CaptionItems, captions: &[String]) -> DecodingReport {
+    let all: Vec<(usize, &str)> = captions.iter().enumerate().map(|(i, c)| (i, c.as_str())).collect();
+    let mut by_objects = BTreeMap::new();
+    for count in 1..=4 {
+        let group: Vec<(usize, &str)> = all.iter().copied().filter(|&(i, _)| items.objects(i).len() == count).collect();
+        if !group.is_empty() {
+            by_objects.insert(count, group_scores(items, &group));
+        }
+    }
+    let examples = all
+        .iter()
+        .take(12)
+        .map(|&(index, caption)| Example {
+            index,
+            reference: items.reference(index),
+            caption: caption.to_string(),
+            truthful: parse_caption(caption).is_some_and(|c| c.is_true_of(&items.objects(index))),
+        })
+        .collect();
+    DecodingReport { decoding: decoding.into(), all: group_scores(items, &all), by_objects, examples }
+}
+
+/// Validation (greedy) or test (greedy, beam and the baseline, written to `captions.json`) scores of `model`.
+///
+/// Only the first `count` scenes of the split are decoded (the runner's loader may hold fewer than the split).
+pub fn caption_scores<M: Captioner>(
+    settings: &CaptionSettings,
+    context: &Context,
+    model: &M,
+    split: Split,
+    count: usize,
+    device: &Device,
+) -> Result<Scores, RunError> {
+    let items = settings.items(context, split)?.first(count);
+    let side = settings.side()?;
+    let greedy = report("greedy", &items, &decode_all(model, &items, side, &BeamSearchConfig::greedy(settings.max_len), device)?);
+    let mut scores = Scores::new();
+    let mut put = |prefix: &str, r: &DecodingReport| {
+        scores.insert(format!("{prefix}bleu4"), r.all.bleu[3]);
+        scores.insert(format!("{prefix}cider_d"), r.all.cider_d);
+        scores.insert(format!("{prefix}truthful"), r.all.truthful);
+    };
+    put("", &greedy);
+    if split == Split::Test {
+        let beam = report(&format!("beam {}", settings.beam.width), &items, &decode_all(model, &items, side, &settings.beam, device)?);
+        put("beam_", &beam);
+        let constant = most_frequent_training_caption(settings, context)?;
+        let baseline = report("most frequent training caption", &items, &vec![constant; items.len()]);
+        put("baseline_", &baseline);
+        let report = CaptionReport { greedy, beam, baseline };
+        crate::runner::write_atomically(&context.run.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
+    }
+    Ok(scores)
+}
+
+/// Where the test report goes in the run folder.
+pub const REPORT_FILE: &str = "captions.json";
+
+fn most_frequent_training_caption(settings: &CaptionSettings, context: &Context) -> Result<String, RunError> {
+    let items = settings.items(context, Split::Train)?;
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for i in 0..items.len() {
+        *counts.entry(items.reference(i)).or_default() += 1;
+    }
+    Ok(counts.into_iter().max_by_key(|(caption, n)| (*n, std::cmp::Reverse(caption.clone()))).map(|(c, _)| c).unwrap_or_default())
+}
+
+/// A captioner's validation or test scores: the loss of [`Learner::objective`] on `loader`'s batches, then its
+/// decoding's scores on the same scenes ([`caption_scores`]).
+pub fn captioner_scores<M: Captioner>(
+    settings: &CaptionSettings,
+    context: &Context,
+    model: &M,
+    loader: &Loader<super::CaptionItem, CaptionBatch>,
+    split: Split,
+    device: &Device,
+) -> Result<Scores, RunError> {
+    let mut scores = crate::runner::mean_objective(model, loader, 100, device)?;
+    scores.extend(caption_scores(settings, context, model, split, loader.len(), device)?);
+    Ok(scores)
+}

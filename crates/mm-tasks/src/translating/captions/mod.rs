@@ -1,0 +1,246 @@
+//! What the captioners share: captioned pictures as items (the shapes world's scenes and their grammar captions,
+//! drawn on demand), the tokenizer trained on the training captions and kept in the run, padded batches, the
+//! masked next-word loss, and the evaluation ([`evaluate`]: BLEU, CIDEr-D and truthfulness under greedy and beam
+//! decoding).
+
+mod attention;
+mod encoder;
+mod evaluate;
+mod picture;
+
+pub use attention::attention_panels;
+pub use encoder::{feature_map, fine_tunes, prepared_encoder};
+pub use evaluate::{CaptionReport, Captioner, DecodingReport, Example, GroupScores, REPORT_FILE, caption_scores, captioner_scores, decode_all, report};
+pub use picture::{CaptionTask, PictureCaption, caption_picture, picture_tensor};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use mm_generate::decoding::BeamSearchConfig;
+use mm_text::tokenizer::{TextTokenizer, TokenizerConfig};
+use mm_vision::encoders::ImageEncoder;
+use serde::{Deserialize, Serialize};
+
+use crate::data::data_error;
+use crate::data::shapes::{Object, SceneSplits, ShapesConfig, ShapesWorld, caption, render};
+use crate::encoders::shapes::Shapes;
+use crate::matching::pretrained::load_pretrained;
+use crate::runner::{Batcher, Context, Dataset, DatasetError, RunError, Split, load_run_config};
+
+/// The tokenizer's file in a run's `prepared/`.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// What the captioners of a run share in their configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaptionSettings {
+    /// The finished shapes run whose image encoder sees the pictures. Default `runs/shapes/latest`.
+    pub encoder_run: Option<PathBuf>,
+    /// The captioned scenes. Default: 8,000 of seed 30 train, 300 of seed 32 validate, 1,000 of seed 31 test (a
+    /// seed used nowhere else; the encoder trained on seeds 0 and 2).
+    pub scenes: SceneSplits,
+    /// The tokenizer, trained on the training captions. Default: word-level, lower-case.
+    pub tokenizer: TokenizerConfig,
+    /// The model's vocabulary width: at least the trained tokenizer's size (checked). Default 40 (the shapes
+    /// grammar has 33 tokens with the four special ones).
+    pub vocab_size: usize,
+    /// Longest caption in tokens, the end token not counted; longer ones are cut. Default 32.
+    pub max_len: usize,
+    /// Beam search at test time and in `caption` (validation decodes greedily). Default: width 3, no length
+    /// normalisation.
+    pub beam: BeamSearchConfig,
+}
+
+impl Default for CaptionSettings {
+    fn default() -> Self {
+        Self {
+            encoder_run: None,
+            scenes: SceneSplits { train_scenes: 8000, valid_scenes: 300, test_scenes: 1000, train_seed: 30, valid_seed: 32, test_seed: 31 },
+            tokenizer: TokenizerConfig { vocab_size: 40, ..TokenizerConfig::default() },
+            vocab_size: 40,
+            max_len: 32,
+            beam: BeamSearchConfig { width: 3, max_len: 32, length_normalisation: 0.0 },
+        }
+    }
+}
+
+impl CaptionSettings {
+    /// The encoder's run.
+    pub fn encoder_run(&self) -> PathBuf {
+        self.encoder_run.clone().unwrap_or_else(|| PathBuf::from("runs/shapes/latest"))
+    }
+
+    /// The pretrained image encoder and the channels of its map.
+    pub fn encoder(&self, device: &Device) -> Result<(ImageEncoder, usize), RunError> {
+        let (config, describer) = load_pretrained::<Shapes>(&self.encoder_run(), device)?;
+        Ok((describer.encoder, config.encoder.output_dim()))
+    }
+
+    /// The files a captioner starts from: the encoder run's config and weights.
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        let run = self.encoder_run();
+        vec![run.join(crate::runner::CONFIG_FILE), run.join(crate::runner::MODEL_FILE)]
+    }
+
+    /// The picture side the encoder takes.
+    pub fn side(&self) -> Result<usize, RunError> {
+        Ok(load_run_config::<Shapes>(&self.encoder_run())?.image_size as usize)
+    }
+
+    /// Trains the tokenizer on the training captions and saves it in `prepared/` ([`crate::runner::Task::prepare`]).
+    pub fn prepare(&self, context: &Context) -> Result<(), RunError> {
+        let (seed, count) = self.scenes.split(Split::Train, "captions")?;
+        let world = self.world(seed)?;
+        let captions = (0..count as u64).map(|i| caption(&world.objects(i)));
+        let tokenizer = TextTokenizer::train(&self.tokenizer, captions).map_err(data_error)?;
+        if tokenizer.vocab_size() > self.vocab_size {
+            return Err(RunError::Config(format!("captions: the tokenizer has {} tokens, more than vocab_size {}", tokenizer.vocab_size(), self.vocab_size)));
+        }
+        tokenizer.save(context.prepared().join(TOKENIZER_FILE)).map_err(data_error)
+    }
+
+    fn world(&self, seed: u64) -> Result<ShapesWorld, RunError> {
+        Ok(ShapesWorld::new(ShapesConfig { image_size: self.side()? as u32, ..ShapesConfig::default() }, seed))
+    }
+
+    /// The captioned scenes of a split.
+    pub fn items(&self, context: &Context, split: Split) -> Result<CaptionItems, RunError> {
+        let (seed, count) = self.scenes.split(split, "captions")?;
+        let tokenizer = load_tokenizer(&context.prepared())?;
+        Ok(CaptionItems { world: self.world(seed)?, count, tokenizer, max_len: self.max_len })
+    }
+}
+
+/// The run's tokenizer.
+pub fn load_tokenizer(prepared: &Path) -> Result<TextTokenizer, RunError> {
+    TextTokenizer::load(prepared.join(TOKENIZER_FILE)).map_err(data_error)
+}
+
+/// One captioned picture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptionItem {
+    /// `[3 · side · side]`, channels first, in [-1, 1].
+    pub picture: Vec<f32>,
+    /// The caption's tokens: start, words, end.
+    pub tokens: Vec<u32>,
+    /// The scene's index in its split.
+    pub index: usize,
+}
+
+/// A picture as the shapes encoder reads it: channels first, scaled to [-1, 1].
+pub fn picture_input(image: &image::RgbImage) -> Vec<f32> {
+    let mut input = Vec::with_capacity(3 * (image.width() * image.height()) as usize);
+    for channel in 0..3 {
+        input.extend(image.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
+    }
+    input
+}
+
+/// The scenes of one split with their captions, drawn when asked for.
+#[derive(Clone)]
+pub struct CaptionItems {
+    world: ShapesWorld,
+    count: usize,
+    tokenizer: TextTokenizer,
+    max_len: usize,
+}
+
+impl CaptionItems {
+    /// The objects of scene `index`.
+    pub fn objects(&self, index: usize) -> Vec<Object> {
+        self.world.objects(index as u64)
+    }
+
+    /// Its reference caption.
+    pub fn reference(&self, index: usize) -> String {
+        caption(&self.objects(index))
+    }
+
+    /// Only the first `count` scenes.
+    pub fn first(mut self, count: usize) -> Self {
+        self.count = self.count.min(count);
+        self
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &TextTokenizer {
+        &self.tokenizer
+    }
+}
+
+impl Dataset<CaptionItem> for CaptionItems {
+    fn get(&self, index: usize) -> Result<CaptionItem, DatasetError> {
+        let objects = self.objects(index);
+        let picture = picture_input(&render(&objects, self.world.config().image_size));
+        let mut tokens = self.tokenizer.encode(&caption(&objects)).map_err(DatasetError::new)?;
+        if tokens.len() > self.max_len + 2 {
+            tokens.truncate(self.max_len + 1);
+            tokens.push(TextTokenizer::END_ID);
+        }
+        Ok(CaptionItem { picture, tokens, index })
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+}
+
+/// A batch of captioned pictures, captions padded to the longest.
+#[derive(Debug, Clone)]
+pub struct CaptionBatch {
+    /// `[B, 3, side, side]`.
+    pub pictures: Tensor<4>,
+    /// `[B, T]`: the start token and every token but the last.
+    pub inputs: Tensor<2, Int>,
+    /// `[B, T]`: the tokens to predict (the words and the end token), padding after.
+    pub targets: Tensor<2, Int>,
+    /// `[B, T]`: 1 where `targets` is a real token, 0 on padding.
+    pub mask: Tensor<2>,
+    /// Each item's scene index.
+    pub indices: Vec<usize>,
+}
+
+/// Stacks [`CaptionItem`]s.
+#[derive(Debug, Clone, Copy)]
+pub struct CaptionBatcher {
+    /// Picture side.
+    pub side: usize,
+}
+
+impl Batcher<CaptionItem, CaptionBatch> for CaptionBatcher {
+    fn batch(&self, items: Vec<CaptionItem>, device: &Device) -> CaptionBatch {
+        let n = items.len();
+        let steps = items.iter().map(|i| i.tokens.len() - 1).max().unwrap_or(1).max(1);
+        let (mut inputs, mut targets, mut mask) = (vec![0i64; n * steps], vec![0i64; n * steps], vec![0f32; n * steps]);
+        for (row, item) in items.iter().enumerate() {
+            for t in 0..item.tokens.len() - 1 {
+                inputs[row * steps + t] = item.tokens[t] as i64;
+                targets[row * steps + t] = item.tokens[t + 1] as i64;
+                mask[row * steps + t] = 1.0;
+            }
+        }
+        let pictures: Vec<f32> = items.iter().flat_map(|i| i.picture.iter().copied()).collect();
+        CaptionBatch {
+            pictures: Tensor::from_data(TensorData::new(pictures, [n, 3, self.side, self.side]), device),
+            inputs: Tensor::from_data(TensorData::new(inputs, [n, steps]), device),
+            targets: Tensor::from_data(TensorData::new(targets, [n, steps]), device),
+            mask: Tensor::from_data(TensorData::new(mask, [n, steps]), device),
+            indices: items.iter().map(|i| i.index).collect(),
+        }
+    }
+}
+
+/// The mean negative log-likelihood `[1]` of the real tokens: `logits` `[B, T, V]`, `targets` and `mask` `[B, T]`.
+pub fn caption_loss(logits: Tensor<3>, targets: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+    let [b, t, v] = logits.dims();
+    let log_p = log_softmax(logits.reshape([b * t, v]), 1).gather(1, targets.reshape([b * t, 1])).reshape([b * t]);
+    let mask = mask.reshape([b * t]);
+    (log_p * mask.clone()).sum().neg() / mask.sum().clamp_min(1.0)
+}
+
+/// The items of a split for the runner.
+pub(crate) fn dataset(settings: &CaptionSettings, context: &Context, split: Split) -> Result<Arc<dyn Dataset<CaptionItem>>, RunError> {
+    Ok(Arc::new(settings.items(context, split)?))
+}

@@ -1,0 +1,6 @@
+//! The translating family: systems that turn one modality into another. Captioning first — `show_and_tell` and
+//! `show_attend_tell`, which share their data, batches and evaluation (`captions`).
+
+pub mod captions;
+pub mod show_and_tell;
+pub mod show_attend_tell;

@@ -1,0 +1,130 @@
+//! Does the attention fall on what the word names? For every test caption (beam search) that is true of its
+//! scene, each colour and shape word belongs to one object of the scene; the word is grounded when the place its
+//! attention peaks at lies inside that object. Chance is the share of places inside the object (a peak at a
+//! random place). The first test scenes' attention is drawn, one panel per word.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use mm_text::tokenizer::TextTokenizer;
+use serde::Serialize;
+
+use super::{ShowAttendTellCaptioner, ShowAttendTellTaskConfig};
+use crate::data::shapes::{Colour, Object, Shape, parse_caption, render};
+use crate::runner::{Context, Dataset, RunError, Split};
+use crate::translating::captions::{CaptionBatcher, Captioner, attention_panels};
+
+/// Where the attention falls, as written to `grounding.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Grounding {
+    /// Test captions that are true of their scene (only their words are counted).
+    pub true_captions: usize,
+    /// Colour and shape words counted.
+    pub words: usize,
+    /// Share of them whose attention peak lies inside the object the word names.
+    pub grounded: f64,
+    /// The same share for a peak at a random place.
+    pub chance: f64,
+    /// `grounded` for colour words alone.
+    pub colour_words: f64,
+    /// … shape words alone.
+    pub shape_words: f64,
+}
+
+/// The attention `[steps][places]` the decoder gives each token of `tokens` (words then end) for pictures
+/// `[B, 3, side, side]`, and the grid of places.
+pub fn attention_maps(model: &ShowAttendTellCaptioner, pictures: Tensor<4>, tokens: &[Vec<u32>]) -> (Vec<Vec<Vec<f32>>>, [usize; 2]) {
+    let device = pictures.device();
+    let steps = tokens.iter().map(|t| t.len() + 1).max().unwrap_or(1);
+    let mut inputs = vec![TextTokenizer::PAD_ID as i64; tokens.len() * steps];
+    for (row, caption) in tokens.iter().enumerate() {
+        inputs[row * steps] = TextTokenizer::START_ID as i64;
+        caption.iter().enumerate().for_each(|(t, &token)| inputs[row * steps + t + 1] = token as i64);
+    }
+    let inputs = Tensor::<2, Int>::from_data(TensorData::new(inputs, [tokens.len(), steps]), &device);
+    let (annotations, grid) = model.annotations(pictures);
+    let (_, alphas) = model.decoder.forward(annotations, inputs);
+    let places = grid[0] * grid[1];
+    let values = alphas.into_data().convert::<f32>().try_into_vec::<f32>().expect("float attention");
+    let maps = tokens
+        .iter()
+        .enumerate()
+        .map(|(row, caption)| (0..=caption.len()).map(|t| values[(row * steps + t) * places..(row * steps + t + 1) * places].to_vec()).collect())
+        .collect();
+    (maps, grid)
+}
+
+/// The place centres inside `object`, as a share of all places, and whether place `peak` is one of them.
+fn inside(object: &Object, peak: usize, [rows, columns]: [usize; 2], side: f32) -> (f64, bool) {
+    let centre = |p: usize| (((p % columns) as f32 + 0.5) * side / columns as f32, ((p / columns) as f32 + 0.5) * side / rows as f32);
+    let within = |p: usize| {
+        let (x, y) = centre(p);
+        (x - object.x).powi(2) + (y - object.y).powi(2) <= object.radius.powi(2)
+    };
+    let share = (0..rows * columns).filter(|&p| within(p)).count() as f64 / (rows * columns) as f64;
+    (share, within(peak))
+}
+
+/// Measures the grounding of the first `count` test captions, writes `grounding.json` and `attention/scene-N.png` for the first
+/// four test scenes.
+pub fn grounding(
+    config: &ShowAttendTellTaskConfig,
+    context: &Context,
+    model: &ShowAttendTellCaptioner,
+    count: usize,
+    device: &Device,
+) -> Result<Grounding, RunError> {
+    let items = config.captions.items(context, Split::Test)?.first(count);
+    let side = config.captions.side()?;
+    let batcher = CaptionBatcher { side };
+    let tokenizer = items.tokenizer().clone();
+    let (mut words, mut grounded, mut chance, mut true_captions) = (0usize, 0usize, 0.0f64, 0usize);
+    let (mut colour, mut shape) = ((0usize, 0usize), (0usize, 0usize));
+    let folder = context.run.join("attention");
+    std::fs::create_dir_all(&folder).map_err(|e| RunError::Io { path: folder.clone(), source: e })?;
+    for start in (0..items.len()).step_by(100) {
+        let batch: Vec<_> = (start..(start + 100).min(items.len())).map(|i| items.get(i)).collect::<Result<_, _>>().map_err(crate::data::data_error)?;
+        let pictures = crate::runner::Batcher::batch(&batcher, batch, device).pictures;
+        let decoded: Vec<Vec<u32>> = model.decode(pictures.clone(), &config.captions.beam).into_iter().map(|d| d.tokens).collect();
+        let (maps, grid) = attention_maps(model, pictures, &decoded);
+        for (offset, (tokens, maps)) in decoded.iter().zip(&maps).enumerate() {
+            let index = start + offset;
+            let objects = items.objects(index);
+            let text: Vec<String> = tokens.iter().map(|&t| tokenizer.token(t).unwrap_or_else(|| "<unk>".into())).collect();
+            if index < 4 {
+                let mut shown = text.clone();
+                shown.push("<end>".into());
+                attention_panels(&render(&objects, side as u32), &shown, maps, grid, &folder.join(format!("scene-{index}.png")))?;
+            }
+            let Some(named) = parse_caption(&text.join(" ")).and_then(|claim| claim.grounding(&objects)) else { continue };
+            true_captions += 1;
+            let (mut colours_seen, mut shapes_seen) = (0, 0);
+            for (t, word) in text.iter().enumerate() {
+                let (is_colour, is_shape) = (Colour::ALL.iter().any(|c| c.name() == word), Shape::ALL.iter().any(|s| s.name() == word));
+                if !is_colour && !is_shape {
+                    continue;
+                }
+                let which = if is_colour { &mut colours_seen } else { &mut shapes_seen };
+                let Some(&object) = named.get(*which) else { continue };
+                *which += 1;
+                let peak = (0..maps[t].len()).max_by(|&a, &b| maps[t][a].total_cmp(&maps[t][b])).unwrap_or(0);
+                let (share, hit) = inside(&objects[object], peak, grid, side as f32);
+                words += 1;
+                grounded += hit as usize;
+                chance += share;
+                let tally = if is_colour { &mut colour } else { &mut shape };
+                tally.0 += hit as usize;
+                tally.1 += 1;
+            }
+        }
+    }
+    let share = |(hit, n): (usize, usize)| hit as f64 / n.max(1) as f64;
+    let measured = Grounding {
+        true_captions,
+        words,
+        grounded: share((grounded, words)),
+        chance: chance / words.max(1) as f64,
+        colour_words: share(colour),
+        shape_words: share(shape),
+    };
+    crate::runner::write_atomically(&context.run.join("grounding.json"), &serde_json::to_vec_pretty(&measured).expect("serialises"))?;
+    Ok(measured)
+}

@@ -1,0 +1,195 @@
+//! `show-attend-tell`: Show, Attend and Tell (soft attention) on the shapes world's captioned scenes. The
+//! pretrained shapes encoder's 8 × 8 map is 64 annotation vectors; the decoder attends over them at every word
+//! and is trained with the doubly stochastic regulariser. Besides the captioners' report, its test report
+//! measures where it looks ([`grounding`]) and draws the attention of a few test scenes (`attention.png`).
+
+mod grounding;
+
+pub use grounding::{Grounding, attention_maps, grounding};
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Gradients, Tensor};
+use mm_generate::decoding::{BeamSearchConfig, Decoded, beam_search};
+use mm_generate::show_attend_tell::{ShowAttendTell, ShowAttendTellConfig};
+use mm_text::tokenizer::TextTokenizer;
+use mm_vision::encoders::ImageEncoder;
+use serde::{Deserialize, Serialize};
+
+use super::captions::{
+    CaptionBatch, CaptionBatcher, CaptionItem, CaptionSettings, Captioner, caption_loss, captioner_scores, feature_map, fine_tunes, prepared_encoder,
+};
+use crate::runner::{Batcher, Context, Dataset, Learner, Loader, RunError, Scores, Selection, Split, StepOutput, Task, TrainConfig};
+
+/// The task.
+pub struct ShowAttendTellTask;
+
+/// Its configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShowAttendTellTaskConfig {
+    /// Data, tokenizer, encoder and decoding.
+    pub captions: CaptionSettings,
+    /// Word-embedding width. Default 128.
+    pub d_embed: usize,
+    /// LSTM width. Default 256.
+    pub d_hidden: usize,
+    /// Attention MLP width. Default 128.
+    pub d_attention: usize,
+    /// Dropout before the deep output layer. Default 0.2.
+    pub dropout: f64,
+    /// λ of the doubly stochastic regulariser. Default 1 (the paper's).
+    pub doubly_stochastic: f64,
+    /// The runner's settings. Defaults: 12 epochs, batch 64, lr 3e-3, the encoder frozen.
+    pub train: TrainConfig,
+}
+
+impl Default for ShowAttendTellTaskConfig {
+    fn default() -> Self {
+        let mut train = TrainConfig { epochs: 12, batch_size: 64, lr: 3e-3, ..TrainConfig::default() };
+        train.module_lr.insert("encoder".into(), 0.0);
+        Self { captions: CaptionSettings::default(), d_embed: 128, d_hidden: 256, d_attention: 128, dropout: 0.2, doubly_stochastic: 1.0, train }
+    }
+}
+
+/// The encoder and the attending decoder.
+#[derive(Module, Debug)]
+pub struct ShowAttendTellCaptioner {
+    /// The pretrained image encoder.
+    pub encoder: ImageEncoder,
+    /// The attending LSTM decoder.
+    pub decoder: ShowAttendTell,
+    fine_tune: bool,
+    doubly_stochastic: f64,
+}
+
+impl ShowAttendTellCaptioner {
+    /// Pictures `[B, 3, side, side]` → annotations `[B, H·W, C]` (places row-major) and the grid `[H, W]`.
+    pub fn annotations(&self, pictures: Tensor<4>) -> (Tensor<3>, [usize; 2]) {
+        let map = feature_map(&self.encoder, pictures, self.fine_tune);
+        let [b, c, h, w] = map.dims();
+        (map.reshape([b, c, h * w]).swap_dims(1, 2), [h, w])
+    }
+}
+
+impl Learner for ShowAttendTellCaptioner {
+    type Batch = CaptionBatch;
+
+    /// The mean next-word negative log-likelihood plus λ · the doubly stochastic regulariser averaged over the
+    /// places, as the widely used PyTorch reproduction weighs it (Xu et al. sum both terms per caption; with fewer
+    /// words than places, that sum's pull toward spreading the attention evenly swamps the words' own pull and
+    /// the attention stays uniform). `attention_spread` reports the regulariser itself, Σ_i (1 − Σ_t α_ti)².
+    fn objective(&self, batch: &CaptionBatch) -> StepOutput {
+        let [n, _] = batch.inputs.dims();
+        let (annotations, _) = self.annotations(batch.pictures.clone());
+        let (logits, alphas) = self.decoder.forward(annotations, batch.inputs.clone());
+        let places = alphas.dims()[2];
+        let nll = caption_loss(logits, batch.targets.clone(), batch.mask.clone());
+        let spread = ShowAttendTell::doubly_stochastic(alphas, batch.mask.clone());
+        let loss = nll + spread.clone() * (self.doubly_stochastic / places as f64);
+        StepOutput::loss(loss, n).with_metric("attention_spread", spread.detach() * n as f64)
+    }
+
+    fn module_names() -> &'static [&'static str] {
+        &["encoder"]
+    }
+
+    fn split_gradients(&self, grads: &mut Gradients) -> Vec<(&'static str, GradientsParams)> {
+        vec![("encoder", GradientsParams::from_module(grads, &self.encoder))]
+    }
+}
+
+impl Captioner for ShowAttendTellCaptioner {
+    fn decode(&self, pictures: Tensor<4>, search: &BeamSearchConfig) -> Vec<Decoded> {
+        let [n, _, _, _] = pictures.dims();
+        let (annotations, _) = self.annotations(pictures);
+        beam_search(&self.decoder, self.decoder.start(annotations), n, TextTokenizer::START_ID, TextTokenizer::END_ID, search)
+    }
+}
+
+impl Task for ShowAttendTellTask {
+    const NAME: &'static str = "show-attend-tell";
+    type Config = ShowAttendTellTaskConfig;
+    type Item = CaptionItem;
+    type Model = ShowAttendTellCaptioner;
+
+    fn train_config(config: &ShowAttendTellTaskConfig) -> &TrainConfig {
+        &config.train
+    }
+
+    fn train_config_mut(config: &mut ShowAttendTellTaskConfig) -> &mut TrainConfig {
+        &mut config.train
+    }
+
+    fn inputs(config: &ShowAttendTellTaskConfig) -> Vec<PathBuf> {
+        config.captions.inputs()
+    }
+
+    /// Trains the tokenizer on the training captions.
+    fn prepare(config: &ShowAttendTellTaskConfig, context: &Context) -> Result<(), RunError> {
+        config.captions.prepare(context)
+    }
+
+    fn dataset(config: &ShowAttendTellTaskConfig, context: &Context, split: Split) -> Result<Arc<dyn Dataset<CaptionItem>>, RunError> {
+        super::captions::dataset(&config.captions, context, split)
+    }
+
+    fn batcher(config: &ShowAttendTellTaskConfig) -> Arc<dyn Batcher<CaptionItem, CaptionBatch>> {
+        Arc::new(CaptionBatcher { side: config.captions.side().unwrap_or(32) })
+    }
+
+    fn model(config: &ShowAttendTellTaskConfig, device: &Device) -> Result<ShowAttendTellCaptioner, RunError> {
+        crate::runner::check_dropout("show-attend-tell: dropout", config.dropout)?;
+        if !(config.doubly_stochastic >= 0.0 && config.doubly_stochastic.is_finite()) {
+            return Err(RunError::Config(format!("show-attend-tell: doubly_stochastic must be 0 or more, not {}", config.doubly_stochastic)));
+        }
+        let (encoder, channels) = config.captions.encoder(device)?;
+        let fine_tune = fine_tunes(&config.train.module_lr);
+        let decoder = ShowAttendTellConfig::new(channels, config.captions.vocab_size)
+            .with_d_embed(config.d_embed)
+            .with_d_hidden(config.d_hidden)
+            .with_d_attention(config.d_attention)
+            .with_dropout(config.dropout)
+            .init(device);
+        Ok(ShowAttendTellCaptioner { encoder: prepared_encoder(encoder, fine_tune), decoder, fine_tune, doubly_stochastic: config.doubly_stochastic })
+    }
+
+    /// The loss, and greedy decoding's BLEU-4, CIDEr-D and truthfulness.
+    fn validate(
+        config: &ShowAttendTellTaskConfig,
+        context: &Context,
+        model: &ShowAttendTellCaptioner,
+        loader: &Loader<CaptionItem, CaptionBatch>,
+        device: &Device,
+    ) -> Result<Scores, RunError> {
+        captioner_scores(&config.captions, context, model, loader, Split::Valid, device)
+    }
+
+    /// Greedy, beam and the baseline on the test scenes (`captions.json`), where the attention falls
+    /// (`grounding.json`) and the attention of the first test scenes (`attention.png`).
+    fn evaluate(
+        config: &ShowAttendTellTaskConfig,
+        context: &Context,
+        model: &ShowAttendTellCaptioner,
+        loader: &Loader<CaptionItem, CaptionBatch>,
+        device: &Device,
+    ) -> Result<Scores, RunError> {
+        let mut scores = captioner_scores(&config.captions, context, model, loader, Split::Test, device)?;
+        let measured = grounding(config, context, model, loader.len(), device)?;
+        scores.insert("grounded".into(), measured.grounded);
+        Ok(scores)
+    }
+
+    fn selection(_config: &ShowAttendTellTaskConfig) -> Selection {
+        Selection::highest("bleu4")
+    }
+}
+
+impl super::captions::CaptionTask for ShowAttendTellTask {
+    fn settings(config: &ShowAttendTellTaskConfig) -> &CaptionSettings {
+        &config.captions
+    }
+}

@@ -1,0 +1,126 @@
+//! The two captioners end to end on tiny settings (no data files: the shapes world): a small shapes encoder, then
+//! Show and Tell and Show, Attend and Tell train, resume to the same result, evaluate (BLEU, CIDEr-D,
+//! truthfulness, grounding, attention pictures), caption a picture, and refuse bad settings with typed errors.
+//! What they reach at full size is measured by `cargo xtask train show-and-tell|show-attend-tell`
+//! (docs/RESULTS.md).
+
+use std::path::{Path, PathBuf};
+
+use mm_generate::decoding::BeamSearchConfig;
+use mm_tasks::data::DataRoot;
+use mm_tasks::data::shapes::SceneSplits;
+use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld, render};
+use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
+use mm_tasks::runner::{RunDir, RunError, TrainConfig, load_model, train_task};
+use mm_tasks::translating::captions::{CaptionReport, CaptionSettings, REPORT_FILE, caption_picture};
+use mm_tasks::translating::show_and_tell::{ShowAndTellTask, ShowAndTellTaskConfig};
+use mm_tasks::translating::show_attend_tell::{ShowAttendTellTask, ShowAttendTellTaskConfig};
+
+fn tiny_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
+    let mut config = ShapesTaskConfig { train_scenes: 512, valid_scenes: 32, test_scenes: 32, ..Default::default() };
+    config.encoder = config.encoder.with_stages(vec![8, 16, 32]);
+    config.train.epochs = 2;
+    let run = RunDir::create(runs, "shapes", 0).unwrap();
+    train_task::<Shapes>(&config, root, &run, false, None).unwrap();
+    run.path().to_path_buf()
+}
+
+fn settings(encoder: &Path) -> CaptionSettings {
+    CaptionSettings {
+        encoder_run: Some(encoder.into()),
+        scenes: SceneSplits { train_scenes: 768, valid_scenes: 32, test_scenes: 48, ..CaptionSettings::default().scenes },
+        beam: BeamSearchConfig { width: 2, max_len: 32, length_normalisation: 0.0 },
+        ..Default::default()
+    }
+}
+
+fn train(epochs: usize) -> TrainConfig {
+    let mut train = TrainConfig { epochs, batch_size: 32, lr: 1e-2, ..TrainConfig::default() };
+    train.module_lr.insert("encoder".into(), 0.0);
+    train
+}
+
+fn report(run: &Path) -> CaptionReport {
+    serde_json::from_slice(&std::fs::read(run.join(REPORT_FILE)).unwrap()).unwrap()
+}
+
+#[test]
+fn both_captioners_train_resume_evaluate_and_caption() {
+    let root = DataRoot::at(std::env::temp_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let encoder = tiny_encoder(dir.path(), &root);
+
+    // Show and Tell: three epochs learn the grammar's shape well beyond the constant caption.
+    let config = ShowAndTellTaskConfig { captions: settings(&encoder), d_embed: 32, d_hidden: 64, train: train(3), ..Default::default() };
+    let run = RunDir::create(dir.path(), "show-and-tell", 0).unwrap();
+    let trained = train_task::<ShowAndTellTask>(&config, &root, &run, false, None).unwrap();
+    let scores = trained.evaluation.unwrap();
+    let tell = report(run.path());
+    assert_eq!(tell.greedy.all.scenes, 48);
+    assert!(
+        tell.greedy.all.bleu[0] > tell.baseline.all.bleu[0] + 0.2,
+        "BLEU-1 {:?} vs the constant caption's {:?}",
+        tell.greedy.all.bleu,
+        tell.baseline.all.bleu
+    );
+    assert!(tell.beam.all.parsed > 0.3, "beam captions mostly follow the grammar: {}", tell.beam.all.parsed);
+    assert!((scores["beam_bleu4"] - tell.beam.all.bleu[3]).abs() < 1e-12);
+    assert_eq!(tell.greedy.by_objects.values().map(|g| g.scenes).sum::<usize>(), 48);
+
+    // Interrupted after one epoch and resumed: the same weights and report as the uninterrupted run.
+    let resumed = RunDir::create(dir.path(), "show-and-tell", 1).unwrap();
+    assert!(train_task::<ShowAndTellTask>(&config, &root, &resumed, false, Some(1)).unwrap().evaluation.is_none());
+    let resumed = RunDir::open(resumed.path()).unwrap();
+    train_task::<ShowAndTellTask>(&config, &root, &resumed, true, None).unwrap();
+    assert_eq!(
+        report(resumed.path()).beam.examples.iter().map(|e| e.caption.clone()).collect::<Vec<_>>(),
+        tell.beam.examples.iter().map(|e| e.caption.clone()).collect::<Vec<_>>()
+    );
+    let scores_of = |run: &Path| std::fs::read_to_string(run.join("evaluation.json")).unwrap();
+    assert_eq!(scores_of(resumed.path()), scores_of(run.path()));
+
+    // The encoder stayed frozen: it maps a picture exactly as the shapes run's does (batch norm included).
+    let device = burn::tensor::Device::flex();
+    let (_, captioner) = load_model::<ShowAndTellTask>(run.path(), &device).unwrap();
+    let (_, describer) = load_model::<Shapes>(&encoder, &device).unwrap();
+    let x = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+    let gap: f32 = (captioner.encoder.forward(x.clone()).features - describer.encoder.forward(x).features).abs().max().into_scalar();
+    assert!(gap < 1e-6, "the frozen encoder moved by {gap}");
+
+    // A picture from outside the data set: the caption of a fresh scene.
+    let scene = ShapesWorld::new(ShapesConfig::default(), 777).scene(0);
+    let picture = render(&scene.objects, 64);
+    let (caption, _, scaled) = caption_picture::<ShowAndTellTask>(run.path(), &picture, &BeamSearchConfig::greedy(32), &device).unwrap();
+    assert!(!caption.caption.is_empty() && caption.words.len() == caption.tokens.len());
+    assert_eq!(scaled.dimensions(), (32, 32));
+
+    // Show, Attend and Tell: the same report, and where its attention falls.
+    let config = ShowAttendTellTaskConfig { captions: settings(&encoder), d_embed: 32, d_hidden: 64, d_attention: 32, train: train(3), ..Default::default() };
+    let run = RunDir::create(dir.path(), "show-attend-tell", 0).unwrap();
+    let scores = train_task::<ShowAttendTellTask>(&config, &root, &run, false, None).unwrap().evaluation.unwrap();
+    let attend = report(run.path());
+    assert!(attend.greedy.all.bleu[0] > attend.baseline.all.bleu[0] + 0.2, "BLEU-1 {:?} vs {:?}", attend.greedy.all.bleu, attend.baseline.all.bleu);
+    let grounding: serde_json::Value = serde_json::from_slice(&std::fs::read(run.path().join("grounding.json")).unwrap()).unwrap();
+    assert!((grounding["grounded"].as_f64().unwrap() - scores["grounded"]).abs() < 1e-12);
+    assert!(grounding["chance"].as_f64().unwrap() < 0.2 || grounding["words"] == 0, "{grounding}");
+    for i in 0..4 {
+        assert!(run.path().join(format!("attention/scene-{i}.png")).exists());
+    }
+
+    // Typed errors: a vocabulary narrower than the tokenizer's, a test seed reused for training, no encoder run.
+    let narrow = ShowAndTellTaskConfig { captions: CaptionSettings { vocab_size: 10, ..settings(&encoder) }, train: train(1), ..Default::default() };
+    assert!(matches!(
+        train_task::<ShowAndTellTask>(&narrow, &root, &RunDir::create(dir.path(), "show-and-tell", 7).unwrap(), false, None),
+        Err(RunError::Config(_))
+    ));
+    let mut reused = settings(&encoder);
+    reused.scenes.test_seed = reused.scenes.train_seed;
+    let reused = ShowAndTellTaskConfig { captions: reused, train: train(1), ..Default::default() };
+    assert!(matches!(
+        train_task::<ShowAndTellTask>(&reused, &root, &RunDir::create(dir.path(), "show-and-tell", 8).unwrap(), false, None),
+        Err(RunError::Config(_))
+    ));
+    let missing = ShowAndTellTaskConfig { captions: settings(&dir.path().join("no-such-run")), train: train(1), ..Default::default() };
+    let error = train_task::<ShowAndTellTask>(&missing, &root, &RunDir::create(dir.path(), "show-and-tell", 9).unwrap(), false, None).unwrap_err();
+    assert!(error.to_string().contains("no-such-run"), "{error}");
+}
