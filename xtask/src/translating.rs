@@ -17,15 +17,21 @@ use crate::train::{RunArgs, train_run};
 
 fn print_decoding(report: &DecodingReport) {
     let b = report.all.bleu;
+    let share = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
     println!(
-        "  {:<32} BLEU-1..4 {:.4} {:.4} {:.4} {:.4}  CIDEr-D {:.4}  parsed {:.4}  truthful {:.4}",
-        report.decoding, b[0], b[1], b[2], b[3], report.all.cider_d, report.all.parsed, report.all.truthful
+        "  {:<32} BLEU-1..4 {:.4} {:.4} {:.4} {:.4}  CIDEr-D {:.4}  parsed {}  truthful {}",
+        report.decoding,
+        b[0],
+        b[1],
+        b[2],
+        b[3],
+        report.all.cider_d,
+        share(report.all.parsed),
+        share(report.all.truthful)
     );
     for (objects, group) in &report.by_objects {
-        println!(
-            "    {objects} object(s), {:>4} scenes: BLEU-4 {:.4}  CIDEr-D {:.4}  truthful {:.4}",
-            group.scenes, group.bleu[3], group.cider_d, group.truthful
-        );
+        let truthful = share(group.truthful);
+        println!("    {objects} object(s), {:>4} scenes: BLEU-4 {:.4}  CIDEr-D {:.4}  truthful {truthful}", group.scenes, group.bleu[3], group.cider_d);
     }
 }
 
@@ -39,7 +45,8 @@ pub fn print_report(run: &Path) -> Result<(), Failure> {
         print_decoding(decoding);
     }
     for example in report.beam.examples.iter().take(4) {
-        println!("    scene {}: {} [{}]", example.index, example.caption, if example.truthful { "true" } else { "false" });
+        let verdict = example.truthful.map_or("", |t| if t { " [true]" } else { " [false]" });
+        println!("    picture {}: {}{verdict}", example.index, example.caption);
     }
     let grounding = run.join("grounding.json");
     if grounding.exists() {

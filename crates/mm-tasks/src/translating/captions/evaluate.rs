@@ -1,5 +1,6 @@
 //! Captions decoded for a whole split and scored as the field scores them: corpus BLEU-1 … 4 and CIDEr-D
-//! (coco-caption's definitions, `mm_generate::caption_metrics`), and on the shapes world truthfulness — the share
+//! (coco-caption's definitions, `mm_generate::caption_metrics`, against every reference of a picture), and on the
+//! shapes world truthfulness — the share
 //! of captions the grammar parses and that are true of their scene — overall and by number of objects, beside a
 //! trivial baseline (always the most frequent training caption).
 
@@ -20,32 +21,32 @@ pub trait Captioner: Learner<Batch = CaptionBatch> {
     fn decode(&self, pictures: Tensor<4>, search: &BeamSearchConfig) -> Vec<Decoded>;
 }
 
-/// One scene's caption beside its reference.
+/// One picture's caption beside its references.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Example {
-    /// The scene's index in the test split.
+    /// The picture's index in the test split.
     pub index: usize,
-    /// What the grammar says.
+    /// Its first reference caption.
     pub reference: String,
     /// What the model says.
     pub caption: String,
-    /// Whether it parses and is true of the scene.
-    pub truthful: bool,
+    /// Whether it parses and is true of the scene (shapes scenes only).
+    pub truthful: Option<bool>,
 }
 
-/// The scores of a group of scenes.
+/// The scores of a group of pictures.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupScores {
-    /// Scenes in the group.
+    /// Pictures in the group.
     pub scenes: usize,
     /// Corpus BLEU-1 … 4.
     pub bleu: [f64; 4],
     /// CIDEr-D.
     pub cider_d: f64,
-    /// Share of captions the grammar parses.
-    pub parsed: f64,
-    /// Share of captions that parse and are true of their scene.
-    pub truthful: f64,
+    /// Share of captions the shapes grammar parses (shapes scenes only).
+    pub parsed: Option<f64>,
+    /// Share of captions that parse and are true of their scene (shapes scenes only).
+    pub truthful: Option<f64>,
 }
 
 /// The captions of one decoding (greedy, beam, or the baseline's constant caption) on a split.
@@ -53,11 +54,11 @@ pub struct GroupScores {
 pub struct DecodingReport {
     /// "greedy", "beam 3", "most frequent training caption".
     pub decoding: String,
-    /// Over every scene.
+    /// Over every picture.
     pub all: GroupScores,
-    /// By number of objects in the scene (1–4).
+    /// Shapes scenes by number of objects (1–4); empty for photographs.
     pub by_objects: BTreeMap<usize, GroupScores>,
-    /// The first scenes' captions.
+    /// The first pictures' captions.
     pub examples: Vec<Example>,
 }
 
@@ -85,26 +86,32 @@ pub fn decode_all<M: Captioner>(model: &M, items: &CaptionItems, side: usize, se
     Ok(captions)
 }
 
-fn group_scores(items: &CaptionItems, captions: &[(usize, &str)]) -> GroupScores {
-    let mut set = CaptionSet::new();
-    let (mut parsed, mut truthful) = (0, 0);
-    for &(index, caption) in captions {
-        set.push(tokenize(caption), vec![tokenize(&items.reference(index))]).expect("one reference each");
-        if let Some(claim) = parse_caption(caption) {
-            parsed += 1;
-            truthful += claim.is_true_of(&items.objects(index)) as usize;
-        }
-    }
-    let n = captions.len().max(1) as f64;
-    GroupScores { scenes: captions.len(), bleu: set.bleu(), cider_d: set.cider_d().mean, parsed: parsed as f64 / n, truthful: truthful as f64 / n }
+/// Whether `caption` parses and is true of picture `index`; `None` for a photograph.
+fn truthful(items: &CaptionItems, index: usize, caption: &str) -> Option<bool> {
+    items.objects(index).map(|objects| parse_caption(caption).is_some_and(|claim| claim.is_true_of(&objects)))
 }
 
-/// Scores `captions` (one per scene of `items`, in index order).
+fn group_scores(items: &CaptionItems, captions: &[(usize, &str)]) -> GroupScores {
+    let mut set = CaptionSet::new();
+    let (mut parsed, mut truths, mut scenes) = (0, 0, 0);
+    for &(index, caption) in captions {
+        set.push(tokenize(caption), items.references(index).iter().map(|r| tokenize(r)).collect()).expect("every picture has a reference");
+        if let Some(truth) = truthful(items, index, caption) {
+            scenes += 1;
+            parsed += parse_caption(caption).is_some() as usize;
+            truths += truth as usize;
+        }
+    }
+    let share = |k: usize| (scenes > 0).then(|| k as f64 / scenes as f64);
+    GroupScores { scenes: captions.len(), bleu: set.bleu(), cider_d: set.cider_d().mean, parsed: share(parsed), truthful: share(truths) }
+}
+
+/// Scores `captions` (one per picture of `items`, in index order).
 pub fn report(decoding: &str, items: &CaptionItems, captions: &[String]) -> DecodingReport {
     let all: Vec<(usize, &str)> = captions.iter().enumerate().map(|(i, c)| (i, c.as_str())).collect();
     let mut by_objects = BTreeMap::new();
     for count in 1..=4 {
-        let group: Vec<(usize, &str)> = all.iter().copied().filter(|&(i, _)| items.objects(i).len() == count).collect();
+        let group: Vec<(usize, &str)> = all.iter().copied().filter(|&(i, _)| items.objects(i).is_some_and(|o| o.len() == count)).collect();
         if !group.is_empty() {
             by_objects.insert(count, group_scores(items, &group));
         }
@@ -114,9 +121,9 @@ pub fn report(decoding: &str, items: &CaptionItems, captions: &[String]) -> Deco
         .take(12)
         .map(|&(index, caption)| Example {
             index,
-            reference: items.reference(index),
+            reference: items.references(index).swap_remove(0),
             caption: caption.to_string(),
-            truthful: parse_caption(caption).is_some_and(|c| c.is_true_of(&items.objects(index))),
+            truthful: truthful(items, index, caption),
         })
         .collect();
     DecodingReport { decoding: decoding.into(), all: group_scores(items, &all), by_objects, examples }
@@ -140,7 +147,9 @@ pub fn caption_scores<M: Captioner>(
     let mut put = |prefix: &str, r: &DecodingReport| {
         scores.insert(format!("{prefix}bleu4"), r.all.bleu[3]);
         scores.insert(format!("{prefix}cider_d"), r.all.cider_d);
-        scores.insert(format!("{prefix}truthful"), r.all.truthful);
+        if let Some(truthful) = r.all.truthful {
+            scores.insert(format!("{prefix}truthful"), truthful);
+        }
     };
     put("", &greedy);
     if split == Split::Test {
@@ -161,8 +170,10 @@ pub const REPORT_FILE: &str = "captions.json";
 fn most_frequent_training_caption(settings: &CaptionSettings, context: &Context) -> Result<String, RunError> {
     let items = settings.items(context, Split::Train)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for i in 0..items.len() {
-        *counts.entry(items.reference(i)).or_default() += 1;
+    for picture in 0..items.picture_count() {
+        for caption in items.references(picture) {
+            *counts.entry(caption).or_default() += 1;
+        }
     }
     Ok(counts.into_iter().max_by_key(|(caption, n)| (*n, std::cmp::Reverse(caption.clone()))).map(|(c, _)| c).unwrap_or_default())
 }

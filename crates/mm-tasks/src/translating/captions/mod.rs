@@ -1,17 +1,19 @@
 //! What the captioners share: captioned pictures as items (the shapes world's scenes and their grammar captions,
-//! drawn on demand), the tokenizer trained on the training captions and kept in the run, padded batches, the
-//! masked next-word loss, and the evaluation ([`evaluate`]: BLEU, CIDEr-D and truthfulness under greedy and beam
-//! decoding).
+//! drawn on demand, or COCO's photographs read from disk: [`CaptionSource`]), the tokenizer trained on the
+//! training captions and kept in the run, padded batches, the masked next-word loss, and the evaluation
+//! ([`caption_scores`]: BLEU, CIDEr-D and, on the shapes world, truthfulness under greedy and beam decoding).
 
 mod attention;
 mod encoder;
 mod evaluate;
 mod picture;
+mod source;
 
 pub use attention::attention_panels;
 pub use encoder::{feature_map, fine_tunes, prepared_encoder};
 pub use evaluate::{CaptionReport, Captioner, DecodingReport, Example, GroupScores, REPORT_FILE, caption_scores, captioner_scores, decode_all, report};
 pub use picture::{CaptionTask, PictureCaption, caption_picture, picture_tensor};
+pub use source::{CaptionSource, CocoSplits};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,10 +26,11 @@ use mm_vision::encoders::ImageEncoder;
 use serde::{Deserialize, Serialize};
 
 use crate::data::data_error;
-use crate::data::shapes::{Object, SceneSplits, ShapesConfig, ShapesWorld, caption, render};
+use crate::data::shapes::Object;
 use crate::encoders::shapes::Shapes;
 use crate::matching::pretrained::load_pretrained;
 use crate::runner::{Batcher, Context, Dataset, DatasetError, RunError, Split, load_run_config};
+use source::Pictures;
 
 /// The tokenizer's file in a run's `prepared/`.
 pub const TOKENIZER_FILE: &str = "tokenizer.json";
@@ -38,9 +41,9 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 pub struct CaptionSettings {
     /// The finished shapes run whose image encoder sees the pictures. Default `runs/shapes/latest`.
     pub encoder_run: Option<PathBuf>,
-    /// The captioned scenes. Default: 8,000 of seed 30 train, 300 of seed 32 validate, 1,000 of seed 31 test (a
-    /// seed used nowhere else; the encoder trained on seeds 0 and 2).
-    pub scenes: SceneSplits,
+    /// The captioned pictures. Default: the shapes world, 8,000 scenes of seed 30 train, 300 of seed 32 validate,
+    /// 1,000 of seed 31 test (a seed used nowhere else; the encoder trained on seeds 0 and 2).
+    pub source: CaptionSource,
     /// The tokenizer, trained on the training captions. Default: word-level, lower-case.
     pub tokenizer: TokenizerConfig,
     /// The model's vocabulary width: at least the trained tokenizer's size (checked). Default 40 (the shapes
@@ -57,7 +60,7 @@ impl Default for CaptionSettings {
     fn default() -> Self {
         Self {
             encoder_run: None,
-            scenes: SceneSplits { train_scenes: 8000, valid_scenes: 300, test_scenes: 1000, train_seed: 30, valid_seed: 32, test_seed: 31 },
+            source: CaptionSource::default(),
             tokenizer: TokenizerConfig { vocab_size: 40, ..TokenizerConfig::default() },
             vocab_size: 40,
             max_len: 32,
@@ -89,11 +92,11 @@ impl CaptionSettings {
         Ok(load_run_config::<Shapes>(&self.encoder_run())?.image_size as usize)
     }
 
-    /// Trains the tokenizer on the training captions and saves it in `prepared/` ([`crate::runner::Task::prepare`]).
+    /// Trains the tokenizer on every training caption and saves it in `prepared/`
+    /// ([`crate::runner::Task::prepare`]).
     pub fn prepare(&self, context: &Context) -> Result<(), RunError> {
-        let (seed, count) = self.scenes.split(Split::Train, "captions")?;
-        let world = self.world(seed)?;
-        let captions = (0..count as u64).map(|i| caption(&world.objects(i)));
+        let pictures = Pictures::open(&self.source, &context.root, Split::Train, self.side()? as u32)?;
+        let captions = (0..pictures.len()).flat_map(|i| pictures.captions(i));
         let tokenizer = TextTokenizer::train(&self.tokenizer, captions).map_err(data_error)?;
         if tokenizer.vocab_size() > self.vocab_size {
             return Err(RunError::Config(format!("captions: the tokenizer has {} tokens, more than vocab_size {}", tokenizer.vocab_size(), self.vocab_size)));
@@ -101,15 +104,16 @@ impl CaptionSettings {
         tokenizer.save(context.prepared().join(TOKENIZER_FILE)).map_err(data_error)
     }
 
-    fn world(&self, seed: u64) -> Result<ShapesWorld, RunError> {
-        Ok(ShapesWorld::new(ShapesConfig { image_size: self.side()? as u32, ..ShapesConfig::default() }, seed))
-    }
-
-    /// The captioned scenes of a split.
+    /// The captioned pictures of a split: in training one item per caption, in validation and test one per
+    /// picture (its first caption for the loss, all of them as references).
     pub fn items(&self, context: &Context, split: Split) -> Result<CaptionItems, RunError> {
-        let (seed, count) = self.scenes.split(split, "captions")?;
-        let tokenizer = load_tokenizer(&context.prepared())?;
-        Ok(CaptionItems { world: self.world(seed)?, count, tokenizer, max_len: self.max_len })
+        let side = self.side()? as u32;
+        let pictures = Pictures::open(&self.source, &context.root, split, side)?;
+        let rows = match split {
+            Split::Train => (0..pictures.len()).flat_map(|p| (0..pictures.captions(p).len()).map(move |k| (p, k))).collect(),
+            Split::Valid | Split::Test => (0..pictures.len()).map(|p| (p, 0)).collect(),
+        };
+        Ok(CaptionItems { pictures, rows, tokenizer: load_tokenizer(&context.prepared())?, max_len: self.max_len, side })
     }
 }
 
@@ -125,7 +129,7 @@ pub struct CaptionItem {
     pub picture: Vec<f32>,
     /// The caption's tokens: start, words, end.
     pub tokens: Vec<u32>,
-    /// The scene's index in its split.
+    /// The picture's index in its split.
     pub index: usize,
 }
 
@@ -138,29 +142,41 @@ pub fn picture_input(image: &image::RgbImage) -> Vec<f32> {
     input
 }
 
-/// The scenes of one split with their captions, drawn when asked for.
+/// The captioned pictures of one split, drawn or read when asked for.
 #[derive(Clone)]
 pub struct CaptionItems {
-    world: ShapesWorld,
-    count: usize,
+    pictures: Pictures,
+    /// (picture, caption) of each item.
+    rows: Vec<(usize, usize)>,
     tokenizer: TextTokenizer,
     max_len: usize,
+    side: u32,
 }
 
 impl CaptionItems {
-    /// The objects of scene `index`.
-    pub fn objects(&self, index: usize) -> Vec<Object> {
-        self.world.objects(index as u64)
+    /// Picture `index`'s objects, for a shapes scene; `None` for a photograph.
+    pub fn objects(&self, index: usize) -> Option<Vec<Object>> {
+        self.pictures.objects(index)
     }
 
-    /// Its reference caption.
-    pub fn reference(&self, index: usize) -> String {
-        caption(&self.objects(index))
+    /// Picture `index`'s reference captions.
+    pub fn references(&self, index: usize) -> Vec<String> {
+        self.pictures.captions(index)
     }
 
-    /// Only the first `count` scenes.
+    /// Picture `index` as the encoder sees it.
+    pub fn picture(&self, index: usize) -> Result<image::RgbImage, RunError> {
+        self.pictures.picture(index, self.side)
+    }
+
+    /// How many pictures the split holds (training has an item per caption, so more items).
+    pub fn picture_count(&self) -> usize {
+        self.pictures.len()
+    }
+
+    /// Only the first `count` items.
     pub fn first(mut self, count: usize) -> Self {
-        self.count = self.count.min(count);
+        self.rows.truncate(count);
         self
     }
 
@@ -172,18 +188,18 @@ impl CaptionItems {
 
 impl Dataset<CaptionItem> for CaptionItems {
     fn get(&self, index: usize) -> Result<CaptionItem, DatasetError> {
-        let objects = self.objects(index);
-        let picture = picture_input(&render(&objects, self.world.config().image_size));
-        let mut tokens = self.tokenizer.encode(&caption(&objects)).map_err(DatasetError::new)?;
+        let (picture, caption) = self.rows[index];
+        let image = self.pictures.picture(picture, self.side).map_err(DatasetError::new)?;
+        let mut tokens = self.tokenizer.encode(&self.pictures.captions(picture)[caption]).map_err(DatasetError::new)?;
         if tokens.len() > self.max_len + 2 {
             tokens.truncate(self.max_len + 1);
             tokens.push(TextTokenizer::END_ID);
         }
-        Ok(CaptionItem { picture, tokens, index })
+        Ok(CaptionItem { picture: picture_input(&image), tokens, index: picture })
     }
 
     fn len(&self) -> usize {
-        self.count
+        self.rows.len()
     }
 }
 
@@ -198,7 +214,7 @@ pub struct CaptionBatch {
     pub targets: Tensor<2, Int>,
     /// `[B, T]`: 1 where `targets` is a real token, 0 on padding.
     pub mask: Tensor<2>,
-    /// Each item's scene index.
+    /// Each item's picture index.
     pub indices: Vec<usize>,
 }
 

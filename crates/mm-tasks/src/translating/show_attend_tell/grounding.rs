@@ -1,14 +1,15 @@
 //! Does the attention fall on what the word names? For every test caption (beam search) that is true of its
 //! scene, each colour and shape word belongs to one object of the scene; the word is grounded when the place its
-//! attention peaks at lies inside that object. Chance is the share of places inside the object (a peak at a
-//! random place). The first test scenes' attention is drawn, one panel per word.
+//! attention peaks at lies on that object (the place's cell of the picture touches the object). Chance is the
+//! share of places on the object (a peak at a random place). The first test pictures' attention is drawn, one panel per word (photographs too; only shapes
+//! scenes are measured).
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use mm_text::tokenizer::TextTokenizer;
 use serde::Serialize;
 
 use super::{ShowAttendTellCaptioner, ShowAttendTellTaskConfig};
-use crate::data::shapes::{Colour, Object, Shape, parse_caption, render};
+use crate::data::shapes::{Colour, Object, Shape, parse_caption};
 use crate::runner::{Context, Dataset, RunError, Split};
 use crate::translating::captions::{CaptionBatcher, Captioner, attention_panels};
 
@@ -19,7 +20,7 @@ pub struct Grounding {
     pub true_captions: usize,
     /// Colour and shape words counted.
     pub words: usize,
-    /// Share of them whose attention peak lies inside the object the word names.
+    /// Share of them whose attention peak lies on the object the word names.
     pub grounded: f64,
     /// The same share for a peak at a random place.
     pub chance: f64,
@@ -52,15 +53,18 @@ pub fn attention_maps(model: &ShowAttendTellCaptioner, pictures: Tensor<4>, toke
     (maps, grid)
 }
 
-/// The place centres inside `object`, as a share of all places, and whether place `peak` is one of them.
+/// The share of places whose cell (the square of the picture a place stands for) touches `object`'s circle, and
+/// whether place `peak`'s cell does.
 fn inside(object: &Object, peak: usize, [rows, columns]: [usize; 2], side: f32) -> (f64, bool) {
-    let centre = |p: usize| (((p % columns) as f32 + 0.5) * side / columns as f32, ((p / columns) as f32 + 0.5) * side / rows as f32);
-    let within = |p: usize| {
-        let (x, y) = centre(p);
-        (x - object.x).powi(2) + (y - object.y).powi(2) <= object.radius.powi(2)
+    let (w, h) = (side / columns as f32, side / rows as f32);
+    let touches = |p: usize| {
+        let (x0, y0) = ((p % columns) as f32 * w, (p / columns) as f32 * h);
+        // The cell's point nearest the object's centre.
+        let (nx, ny) = (object.x.clamp(x0, x0 + w), object.y.clamp(y0, y0 + h));
+        (nx - object.x).powi(2) + (ny - object.y).powi(2) <= object.radius.powi(2)
     };
-    let share = (0..rows * columns).filter(|&p| within(p)).count() as f64 / (rows * columns) as f64;
-    (share, within(peak))
+    let share = (0..rows * columns).filter(|&p| touches(p)).count() as f64 / (rows * columns) as f64;
+    (share, touches(peak))
 }
 
 /// Measures the grounding of the first `count` test captions, writes `grounding.json` and `attention/scene-N.png` for the first
@@ -87,13 +91,14 @@ pub fn grounding(
         let (maps, grid) = attention_maps(model, pictures, &decoded);
         for (offset, (tokens, maps)) in decoded.iter().zip(&maps).enumerate() {
             let index = start + offset;
-            let objects = items.objects(index);
             let text: Vec<String> = tokens.iter().map(|&t| tokenizer.token(t).unwrap_or_else(|| "<unk>".into())).collect();
             if index < 4 {
                 let mut shown = text.clone();
                 shown.push("<end>".into());
-                attention_panels(&render(&objects, side as u32), &shown, maps, grid, &folder.join(format!("scene-{index}.png")))?;
+                attention_panels(&items.picture(index)?, &shown, maps, grid, &folder.join(format!("scene-{index}.png")))?;
             }
+            // Photographs have no objects to ground the words in.
+            let Some(objects) = items.objects(index) else { continue };
             let Some(named) = parse_caption(&text.join(" ")).and_then(|claim| claim.grounding(&objects)) else { continue };
             true_captions += 1;
             let (mut colours_seen, mut shapes_seen) = (0, 0);
@@ -127,4 +132,23 @@ pub fn grounding(
     };
     crate::runner::write_atomically(&context.run.join("grounding.json"), &serde_json::to_vec_pretty(&measured).expect("serialises"))?;
     Ok(measured)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::shapes::{Colour, Shape, Size};
+
+    #[test]
+    fn a_peak_is_on_an_object_when_its_cell_touches_it() {
+        // A 32-pixel picture as 8 × 8 places of 4 pixels; a circle of radius 3 centred at (10, 10) touches the
+        // nine cells of columns 1–3 and rows 1–3 (pixels 4 to 16), the corner ones by less than a pixel.
+        let object = Object { shape: Shape::Circle, colour: Colour::Red, size: Size::Small, x: 10.0, y: 10.0, radius: 3.0 };
+        let (share, hit) = inside(&object, 2 * 8 + 2, [8, 8], 32.0);
+        assert!(hit, "the cell holding the centre");
+        assert!(!inside(&object, 0, [8, 8], 32.0).1, "the top-left cell, 6 pixels away");
+        assert!(inside(&object, 8 + 1, [8, 8], 32.0).1, "cell (4..8, 4..8): its corner (8, 8) is 2.8 pixels away");
+        assert!(!inside(&object, 5 * 8 + 2, [8, 8], 32.0).1, "cell rows 20..24: 10 pixels below");
+        assert_eq!(share, 9.0 / 64.0);
+    }
 }
