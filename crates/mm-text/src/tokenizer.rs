@@ -150,14 +150,11 @@ impl TextTokenizer {
         }
     }
 
-    /// Saves as `tokenizer.json` (any name), through a temporary file.
+    /// Saves as `tokenizer.json` (any name), through a temporary file flushed to the disk and renamed.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
         let json = self.inner.to_string(true).map_err(|e| Error::Invalid { path: path.into(), problem: e.to_string() })?;
-        let partial = path.with_extension("json.partial");
-        let io = |source| Error::Io { path: path.into(), source };
-        std::fs::write(&partial, json).map_err(io)?;
-        std::fs::rename(&partial, path).map_err(io)
+        crate::vectors::write_atomically(path, |out| std::io::Write::write_all(out, json.as_bytes()))
     }
 
     /// Loads a tokenizer saved by [`TextTokenizer::save`]; any `tokenizer.json` whose first four tokens are

@@ -98,14 +98,9 @@ impl WordVectors {
         })
     }
 
-    /// Writes `body` to a temporary file beside `path`, then renames it: a reader never sees half a file.
+    /// Writes `body` through [`write_atomically`]: a reader never sees half a file, a crash never loses the old one.
     fn write(&self, path: &Path, body: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>) -> Result<()> {
-        let partial = partial_path(path);
-        let io = |source| Error::Io { path: path.into(), source };
-        let mut out = BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
-        body(&mut out).and_then(|()| out.flush()).map_err(io)?;
-        drop(out);
-        std::fs::rename(&partial, path).map_err(io)
+        write_atomically(path, body)
     }
 
     /// Writes a safetensors file: the matrix as the F32 tensor `vectors` `[count, dim]`, the words (in row
@@ -269,6 +264,17 @@ fn partial_path(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".partial");
     PathBuf::from(name)
+}
+
+/// Writes `body` to `path.partial`, flushes it to the disk (fsync), then renames it over `path`.
+pub(crate) fn write_atomically(path: &Path, body: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>) -> Result<()> {
+    let partial = partial_path(path);
+    let io = |source| Error::Io { path: path.into(), source };
+    let mut out = BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
+    body(&mut out).and_then(|()| out.flush()).map_err(io)?;
+    out.get_ref().sync_all().map_err(io)?;
+    drop(out);
+    std::fs::rename(&partial, path).map_err(io)
 }
 
 #[cfg(test)]
