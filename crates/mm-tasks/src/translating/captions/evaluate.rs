@@ -73,17 +73,32 @@ pub struct CaptionReport {
     pub baseline: DecodingReport,
 }
 
-/// Every scene's caption under `search`, in index order.
-pub fn decode_all<M: Captioner>(model: &M, items: &CaptionItems, side: usize, search: &BeamSearchConfig, device: &Device) -> Result<Vec<String>, RunError> {
+/// Every picture's caption under `search`, its tokens without start and end, in index order.
+pub fn decode_all<M: Captioner>(model: &M, items: &CaptionItems, side: usize, search: &BeamSearchConfig, device: &Device) -> Result<Vec<Vec<u32>>, RunError> {
     let loader = Loader::new(std::sync::Arc::new(items.clone()), std::sync::Arc::new(CaptionBatcher { side }), 0, 1);
-    let mut captions = vec![String::new(); items.len()];
+    let mut captions = vec![Vec::new(); items.len()];
     for (_, batch) in loader.batches((0..items.len()).collect(), 100, 0, None, device) {
         let batch = batch?;
         for (decoded, index) in model.decode(batch.pictures, search).into_iter().zip(batch.indices) {
-            captions[index] = items.tokenizer().decode(&decoded.tokens).map_err(crate::data::data_error)?;
+            captions[index] = decoded.tokens;
         }
     }
     Ok(captions)
+}
+
+/// The words of decoded captions, as the tokenizer writes them back.
+fn texts(items: &CaptionItems, captions: &[Vec<u32>]) -> Result<Vec<String>, RunError> {
+    captions.iter().map(|tokens| items.tokenizer().decode(tokens).map_err(crate::data::data_error)).collect()
+}
+
+/// What [`caption_scores`] measured, and the beam-search captions it scored (test only: the attention report
+/// reads them instead of decoding again).
+#[derive(Debug, Clone)]
+pub struct CaptionScores {
+    /// BLEU-4, CIDEr-D and truthfulness, greedy (and on test `beam_…` and `baseline_…`).
+    pub scores: Scores,
+    /// On the test split, each picture's beam-search caption (tokens); empty otherwise.
+    pub beam: Vec<Vec<u32>>,
 }
 
 /// Whether `caption` parses and is true of picture `index`; `None` for a photograph.
@@ -139,10 +154,11 @@ pub fn caption_scores<M: Captioner>(
     split: Split,
     count: usize,
     device: &Device,
-) -> Result<Scores, RunError> {
+) -> Result<CaptionScores, RunError> {
     let items = settings.items(context, split)?.first(count);
     let side = settings.side()?;
-    let greedy = report("greedy", &items, &decode_all(model, &items, side, &BeamSearchConfig::greedy(settings.max_len), device)?);
+    let greedy = decode_all(model, &items, side, &BeamSearchConfig::greedy(settings.max_len), device)?;
+    let greedy = report("greedy", &items, &texts(&items, &greedy)?);
     let mut scores = Scores::new();
     let mut put = |prefix: &str, r: &DecodingReport| {
         scores.insert(format!("{prefix}bleu4"), r.all.bleu[3]);
@@ -152,8 +168,10 @@ pub fn caption_scores<M: Captioner>(
         }
     };
     put("", &greedy);
+    let mut beam_captions = Vec::new();
     if split == Split::Test {
-        let beam = report(&format!("beam {}", settings.beam.width), &items, &decode_all(model, &items, side, &settings.beam, device)?);
+        beam_captions = decode_all(model, &items, side, &settings.beam, device)?;
+        let beam = report(&format!("beam {}", settings.beam.width), &items, &texts(&items, &beam_captions)?);
         put("beam_", &beam);
         let constant = most_frequent_training_caption(settings, context)?;
         let baseline = report("most frequent training caption", &items, &vec![constant; items.len()]);
@@ -161,7 +179,7 @@ pub fn caption_scores<M: Captioner>(
         let report = CaptionReport { greedy, beam, baseline };
         crate::runner::write_atomically(&context.run.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     }
-    Ok(scores)
+    Ok(CaptionScores { scores, beam: beam_captions })
 }
 
 /// Where the test report goes in the run folder.
@@ -187,8 +205,8 @@ pub fn captioner_scores<M: Captioner>(
     loader: &Loader<super::CaptionItem, CaptionBatch>,
     split: Split,
     device: &Device,
-) -> Result<Scores, RunError> {
-    let mut scores = crate::runner::mean_objective(model, loader, 100, device)?;
-    scores.extend(caption_scores(settings, context, model, split, loader.len(), device)?);
-    Ok(scores)
+) -> Result<CaptionScores, RunError> {
+    let mut measured = caption_scores(settings, context, model, split, loader.len(), device)?;
+    measured.scores.extend(crate::runner::mean_objective(model, loader, 100, device)?);
+    Ok(measured)
 }

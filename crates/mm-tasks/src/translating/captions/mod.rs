@@ -11,7 +11,9 @@ mod source;
 
 pub use attention::attention_panels;
 pub use encoder::{feature_map, fine_tunes, prepared_encoder};
-pub use evaluate::{CaptionReport, Captioner, DecodingReport, Example, GroupScores, REPORT_FILE, caption_scores, captioner_scores, decode_all, report};
+pub use evaluate::{
+    CaptionReport, CaptionScores, Captioner, DecodingReport, Example, GroupScores, REPORT_FILE, caption_scores, captioner_scores, decode_all, report,
+};
 pub use picture::{CaptionTask, PictureCaption, caption_picture, picture_tensor};
 pub use source::{CaptionSource, CocoSplits};
 

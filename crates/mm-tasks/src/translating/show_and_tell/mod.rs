@@ -145,7 +145,7 @@ impl Task for ShowAndTellTask {
         loader: &Loader<CaptionItem, CaptionBatch>,
         device: &Device,
     ) -> Result<Scores, RunError> {
-        captioner_scores(&config.captions, context, model, loader, Split::Valid, device)
+        Ok(captioner_scores(&config.captions, context, model, loader, Split::Valid, device)?.scores)
     }
 
     /// Greedy, beam and the baseline on the test scenes; the whole report goes to `captions.json`.
@@ -156,7 +156,7 @@ impl Task for ShowAndTellTask {
         loader: &Loader<CaptionItem, CaptionBatch>,
         device: &Device,
     ) -> Result<Scores, RunError> {
-        captioner_scores(&config.captions, context, model, loader, Split::Test, device)
+        Ok(captioner_scores(&config.captions, context, model, loader, Split::Test, device)?.scores)
     }
 
     fn selection(_config: &ShowAndTellTaskConfig) -> Selection {

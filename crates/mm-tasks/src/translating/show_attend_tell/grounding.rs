@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{ShowAttendTellCaptioner, ShowAttendTellTaskConfig};
 use crate::data::shapes::{Colour, Object, Shape, parse_caption};
 use crate::runner::{Context, Dataset, RunError, Split};
-use crate::translating::captions::{CaptionBatcher, Captioner, attention_panels};
+use crate::translating::captions::{CaptionBatcher, attention_panels};
 
 /// Where the attention falls, as written to `grounding.json`.
 #[derive(Debug, Clone, Serialize)]
@@ -67,16 +67,16 @@ fn inside(object: &Object, peak: usize, [rows, columns]: [usize; 2], side: f32) 
     (share, touches(peak))
 }
 
-/// Measures the grounding of the first `count` test captions, writes `grounding.json` and `attention/scene-N.png` for the first
-/// four test scenes.
+/// Measures the grounding of the test pictures' beam-search captions `beam` (tokens, one per picture from the
+/// first), writes `grounding.json` and `attention/scene-N.png` for the first four.
 pub fn grounding(
     config: &ShowAttendTellTaskConfig,
     context: &Context,
     model: &ShowAttendTellCaptioner,
-    count: usize,
+    beam: &[Vec<u32>],
     device: &Device,
 ) -> Result<Grounding, RunError> {
-    let items = config.captions.items(context, Split::Test)?.first(count);
+    let items = config.captions.items(context, Split::Test)?.first(beam.len());
     let side = config.captions.side()?;
     let batcher = CaptionBatcher { side };
     let tokenizer = items.tokenizer().clone();
@@ -87,8 +87,8 @@ pub fn grounding(
     for start in (0..items.len()).step_by(100) {
         let batch: Vec<_> = (start..(start + 100).min(items.len())).map(|i| items.get(i)).collect::<Result<_, _>>().map_err(crate::data::data_error)?;
         let pictures = crate::runner::Batcher::batch(&batcher, batch, device).pictures;
-        let decoded: Vec<Vec<u32>> = model.decode(pictures.clone(), &config.captions.beam).into_iter().map(|d| d.tokens).collect();
-        let (maps, grid) = attention_maps(model, pictures, &decoded);
+        let decoded = &beam[start..(start + 100).min(items.len())];
+        let (maps, grid) = attention_maps(model, pictures, decoded);
         for (offset, (tokens, maps)) in decoded.iter().zip(&maps).enumerate() {
             let index = start + offset;
             let text: Vec<String> = tokens.iter().map(|&t| tokenizer.token(t).unwrap_or_else(|| "<unk>".into())).collect();

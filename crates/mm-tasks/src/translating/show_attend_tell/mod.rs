@@ -165,7 +165,7 @@ impl Task for ShowAttendTellTask {
         loader: &Loader<CaptionItem, CaptionBatch>,
         device: &Device,
     ) -> Result<Scores, RunError> {
-        captioner_scores(&config.captions, context, model, loader, Split::Valid, device)
+        Ok(captioner_scores(&config.captions, context, model, loader, Split::Valid, device)?.scores)
     }
 
     /// Greedy, beam and the baseline on the test scenes (`captions.json`), where the attention falls
@@ -177,10 +177,10 @@ impl Task for ShowAttendTellTask {
         loader: &Loader<CaptionItem, CaptionBatch>,
         device: &Device,
     ) -> Result<Scores, RunError> {
-        let mut scores = captioner_scores(&config.captions, context, model, loader, Split::Test, device)?;
-        let measured = grounding(config, context, model, loader.len(), device)?;
-        scores.insert("grounded".into(), measured.grounded);
-        Ok(scores)
+        let mut measured = captioner_scores(&config.captions, context, model, loader, Split::Test, device)?;
+        let grounded = grounding(config, context, model, &measured.beam, device)?.grounded;
+        measured.scores.insert("grounded".into(), grounded);
+        Ok(measured.scores)
     }
 
     fn selection(_config: &ShowAttendTellTaskConfig) -> Selection {
