@@ -3,7 +3,7 @@
 //! cosine similarity per n, a Gaussian penalty (σ = 6) on the length difference, averaged over n and references,
 //! × 10. As in the reference code, the "length" of a caption is its number of bigrams.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -22,14 +22,15 @@ pub struct CiderD {
 
 /// A caption's tf-idf vector per n, its norms and its length (bigrams).
 struct Weighted<'a> {
-    weights: [HashMap<&'a [String], f64>; MAX_N],
+    /// Ordered: the similarity sums over it.
+    weights: [BTreeMap<&'a [String], f64>; MAX_N],
     norms: [f64; MAX_N],
     length: f64,
 }
 
 impl<'a> Weighted<'a> {
     fn new(words: &'a [String], document_frequency: &HashMap<&[String], f64>, log_pictures: f64) -> Self {
-        let mut weights: [HashMap<&[String], f64>; MAX_N] = Default::default();
+        let mut weights: [BTreeMap<&[String], f64>; MAX_N] = Default::default();
         let mut norms = [0.0; MAX_N];
         let mut length = 0.0;
         for (gram, count) in counts(words) {
