@@ -8,6 +8,7 @@ mod device;
 mod matching;
 mod shapes;
 mod spectrogram;
+mod torchvision;
 mod train;
 mod translating;
 mod word2vec;
@@ -52,6 +53,8 @@ enum Command {
     SearchImages(matching::SearchArgs),
     /// Caption a picture with a trained show-and-tell or show-attend-tell run; the last line is JSON.
     Caption(translating::CaptionArgs),
+    /// Check a torchvision .pth state dict against mm's network and write it as safetensors; the last line is JSON.
+    ImportTorchvision(torchvision::ImportArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +69,7 @@ fn main() -> ExitCode {
         Command::Tag(args) => matching::tag(args),
         Command::SearchImages(args) => matching::search(args),
         Command::Caption(args) => translating::caption(args),
+        Command::ImportTorchvision(args) => torchvision::run(args),
     };
     match outcome {
         Ok(code) => code,

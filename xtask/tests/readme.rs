@@ -26,6 +26,7 @@ const LONG: &[&str] = &[
     "cargo xtask train show-and-tell",
     "cargo xtask train show-attend-tell",
     "cargo xtask caption PICTURE.png --beam 3 --attention words.png",
+    "cargo xtask import-torchvision resnet50.pth",
     "cargo xtask bench signal",
     "cargo xtask bench word2vec",
     "cargo xtask bench train-step",

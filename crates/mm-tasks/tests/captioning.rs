@@ -15,9 +15,17 @@ use mm_tasks::data::shapes::SceneSplits;
 use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld, render};
 use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
 use mm_tasks::runner::{RunDir, RunError, TrainConfig, load_model, train_task};
-use mm_tasks::translating::captions::{CaptionReport, CaptionSettings, CaptionSource, CocoSplits, REPORT_FILE, caption_picture};
+use mm_tasks::translating::captions::{CaptionEncoder, CaptionReport, CaptionSettings, CaptionSource, CocoSplits, REPORT_FILE, caption_picture};
 use mm_tasks::translating::show_and_tell::{ShowAndTellTask, ShowAndTellTaskConfig};
 use mm_tasks::translating::show_attend_tell::{ShowAttendTellTask, ShowAttendTellTaskConfig};
+
+/// The tests of this file take turns: the device's random generator is one per process, and a test that draws
+/// from it outside a training run (a network's initial weights, a random probe) would shift another test's run.
+static ONE_TEST_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_TEST_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn tiny_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
     let mut config = ShapesTaskConfig { train_scenes: 512, valid_scenes: 32, test_scenes: 32, ..Default::default() };
@@ -30,7 +38,7 @@ fn tiny_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
 
 fn settings(encoder: &Path) -> CaptionSettings {
     CaptionSettings {
-        encoder_run: Some(encoder.into()),
+        encoder: CaptionEncoder::Shapes { run: encoder.into() },
         source: CaptionSource::Shapes(SceneSplits { train_scenes: 768, valid_scenes: 32, test_scenes: 48, train_seed: 30, valid_seed: 32, test_seed: 31 }),
         beam: BeamSearchConfig { width: 2, max_len: 32, length_normalisation: 0.0 },
         ..Default::default()
@@ -49,6 +57,7 @@ fn report(run: &Path) -> CaptionReport {
 
 #[test]
 fn both_captioners_train_resume_evaluate_and_caption() {
+    let _turn = turn();
     let root = DataRoot::at(std::env::temp_dir());
     let dir = tempfile::tempdir().unwrap();
     let encoder = tiny_encoder(dir.path(), &root);
@@ -128,16 +137,59 @@ fn both_captioners_train_resume_evaluate_and_caption() {
     assert!(error.to_string().contains("no-such-run"), "{error}");
 }
 
+/// A torchvision encoder (a ResNet-18 here with burn's initial weights, saved as `import-torchvision` saves an
+/// imported one): the captioner reads its weights file, feeds it ImageNet-normalised pictures of its side, keeps
+/// it frozen, and attends over its map.
+#[test]
+fn a_torchvision_encoder_sees_the_pictures() {
+    let _turn = turn();
+    use mm_vision::torchvision::{TorchvisionArchitecture, TorchvisionConfig, save_weights};
+    let root = DataRoot::at(std::env::temp_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let device = burn::tensor::Device::flex();
+    let weights = dir.path().join("resnet18.safetensors");
+    save_weights(&TorchvisionConfig::new(TorchvisionArchitecture::ResNet18).init(&device), &weights).unwrap();
+    let encoder = CaptionEncoder::Torchvision { architecture: TorchvisionArchitecture::ResNet18, weights: weights.clone(), side: 64 };
+    let captions = CaptionSettings {
+        encoder,
+        source: CaptionSource::Shapes(SceneSplits { train_scenes: 64, valid_scenes: 8, test_scenes: 8, train_seed: 30, valid_seed: 32, test_seed: 31 }),
+        beam: BeamSearchConfig { width: 2, max_len: 32, length_normalisation: 0.0 },
+        ..Default::default()
+    };
+    let config = ShowAttendTellTaskConfig { captions: captions.clone(), d_embed: 16, d_hidden: 32, d_attention: 16, train: train(1), ..Default::default() };
+    let run = RunDir::create(dir.path(), "show-attend-tell", 0).unwrap();
+    train_task::<ShowAttendTellTask>(&config, &root, &run, false, None).unwrap();
+    assert!(report(run.path()).beam.all.bleu[0].is_finite());
+
+    let (_, captioner) = load_model::<ShowAttendTellTask>(run.path(), &device).unwrap();
+    let mut original = TorchvisionConfig::new(TorchvisionArchitecture::ResNet18).init(&device);
+    mm_vision::torchvision::load_weights(&mut original, &weights).unwrap();
+    let x = burn::tensor::Tensor::<4>::random([1, 3, 64, 64], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+    let gap: f32 = (captioner.encoder.forward(x.clone()).features - original.encode(x.clone()).features).abs().max().into_scalar();
+    assert!(gap < 1e-6, "the frozen torchvision encoder moved by {gap}");
+    assert_eq!(captioner.annotations(x).1, [2, 2], "ResNet-18 maps a 64-pixel picture to 2 × 2 places");
+    let picture = render(&ShapesWorld::new(ShapesConfig::default(), 777).scene(0).objects, 100);
+    let (_, _, scaled) = caption_picture::<ShowAttendTellTask>(run.path(), &picture, &BeamSearchConfig::greedy(32), &device).unwrap();
+    assert_eq!(scaled.dimensions(), (64, 64));
+
+    // Weights of another network are a typed error naming the file.
+    let wrong = CaptionSettings { encoder: CaptionEncoder::Torchvision { architecture: TorchvisionArchitecture::ResNet50, weights, side: 64 }, ..captions };
+    let config = ShowAttendTellTaskConfig { captions: wrong, train: train(1), ..Default::default() };
+    let error = train_task::<ShowAttendTellTask>(&config, &root, &RunDir::create(dir.path(), "show-attend-tell", 1).unwrap(), false, None).unwrap_err();
+    assert!(error.to_string().contains("resnet18.safetensors"), "{error}");
+}
+
 /// COCO in its own layout (coco_mini: train2017 trains, val2017 is cut into validation and test) and by a
 /// Karpathy split file: pictures streamed from disk, five references each, no truthfulness (photographs have no
 /// grammar).
 #[test]
 fn captioners_train_on_coco_in_its_own_layout() {
+    let _turn = turn();
     let Some(root) = common::shared_data() else { return };
     let dir = tempfile::tempdir().unwrap();
     let encoder = tiny_encoder(dir.path(), &root);
     let coco = |splits: CocoSplits| CaptionSettings {
-        encoder_run: Some(encoder.clone()),
+        encoder: CaptionEncoder::Shapes { run: encoder.clone() },
         source: CaptionSource::Coco(splits),
         tokenizer: mm_text::tokenizer::TokenizerConfig { vocab_size: 1500, ..Default::default() },
         vocab_size: 1500,
@@ -182,4 +234,26 @@ fn captioners_train_on_coco_in_its_own_layout() {
     std::fs::write(&karpathy, r#"{"images":[{"filepath":"val2017","filename":"nope.jpg","split":"train","sentences":[{"raw":"a"}]},{"filepath":"val2017","filename":"nope.jpg","split":"val","sentences":[{"raw":"a"}]},{"filepath":"val2017","filename":"nope.jpg","split":"test","sentences":[{"raw":"a"}]}]}"#).unwrap();
     let error = train_task::<ShowAndTellTask>(&config, &root, &RunDir::create(dir.path(), "show-and-tell", 2).unwrap(), false, None).unwrap_err();
     assert!(error.to_string().contains("nope.jpg"), "{error}");
+}
+
+/// Every captioning config in configs/ parses as its task's config (a misspelt key is an error, not a default).
+#[test]
+fn the_captioning_configs_parse() {
+    let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&configs).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if name.starts_with("show-attend-tell") {
+            mm_tasks::runner::load_config::<ShowAttendTellTaskConfig>(&path).unwrap_or_else(|e| panic!("{e}"));
+        } else if name.starts_with("show-and-tell") {
+            mm_tasks::runner::load_config::<ShowAndTellTaskConfig>(&path).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            continue;
+        }
+        seen += 1;
+    }
+    assert!(seen >= 5, "{seen} captioning configs");
+    let resnet: ShowAttendTellTaskConfig = mm_tasks::runner::load_config(&configs.join("show-attend-tell-coco-resnet50.toml")).unwrap();
+    assert!(matches!(resnet.captions.encoder, CaptionEncoder::Torchvision { side: 224, .. }));
 }

@@ -17,9 +17,15 @@ mod error;
 mod image_io;
 pub mod mnist;
 pub mod picture;
+pub mod torchvision;
 pub mod transforms;
 
 pub use error::{Error, Result};
+
+/// The README's examples, compiled as doctests so that they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 pub use image_io::{image_dimensions, load_rgb, save_png};
 
 use std::path::{Path, PathBuf};

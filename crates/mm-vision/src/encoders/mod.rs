@@ -3,6 +3,8 @@
 //!
 //! - [`vgg`]: stacks of 3×3 convolutions with max-pooling between stages (Simonyan & Zisserman 2015).
 //! - [`resnet`]: residual basic blocks with strided downsampling (He et al. 2016).
+//!
+//! [`ImageEncoder`] also holds torchvision's ImageNet networks ([`crate::torchvision`]) as encoders.
 
 pub mod resnet;
 pub mod vgg;
@@ -16,6 +18,8 @@ use burn::tensor::{Device, Tensor};
 
 pub use resnet::{ResNetEncoder, ResNetEncoderConfig};
 pub use vgg::{VggEncoder, VggEncoderConfig};
+
+use crate::torchvision::TorchvisionNet;
 
 /// Which family an [`ImageEncoder`] is.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -92,7 +96,7 @@ impl ImageEncoderConfig {
     }
 }
 
-/// A VGG- or ResNet-style encoder.
+/// A VGG- or ResNet-style encoder, or a torchvision network.
 // A model holds its encoder once: the size difference between the variants costs nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
@@ -101,6 +105,8 @@ pub enum ImageEncoder {
     Vgg(VggEncoder),
     /// Residual blocks with strided downsampling.
     ResNet(ResNetEncoder),
+    /// A torchvision ResNet or VGG ([`TorchvisionNet::encode`]); it reads ImageNet-normalised RGB pictures.
+    Torchvision(TorchvisionNet),
 }
 
 impl ImageEncoder {
@@ -109,6 +115,7 @@ impl ImageEncoder {
         match self {
             ImageEncoder::Vgg(vgg) => vgg.forward(images),
             ImageEncoder::ResNet(resnet) => resnet.forward(images),
+            ImageEncoder::Torchvision(net) => net.encode(images),
         }
     }
 }

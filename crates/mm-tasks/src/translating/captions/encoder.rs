@@ -1,11 +1,93 @@
-//! The captioners' view of a picture: the pretrained shapes encoder's last map, frozen unless
-//! `train.module_lr.encoder` gives it a rate.
+//! The captioners' view of a picture: a pretrained encoder's last map, frozen unless `train.module_lr.encoder`
+//! gives it a rate. The encoder is the shapes task's (the shapes world's default) or an ImageNet-pretrained
+//! torchvision network (for photographs), loaded from a torchvision `.pth` or an imported `.safetensors`.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use burn::module::Module;
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use mm_vision::encoders::ImageEncoder;
+use mm_vision::torchvision::{TorchvisionArchitecture, TorchvisionConfig, load_weights};
+use mm_vision::transforms::Normalize;
+use serde::{Deserialize, Serialize};
+
+use crate::encoders::shapes::Shapes;
+use crate::matching::pretrained::load_pretrained;
+use crate::runner::{CONFIG_FILE, MODEL_FILE, RunError, load_run_config};
+
+/// Where a captioner's image encoder comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum CaptionEncoder {
+    /// A finished `shapes` run's encoder, at that run's picture size.
+    Shapes {
+        /// The run. Default `runs/shapes/latest`.
+        #[serde(default = "default_shapes_run")]
+        run: PathBuf,
+    },
+    /// A torchvision network with ImageNet weights (`cargo xtask import-torchvision` checks and converts them).
+    Torchvision {
+        /// Which network (`resnet18`, `resnet50`, `vgg16` …).
+        architecture: TorchvisionArchitecture,
+        /// Its weights: torchvision's `.pth` state dict (as `torchvision.models` downloads it) or the
+        /// `.safetensors` file `import-torchvision` writes.
+        weights: PathBuf,
+        /// The side pictures are scaled to. Default 224 (ImageNet's; ResNet's map is then 7 × 7, VGG's 14 × 14).
+        #[serde(default = "default_torchvision_side")]
+        side: usize,
+    },
+}
+
+fn default_shapes_run() -> PathBuf {
+    PathBuf::from("runs/shapes/latest")
+}
+
+fn default_torchvision_side() -> usize {
+    224
+}
+
+impl Default for CaptionEncoder {
+    fn default() -> Self {
+        CaptionEncoder::Shapes { run: default_shapes_run() }
+    }
+}
+
+impl CaptionEncoder {
+    /// The pretrained encoder and the channels of its map.
+    pub fn load(&self, device: &Device) -> Result<(ImageEncoder, usize), RunError> {
+        match self {
+            CaptionEncoder::Shapes { run } => {
+                let (config, describer) = load_pretrained::<Shapes>(run, device)?;
+                Ok((describer.encoder, config.encoder.output_dim()))
+            }
+            CaptionEncoder::Torchvision { architecture, weights, .. } => {
+                let mut net = TorchvisionConfig::new(*architecture).init(device);
+                load_weights(&mut net, weights).map_err(|e| RunError::Config(format!("captions.encoder.weights: {e}")))?;
+                Ok((ImageEncoder::Torchvision(net), architecture.map_channels()))
+            }
+        }
+    }
+
+    /// The files the encoder is read from (pinned in the run's config).
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        match self {
+            CaptionEncoder::Shapes { run } => vec![run.join(CONFIG_FILE), run.join(MODEL_FILE)],
+            CaptionEncoder::Torchvision { weights, .. } => vec![weights.clone()],
+        }
+    }
+
+    /// The picture side the encoder takes.
+    pub fn side(&self) -> Result<usize, RunError> {
+        match self {
+            CaptionEncoder::Shapes { run } => Ok(load_run_config::<Shapes>(run)?.image_size as usize),
+            CaptionEncoder::Torchvision { architecture, side, .. } => match architecture.map_side(*side) {
+                0 => Err(RunError::Config(format!("captions.encoder.side: {architecture} leaves no map of {side} × {side} pictures (use 32 or more)"))),
+                _ => Ok(*side),
+            },
+        }
+    }
+}
 
 /// Whether `module_lr` lets the encoder learn (a missing entry is the full rate, as the runner reads it).
 pub fn fine_tunes(module_lr: &BTreeMap<String, f64>) -> bool {
@@ -17,8 +99,13 @@ pub fn prepared_encoder(encoder: ImageEncoder, fine_tune: bool) -> ImageEncoder 
     if fine_tune { encoder } else { encoder.freeze() }
 }
 
-/// The encoder's map `[B, C, H, W]` of pictures `[B, 3, side, side]`, cut from the graph when it is frozen.
+/// The encoder's map `[B, C, H, W]` of pictures `[B, 3, side, side]` in [-1, 1] (a torchvision network reads
+/// them normalised with ImageNet's statistics), cut from the graph when the encoder is frozen.
 pub fn feature_map(encoder: &ImageEncoder, pictures: Tensor<4>, fine_tune: bool) -> Tensor<4> {
+    let pictures = match encoder {
+        ImageEncoder::Torchvision(_) => Normalize::imagenet().forward((pictures + 1.0) / 2.0),
+        _ => pictures,
+    };
     let map = encoder.forward(pictures).features;
     if fine_tune { map } else { map.detach() }
 }

@@ -10,7 +10,7 @@ mod picture;
 mod source;
 
 pub use attention::attention_panels;
-pub use encoder::{feature_map, fine_tunes, prepared_encoder};
+pub use encoder::{CaptionEncoder, feature_map, fine_tunes, prepared_encoder};
 pub use evaluate::{
     CaptionReport, CaptionScores, Captioner, DecodingReport, Example, GroupScores, REPORT_FILE, caption_scores, captioner_scores, decode_all, report,
 };
@@ -29,9 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::data_error;
 use crate::data::shapes::Object;
-use crate::encoders::shapes::Shapes;
-use crate::matching::pretrained::load_pretrained;
-use crate::runner::{Batcher, Context, Dataset, DatasetError, RunError, Split, load_run_config};
+use crate::runner::{Batcher, Context, Dataset, DatasetError, RunError, Split};
 use source::Pictures;
 
 /// The tokenizer's file in a run's `prepared/`.
@@ -41,8 +39,8 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CaptionSettings {
-    /// The finished shapes run whose image encoder sees the pictures. Default `runs/shapes/latest`.
-    pub encoder_run: Option<PathBuf>,
+    /// The image encoder. Default: the finished shapes run `runs/shapes/latest`.
+    pub encoder: CaptionEncoder,
     /// The captioned pictures. Default: the shapes world, 8,000 scenes of seed 30 train, 300 of seed 32 validate,
     /// 1,000 of seed 31 test (a seed used nowhere else; the encoder trained on seeds 0 and 2).
     pub source: CaptionSource,
@@ -61,7 +59,7 @@ pub struct CaptionSettings {
 impl Default for CaptionSettings {
     fn default() -> Self {
         Self {
-            encoder_run: None,
+            encoder: CaptionEncoder::default(),
             source: CaptionSource::default(),
             tokenizer: TokenizerConfig { vocab_size: 40, ..TokenizerConfig::default() },
             vocab_size: 40,
@@ -72,26 +70,19 @@ impl Default for CaptionSettings {
 }
 
 impl CaptionSettings {
-    /// The encoder's run.
-    pub fn encoder_run(&self) -> PathBuf {
-        self.encoder_run.clone().unwrap_or_else(|| PathBuf::from("runs/shapes/latest"))
-    }
-
     /// The pretrained image encoder and the channels of its map.
     pub fn encoder(&self, device: &Device) -> Result<(ImageEncoder, usize), RunError> {
-        let (config, describer) = load_pretrained::<Shapes>(&self.encoder_run(), device)?;
-        Ok((describer.encoder, config.encoder.output_dim()))
+        self.encoder.load(device)
     }
 
-    /// The files a captioner starts from: the encoder run's config and weights.
+    /// The files a captioner starts from: the encoder's.
     pub fn inputs(&self) -> Vec<PathBuf> {
-        let run = self.encoder_run();
-        vec![run.join(crate::runner::CONFIG_FILE), run.join(crate::runner::MODEL_FILE)]
+        self.encoder.inputs()
     }
 
     /// The picture side the encoder takes.
     pub fn side(&self) -> Result<usize, RunError> {
-        Ok(load_run_config::<Shapes>(&self.encoder_run())?.image_size as usize)
+        self.encoder.side()
     }
 
     /// Trains the tokenizer on every training caption and saves it in `prepared/`
