@@ -3,22 +3,10 @@
 //! line JSON; a file that is not one is refused with its name and status 1. Without such a Python the first
 //! test says so and passes, except under CI, where .ci/run provides it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn python_with_torchvision() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mm/pyref/bin/python"));
-    let found = std::env::var_os("MM_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(home)
-        .find(|python| Command::new(python).args(["-c", "import torch, torchvision"]).output().is_ok_and(|o| o.status.success()));
-    if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide a Python with torch and torchvision (MM_PYTHON)");
-        eprintln!("skipped: no Python with torch and torchvision (set MM_PYTHON)");
-    }
-    found
-}
+include!("../../crates/mm-vision/tests/support/python.rs");
 
 fn xtask(args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_xtask")).args(args).output().unwrap();

@@ -1,5 +1,5 @@
 //! The same computations on wgpu and on flex must agree: tensor operations, the device log-mel, and every model
-//! family (image, log-mel and waveform encoders, the LSTM and bag-of-words text encoders with their projection
+//! family (image, log-mel and waveform encoders, torchvision's ResNets, the LSTM and bag-of-words text encoders with their projection
 //! heads, the two captioners' decoders, every loss) through forward, backward and one SGD step from the same
 //! weights. CI installs a software Vulkan device (Mesa's llvmpipe), so this runs everywhere; where no adapter
 //! exists outside CI the test says so and passes. `-- --nocapture` prints each comparison's largest difference.
@@ -169,6 +169,27 @@ fn resnet_image_encoder_agrees() {
         let out = model.forward(input([2, 3, 16, 16], 1, device));
         (out.features.clone().flatten(0, 3), out.features.powf_scalar(2.0).mean())
     });
+}
+
+/// torchvision's ResNets as a captioner uses them: frozen, batch norm on its running statistics, forward only.
+#[test]
+fn torchvision_resnets_agree() {
+    use mm_vision::torchvision::{TorchvisionArchitecture, TorchvisionConfig};
+    let Some(gpu) = wgpu() else { return };
+    let flex = Device::flex();
+    for architecture in [TorchvisionArchitecture::ResNet18, TorchvisionArchitecture::ResNet50] {
+        let net = TorchvisionConfig::new(architecture).init(&flex);
+        let _ = flatten(&net, None);
+        let copy = TorchvisionConfig::new(architecture).init(&gpu).load_record(net.clone().into_record());
+        let run = |net: &mm_vision::torchvision::TorchvisionNet, device: &Device| {
+            let pictures = input([2, 3, 32, 32], 5, device);
+            let map = net.encode(pictures.clone()).features.flatten::<1>(0, 3);
+            (net.forward(pictures).flatten::<1>(0, 1).into_data().try_into_vec::<f32>().unwrap(), map.into_data().try_into_vec::<f32>().unwrap())
+        };
+        let ((gpu_logits, gpu_map), (flex_logits, flex_map)) = (run(&copy, &gpu), run(&net, &flex));
+        close(&format!("torchvision {architecture}"), "logits", &gpu_logits, &flex_logits, 1e-4);
+        close(&format!("torchvision {architecture}"), "layer4 map", &gpu_map, &flex_map, 1e-4);
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! size (parameters and running statistics) is compared as well. Without such a Python the test says so and passes, except under CI,
 //! where .ci/run provides it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use burn::module::Module;
@@ -13,19 +13,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use mm_vision::torchvision::{TorchvisionArchitecture, TorchvisionConfig, detect_architecture, import_pth, load_weights, save_weights};
 use serde_json::Value;
 
-fn python_with_torchvision() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/mm/pyref/bin/python"));
-    let found = std::env::var_os("MM_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(home)
-        .find(|python| Command::new(python).args(["-c", "import torch, torchvision"]).output().is_ok_and(|o| o.status.success()));
-    if found.is_none() {
-        assert!(std::env::var_os("CI").is_none(), "CI must provide a Python with torch and torchvision (MM_PYTHON)");
-        eprintln!("skipped: no Python with torch and torchvision (set MM_PYTHON)");
-    }
-    found
-}
+include!("support/python.rs");
 
 fn read_f32(path: &Path) -> Vec<f32> {
     let bytes = std::fs::read(path).unwrap();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::optim::GradientsParams;
-use burn::tensor::{Device, Gradients, Tensor};
+use burn::tensor::{Device, Gradients, Tensor, TensorData};
 use mm_generate::decoding::{BeamSearchConfig, Decoded, beam_search};
 use mm_generate::show_attend_tell::{ShowAttendTell, ShowAttendTellConfig};
 use mm_text::tokenizer::TextTokenizer;
@@ -43,6 +43,11 @@ pub struct ShowAttendTellTaskConfig {
     pub dropout: f64,
     /// λ of the doubly stochastic regulariser. Default 1 (the paper's).
     pub doubly_stochastic: f64,
+    /// Append each place's coordinates (its centre's x and y, from −1 to 1) to its annotation vector, so that
+    /// where a place is can weigh in the attention and reach the context. Not in the paper (its annotations
+    /// are the CNN's features alone, which carry position only as far as the network's padding lets them);
+    /// default false.
+    pub place_coordinates: bool,
     /// The runner's settings. Defaults: 12 epochs, batch 64, lr 3e-3, the encoder frozen.
     pub train: TrainConfig,
 }
@@ -51,7 +56,16 @@ impl Default for ShowAttendTellTaskConfig {
     fn default() -> Self {
         let mut train = TrainConfig { epochs: 12, batch_size: 64, lr: 3e-3, ..TrainConfig::default() };
         train.module_lr.insert("encoder".into(), 0.0);
-        Self { captions: CaptionSettings::default(), d_embed: 128, d_hidden: 256, d_attention: 128, dropout: 0.2, doubly_stochastic: 1.0, train }
+        Self {
+            captions: CaptionSettings::default(),
+            d_embed: 128,
+            d_hidden: 256,
+            d_attention: 128,
+            dropout: 0.2,
+            doubly_stochastic: 1.0,
+            place_coordinates: false,
+            train,
+        }
     }
 }
 
@@ -64,14 +78,23 @@ pub struct ShowAttendTellCaptioner {
     pub decoder: ShowAttendTell,
     fine_tune: bool,
     doubly_stochastic: f64,
+    place_coordinates: bool,
 }
 
 impl ShowAttendTellCaptioner {
-    /// Pictures `[B, 3, side, side]` → annotations `[B, H·W, C]` (places row-major) and the grid `[H, W]`.
+    /// Pictures `[B, 3, side, side]` → annotations `[B, H·W, C]` (places row-major; `C + 2` wide with the
+    /// places' coordinates) and the grid `[H, W]`.
     pub fn annotations(&self, pictures: Tensor<4>) -> (Tensor<3>, [usize; 2]) {
         let map = feature_map(&self.encoder, pictures, self.fine_tune);
         let [b, c, h, w] = map.dims();
-        (map.reshape([b, c, h * w]).swap_dims(1, 2), [h, w])
+        let features = map.reshape([b, c, h * w]).swap_dims(1, 2);
+        if !self.place_coordinates {
+            return (features, [h, w]);
+        }
+        let centre = |i: usize, n: usize| (2 * i + 1) as f32 / n as f32 - 1.0;
+        let coordinates: Vec<f32> = (0..h * w).flat_map(|p| [centre(p % w, w), centre(p / w, h)]).collect();
+        let coordinates = Tensor::<2>::from_data(TensorData::new(coordinates, [h * w, 2]), &features.device());
+        (Tensor::cat(vec![features, coordinates.unsqueeze::<3>().expand([b, h * w, 2])], 2), [h, w])
     }
 }
 
@@ -148,13 +171,19 @@ impl Task for ShowAttendTellTask {
         }
         let (encoder, channels) = config.captions.encoder(device)?;
         let fine_tune = fine_tunes(&config.train.module_lr);
-        let decoder = ShowAttendTellConfig::new(channels, config.captions.vocab_size)
+        let decoder = ShowAttendTellConfig::new(channels + if config.place_coordinates { 2 } else { 0 }, config.captions.vocab_size)
             .with_d_embed(config.d_embed)
             .with_d_hidden(config.d_hidden)
             .with_d_attention(config.d_attention)
             .with_dropout(config.dropout)
             .init(device);
-        Ok(ShowAttendTellCaptioner { encoder: prepared_encoder(encoder, fine_tune), decoder, fine_tune, doubly_stochastic: config.doubly_stochastic })
+        Ok(ShowAttendTellCaptioner {
+            encoder: prepared_encoder(encoder, fine_tune),
+            decoder,
+            fine_tune,
+            doubly_stochastic: config.doubly_stochastic,
+            place_coordinates: config.place_coordinates,
+        })
     }
 
     /// The loss, and greedy decoding's BLEU-4, CIDEr-D and truthfulness.
@@ -191,5 +220,33 @@ impl Task for ShowAttendTellTask {
 impl super::captions::CaptionTask for ShowAttendTellTask {
     fn settings(config: &ShowAttendTellTaskConfig) -> &CaptionSettings {
         &config.captions
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mm_vision::encoders::ImageEncoderConfig;
+
+    #[test]
+    fn place_coordinates_follow_the_features_row_major() {
+        let device = Device::flex();
+        let encoder = ImageEncoderConfig::new().with_channels_in(3).with_stages(vec![4, 8]).init(&device);
+        let captioner = |place_coordinates| ShowAttendTellCaptioner {
+            encoder: encoder.clone(),
+            decoder: ShowAttendTellConfig::new(8 + if place_coordinates { 2 } else { 0 }, 12).init(&device),
+            fine_tune: false,
+            doubly_stochastic: 0.0,
+            place_coordinates,
+        };
+        let pictures = Tensor::<4>::ones([2, 3, 12, 8], &device);
+        let (plain, grid) = captioner(false).annotations(pictures.clone());
+        let (placed, _) = captioner(true).annotations(pictures);
+        assert_eq!((grid, plain.dims(), placed.dims()), ([3, 2], [2, 6, 8], [2, 6, 10]));
+        let gap: f32 = (placed.clone().slice([0..2, 0..6, 0..8]) - plain).abs().max().into_scalar();
+        assert_eq!(gap, 0.0, "the features are unchanged");
+        // Place 3 of a 3 × 2 grid is row 1, column 1: centre x = 1/2, y = 0.
+        let xy = placed.slice([1..2, 3..4, 8..10]).into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(xy, [0.5, 0.0]);
     }
 }
