@@ -15,7 +15,8 @@ fn ensure_font() {
 }
 
 /// Draws `items` (image, caption) in a grid of `columns`, each image scaled up by the integer `zoom`, its caption
-/// (wrapped, up to four lines) underneath, and saves a PNG through a temporary file.
+/// (wrapped, up to eight lines; the rows leave room for the longest) underneath, and saves a PNG through a
+/// temporary file.
 pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, path: &Path) -> Result<()> {
     ensure_font();
     let failure = |message: String| Error::invalid(path, format!("cannot draw the grid: {message}"));
@@ -23,15 +24,16 @@ pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, p
     if items.is_empty() || columns == 0 || cell_w == 0 {
         return Err(failure("nothing to draw".into()));
     }
-    let (tile_w, text_h) = ((cell_w * zoom).max(160) + 16, 72);
-    let tile_h = cell_h * zoom + text_h + 16;
+    let tile_w = (cell_w * zoom).max(160) + 16;
+    let chars_per_line = (tile_w as usize / 7).max(8);
+    let lines = items.iter().map(|(_, caption)| wrap(caption, chars_per_line).len()).max().unwrap_or(1).clamp(4, MAX_LINES);
+    let tile_h = cell_h * zoom + 8 + 16 * lines as u32 + 16;
     let rows = items.len().div_ceil(columns) as u32;
     let partial = crate::partial_path(path);
     {
         let root = BitMapBackend::new(&partial, (tile_w * columns as u32, tile_h * rows)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| failure(e.to_string()))?;
         let font = ("sans-serif", 13).into_font();
-        let chars_per_line = (tile_w as usize / 7).max(8);
         for (i, (image, caption)) in items.iter().enumerate() {
             let (x0, y0) = ((i % columns) as u32 * tile_w + 8, (i / columns) as u32 * tile_h + 8);
             for (x, y, pixel) in image.enumerate_pixels() {
@@ -39,7 +41,7 @@ pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, p
                 let (px, py) = ((x0 + x * zoom) as i32, (y0 + y * zoom) as i32);
                 root.draw(&Rectangle::new([(px, py), (px + zoom as i32, py + zoom as i32)], colour.filled())).map_err(|e| failure(e.to_string()))?;
             }
-            for (line, text) in wrap(caption, chars_per_line).iter().take(4).enumerate() {
+            for (line, text) in wrap(caption, chars_per_line).iter().take(MAX_LINES).enumerate() {
                 let y = (y0 + cell_h * zoom + 4 + line as u32 * 16) as i32;
                 root.draw_text(text, &font.color(&BLACK), (x0 as i32, y)).map_err(|e| failure(e.to_string()))?;
             }
@@ -48,6 +50,9 @@ pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, p
     }
     std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
 }
+
+/// The most caption lines drawn under a picture.
+const MAX_LINES: usize = 8;
 
 /// Greedy word wrap to lines of at most `width` characters.
 fn wrap(text: &str, width: usize) -> Vec<String> {

@@ -1,7 +1,8 @@
-//! `show-attend-tell`: Show, Attend and Tell (soft attention) on the shapes world's captioned scenes. The
-//! pretrained shapes encoder's 8 × 8 map is 64 annotation vectors; the decoder attends over them at every word
-//! and is trained with the doubly stochastic regulariser. Besides the captioners' report, its test report
-//! measures where it looks ([`grounding`]) and draws the attention of a few test scenes (`attention.png`).
+//! `show-attend-tell`: Show, Attend and Tell (soft attention) on captioned pictures (the shapes world's scenes
+//! by default, or COCO). The pretrained encoder's map is the annotation vectors, one per place (the shapes
+//! network's 8 × 8, ResNet's 7 × 7, VGG's 14 × 14), optionally with each place's coordinates; the decoder attends
+//! over them at every word and is trained with the doubly stochastic regulariser. Besides the captioners' report, its test report
+//! measures where it looks ([`grounding`]) and draws the attention of a few test scenes (`attention/`).
 
 mod grounding;
 
@@ -198,7 +199,7 @@ impl Task for ShowAttendTellTask {
     }
 
     /// Greedy, beam and the baseline on the test scenes (`captions.json`), where the attention falls
-    /// (`grounding.json`) and the attention of the first test scenes (`attention.png`).
+    /// (`grounding.json`) and the attention of the first test scenes (`attention/scene-N.png`).
     fn evaluate(
         config: &ShowAttendTellTaskConfig,
         context: &Context,
