@@ -1,8 +1,8 @@
 //! `show-and-tell`: Show and Tell on captioned pictures (the shapes world's scenes by default, or COCO). The
 //! pretrained encoder's map (the shapes network's, or a torchvision network's), averaged and max-pooled to one
-//! vector, is fed once before the start token; the LSTM decoder learns by teacher
-//! forcing; validation decodes greedily and its BLEU-4 picks the best epoch; the test report decodes greedily and
-//! by beam search ([`crate::translating::captions`]).
+//! vector, is fed once before the start token; the LSTM decoder learns by teacher forcing; validation decodes
+//! greedily and its BLEU-4 picks the best epoch; the test report decodes greedily and by beam search
+//! ([`crate::translating::captions`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,8 +1,9 @@
 //! `show-attend-tell`: Show, Attend and Tell (soft attention) on captioned pictures (the shapes world's scenes
 //! by default, or COCO). The pretrained encoder's map is the annotation vectors, one per place (the shapes
-//! network's 8 × 8, ResNet's 7 × 7, VGG's 14 × 14), optionally with each place's coordinates; the decoder attends
-//! over them at every word and is trained with the doubly stochastic regulariser. Besides the captioners' report, its test report
-//! measures where it looks ([`grounding`]) and draws the attention of a few test scenes (`attention/`).
+//! network's 8 × 8, ResNet's 7 × 7, VGG's 14 × 14), optionally with each place's coordinates; the decoder
+//! attends over them at every word and is trained with the doubly stochastic regulariser. Besides the
+//! captioners' report, its test report measures where it looks ([`grounding`]) and draws the attention of a few
+//! test scenes (`attention/`).
 
 mod grounding;
 
