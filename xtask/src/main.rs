@@ -6,6 +6,7 @@ mod bench_word2vec;
 mod data;
 mod device;
 mod matching;
+mod referencing;
 mod shapes;
 mod spectrogram;
 mod torchvision;
@@ -53,6 +54,8 @@ enum Command {
     SearchImages(matching::SearchArgs),
     /// Caption a picture with a trained show-and-tell or show-attend-tell run; the last line is JSON.
     Caption(translating::CaptionArgs),
+    /// Answer a question about a picture with a trained vqa run; the last line is JSON (its "answer" the top one).
+    Ask(referencing::AskArgs),
     /// Check a torchvision .pth state dict against mm's network and write it as safetensors; the last line is JSON.
     ImportTorchvision(torchvision::ImportArgs),
 }
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Tag(args) => matching::tag(args),
         Command::SearchImages(args) => matching::search(args),
         Command::Caption(args) => translating::caption(args),
+        Command::Ask(args) => referencing::ask(args),
         Command::ImportTorchvision(args) => torchvision::run(args),
     };
     match outcome {

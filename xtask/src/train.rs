@@ -45,6 +45,9 @@ pub enum TrainTask {
     /// Show, Attend and Tell: soft attention over the shapes encoder's map at every word; the same report, and
     /// where the attention falls (grounding.json, attention/).
     ShowAttendTell(RunArgs),
+    /// VQA: deeper LSTM Q + norm I (or a baseline, or stacked attention with configs/vqa-attention.toml) on the
+    /// shapes world's questions; the official accuracy per question type beside the per-type prior.
+    Vqa(RunArgs),
 }
 
 #[derive(Subcommand)]
@@ -70,6 +73,8 @@ pub enum EvalTask {
     ShowAndTell(EvalArgs),
     /// A saved show-attend-tell run: the same, and where the attention falls.
     ShowAttendTell(EvalArgs),
+    /// A saved vqa run: the per-type table (vqa.json rewritten); --compare adds other runs' saved tables.
+    Vqa(crate::referencing::VqaEvalArgs),
 }
 
 /// What every runner task takes on the command line; flags override the config file.
@@ -169,6 +174,7 @@ pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
         TrainTask::Soundnet(args) => crate::matching::train_soundnet(&args),
         TrainTask::ShowAndTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
         TrainTask::ShowAttendTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
+        TrainTask::Vqa(args) => crate::referencing::train_vqa(&args),
         TrainTask::Esc10(args) => train_esc10(&args),
         TrainTask::Encoders(args) => {
             for step in [train_one::<Mnist>, train_one::<FsddDigits>, train_esc10, train_one::<Shapes>] {
@@ -246,6 +252,7 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
         EvalTask::Soundnet(args) => crate::matching::report_soundnet(&run_folder::<mm_tasks::matching::soundnet::SoundNet>(&args.eval), &args.eval),
         EvalTask::ShowAndTell(args) => eval_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
         EvalTask::ShowAttendTell(args) => eval_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
+        EvalTask::Vqa(args) => crate::referencing::eval_vqa(&args),
         EvalTask::Esc10(args) => {
             let run = run_folder::<Esc10Sounds>(&args);
             let summary = eval_folds(&run, &DataRoot::from_flag(args.data.as_deref()), args.device)?;

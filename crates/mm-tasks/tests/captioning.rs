@@ -7,38 +7,21 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use mm_generate::decoding::BeamSearchConfig;
 use mm_tasks::data::DataRoot;
 use mm_tasks::data::shapes::SceneSplits;
 use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld, render};
-use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
+use mm_tasks::encoders::shapes::Shapes;
 use mm_tasks::runner::{RunDir, RunError, TrainConfig, load_model, train_task};
-use mm_tasks::translating::captions::{CaptionEncoder, CaptionReport, CaptionSettings, CaptionSource, CocoSplits, REPORT_FILE, caption_picture};
+use mm_tasks::translating::captions::{CaptionReport, CaptionSettings, CaptionSource, CocoSplits, PretrainedImageEncoder, REPORT_FILE, caption_picture};
 use mm_tasks::translating::show_and_tell::{ShowAndTellTask, ShowAndTellTaskConfig};
 use mm_tasks::translating::show_attend_tell::{ShowAttendTellTask, ShowAttendTellTaskConfig};
 
-/// The tests of this file take turns: the device's random generator is one per process, and a test that draws
-/// from it outside a training run (a network's initial weights, a random probe) would shift another test's run.
-static ONE_TEST_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    ONE_TEST_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn tiny_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
-    let mut config = ShapesTaskConfig { train_scenes: 512, valid_scenes: 32, test_scenes: 32, ..Default::default() };
-    config.encoder = config.encoder.with_stages(vec![8, 16, 32]);
-    config.train.epochs = 2;
-    let run = RunDir::create(runs, "shapes", 0).unwrap();
-    train_task::<Shapes>(&config, root, &run, false, None).unwrap();
-    run.path().to_path_buf()
-}
-
 fn settings(encoder: &Path) -> CaptionSettings {
     CaptionSettings {
-        encoder: CaptionEncoder::Shapes { run: encoder.into() },
+        encoder: PretrainedImageEncoder::Shapes { run: encoder.into() },
         source: CaptionSource::Shapes(SceneSplits { train_scenes: 768, valid_scenes: 32, test_scenes: 48, train_seed: 30, valid_seed: 32, test_seed: 31 }),
         beam: BeamSearchConfig { width: 2, max_len: 32, length_normalisation: 0.0 },
         ..Default::default()
@@ -57,10 +40,10 @@ fn report(run: &Path) -> CaptionReport {
 
 #[test]
 fn both_captioners_train_resume_evaluate_and_caption() {
-    let _turn = turn();
+    let _turn = common::turn();
     let root = DataRoot::at(std::env::temp_dir());
     let dir = tempfile::tempdir().unwrap();
-    let encoder = tiny_encoder(dir.path(), &root);
+    let encoder = common::tiny_shapes_encoder(dir.path(), &root, 512, 2);
 
     // Show and Tell: three epochs learn the grammar's shape well beyond the constant caption.
     let config = ShowAndTellTaskConfig { captions: settings(&encoder), d_embed: 32, d_hidden: 64, train: train(3), ..Default::default() };
@@ -142,14 +125,14 @@ fn both_captioners_train_resume_evaluate_and_caption() {
 /// it frozen, and attends over its map.
 #[test]
 fn a_torchvision_encoder_sees_the_pictures() {
-    let _turn = turn();
+    let _turn = common::turn();
     use mm_vision::torchvision::{TorchvisionArchitecture, TorchvisionConfig, save_weights};
     let root = DataRoot::at(std::env::temp_dir());
     let dir = tempfile::tempdir().unwrap();
     let device = burn::tensor::Device::flex();
     let weights = dir.path().join("resnet18.safetensors");
     save_weights(&TorchvisionConfig::new(TorchvisionArchitecture::ResNet18).init(&device), &weights).unwrap();
-    let encoder = CaptionEncoder::Torchvision { architecture: TorchvisionArchitecture::ResNet18, weights: weights.clone(), side: 64 };
+    let encoder = PretrainedImageEncoder::Torchvision { architecture: TorchvisionArchitecture::ResNet18, weights: weights.clone(), side: 64 };
     let captions = CaptionSettings {
         encoder,
         source: CaptionSource::Shapes(SceneSplits { train_scenes: 64, valid_scenes: 8, test_scenes: 8, train_seed: 30, valid_seed: 32, test_seed: 31 }),
@@ -173,7 +156,8 @@ fn a_torchvision_encoder_sees_the_pictures() {
     assert_eq!(scaled.dimensions(), (64, 64));
 
     // Weights of another network are a typed error naming the file.
-    let wrong = CaptionSettings { encoder: CaptionEncoder::Torchvision { architecture: TorchvisionArchitecture::ResNet50, weights, side: 64 }, ..captions };
+    let wrong =
+        CaptionSettings { encoder: PretrainedImageEncoder::Torchvision { architecture: TorchvisionArchitecture::ResNet50, weights, side: 64 }, ..captions };
     let config = ShowAttendTellTaskConfig { captions: wrong, train: train(1), ..Default::default() };
     let error = train_task::<ShowAttendTellTask>(&config, &root, &RunDir::create(dir.path(), "show-attend-tell", 1).unwrap(), false, None).unwrap_err();
     assert!(error.to_string().contains("resnet18.safetensors"), "{error}");
@@ -184,12 +168,12 @@ fn a_torchvision_encoder_sees_the_pictures() {
 /// grammar).
 #[test]
 fn captioners_train_on_coco_in_its_own_layout() {
-    let _turn = turn();
+    let _turn = common::turn();
     let Some(root) = common::shared_data() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let encoder = tiny_encoder(dir.path(), &root);
+    let encoder = common::tiny_shapes_encoder(dir.path(), &root, 512, 2);
     let coco = |splits: CocoSplits| CaptionSettings {
-        encoder: CaptionEncoder::Shapes { run: encoder.clone() },
+        encoder: PretrainedImageEncoder::Shapes { run: encoder.clone() },
         source: CaptionSource::Coco(splits),
         tokenizer: mm_text::tokenizer::TokenizerConfig { vocab_size: 1500, ..Default::default() },
         vocab_size: 1500,
@@ -255,5 +239,5 @@ fn the_captioning_configs_parse() {
     }
     assert!(seen >= 5, "{seen} captioning configs");
     let resnet: ShowAttendTellTaskConfig = mm_tasks::runner::load_config(&configs.join("show-attend-tell-coco-resnet50.toml")).unwrap();
-    assert!(matches!(resnet.captions.encoder, CaptionEncoder::Torchvision { side: 224, .. }));
+    assert!(matches!(resnet.captions.encoder, PretrainedImageEncoder::Torchvision { side: 224, .. }));
 }

@@ -1,4 +1,5 @@
-//! Pictures made of pictures: grids of images with a caption under each (contact sheets, retrieval results).
+//! Pictures made of pictures: grids of images with a caption under each (contact sheets, retrieval results), and
+//! pictures lit by an attention map.
 
 use std::path::Path;
 
@@ -12,6 +13,27 @@ fn ensure_font() {
     static REGISTERED: std::sync::Once = std::sync::Once::new();
     // plotters draws text with ab_glyph from a registered font; DejaVu Sans ships inside the `dejavu` crate.
     REGISTERED.call_once(|| drop(register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())));
+}
+
+/// The picture lit by one attention map `[rows · columns]` (row-major over an encoder's places): the map is
+/// bilinearly upsampled to the picture, what it weighs most stays bright and is tinted warm, the rest is dimmed.
+pub fn attention_overlay(image: &RgbImage, alpha: &[f32], rows: usize, columns: usize) -> RgbImage {
+    let peak = alpha.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
+    let (w, h) = image.dimensions();
+    let at = |r: usize, c: usize| alpha[r.min(rows - 1) * columns + c.min(columns - 1)] / peak;
+    RgbImage::from_fn(w, h, |x, y| {
+        // Place centres sit at (c + 0.5) · w / columns; interpolate between the four nearest.
+        let fx = ((x as f32 + 0.5) * columns as f32 / w as f32 - 0.5).max(0.0);
+        let fy = ((y as f32 + 0.5) * rows as f32 / h as f32 - 0.5).max(0.0);
+        let (c0, r0) = (fx.floor() as usize, fy.floor() as usize);
+        let (tx, ty) = (fx - c0 as f32, fy - r0 as f32);
+        let weight = (1.0 - ty) * ((1.0 - tx) * at(r0, c0) + tx * at(r0, c0 + 1)) + ty * ((1.0 - tx) * at(r0 + 1, c0) + tx * at(r0 + 1, c0 + 1));
+        // Dim what is not attended, and warm what is, so that the map reads on dark backgrounds too.
+        let light = 0.2 + 0.8 * weight;
+        let p = image.get_pixel(x, y).0;
+        let glow = [110.0 * weight, 80.0 * weight, 0.0];
+        image::Rgb(std::array::from_fn(|c| (p[c] as f32 * light + glow[c]).min(255.0) as u8))
+    })
 }
 
 /// Draws `items` (image, caption) in a grid of `columns`, each image scaled up by the integer `zoom`, its caption
@@ -72,6 +94,15 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_attended_place_stays_bright_and_the_rest_dims() {
+        let image = RgbImage::from_pixel(16, 16, image::Rgb([200, 200, 200]));
+        // A 2×2 grid looking only at the top-left place.
+        let panel = attention_overlay(&image, &[1.0, 0.0, 0.0, 0.0], 2, 2);
+        assert_eq!(panel.get_pixel(0, 0).0, [255, 255, 200]);
+        assert!(panel.get_pixel(15, 15).0[0] <= 40, "{:?}", panel.get_pixel(15, 15));
+    }
 
     #[test]
     fn wraps_words_and_draws_a_grid() {

@@ -4,11 +4,13 @@
 //! - [`fsdd`]: spoken-digit classifier on FSDD, from log-mel or raw waveform (sound encoders).
 //! - [`esc10`]: environmental-sound classifier on ESC-10, 5-fold cross-validation.
 //! - [`shapes`]: multi-label scene description of the embedded shapes world.
+//! - [`pretrained_image`]: how a multi-modal system names and loads the image encoder it starts from.
 
 pub mod esc10;
 pub mod fsdd;
 mod image_classifier;
 pub mod mnist;
+pub mod pretrained_image;
 pub mod shapes;
 pub mod sound;
 

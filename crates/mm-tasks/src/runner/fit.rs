@@ -86,7 +86,7 @@ pub fn fit<T: Task>(
     let metrics_path = run.path().join(METRICS_FILE);
 
     let steps_per_epoch = train.len().div_ceil(settings.batch_size);
-    let mut model = T::model(config, &device)?;
+    let mut model = T::initialise(config, context, T::model(config, &device)?)?;
     let named = T::optimizers(config);
     let names: Vec<&str> = named.iter().map(|(n, _, _)| n.as_str()).collect();
     if names != <T::Model as Learner>::optimizer_names() {

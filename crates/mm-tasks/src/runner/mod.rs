@@ -177,6 +177,13 @@ pub trait Task: 'static {
     /// A freshly initialised model (an error when a file it starts from cannot be read).
     fn model(config: &Self::Config, device: &Device) -> Result<Self::Model, RunError>;
 
+    /// Starting values that depend on the run's preparation (word vectors placed by the trained tokenizer's
+    /// ids), applied to a fresh model before training; a resumed run then loads its checkpoint over them.
+    /// Default: the model as [`Task::model`] made it. Must not draw from the device's random generator.
+    fn initialise(_config: &Self::Config, _context: &Context, model: Self::Model) -> Result<Self::Model, RunError> {
+        Ok(model)
+    }
+
     /// Augments one training item in place (default: none). `rng` is seeded per (epoch, batch).
     fn augment(_config: &Self::Config, _item: &mut Self::Item, _rng: &mut rand_chacha::ChaCha8Rng) {}
 

@@ -15,3 +15,23 @@ pub fn shared_data() -> Option<DataRoot> {
     eprintln!("skipping: {} not found", dir.display());
     None
 }
+
+/// One test at a time, where a file's tests draw from the device's process-wide random generator outside a run
+/// (a network's initial weights, a random probe), which would shift another test's run.
+#[allow(dead_code)]
+pub fn turn() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_TEST_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_TEST_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A small shapes encoder (8-16-32 channels) trained for `epochs` on `scenes` scenes, in a run under `runs`.
+#[allow(dead_code)]
+pub fn tiny_shapes_encoder(runs: &std::path::Path, root: &DataRoot, scenes: usize, epochs: usize) -> PathBuf {
+    use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
+    let mut config = ShapesTaskConfig { train_scenes: scenes, valid_scenes: 32, test_scenes: 32, ..Default::default() };
+    config.encoder = config.encoder.with_stages(vec![8, 16, 32]);
+    config.train.epochs = epochs;
+    let run = mm_tasks::runner::RunDir::create(runs, "shapes", 0).unwrap();
+    mm_tasks::runner::train_task::<Shapes>(&config, root, &run, false, None).unwrap();
+    run.path().to_path_buf()
+}

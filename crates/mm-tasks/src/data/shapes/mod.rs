@@ -108,6 +108,13 @@ impl ShapesWorld {
         scene::layout(&self.config, &mut self.rng(index))
     }
 
+    /// Only the questions of scene `index`, the same as [`Self::scene`]'s (nothing is drawn).
+    pub fn questions(&self, index: u64) -> Vec<Question> {
+        let mut rng = self.rng(index);
+        let objects = scene::layout(&self.config, &mut rng);
+        questions(&objects, self.config.image_size, &mut rng)
+    }
+
     /// Only the sound of scene `index`, the same as [`Self::scene`]'s (the picture is not drawn).
     pub fn sound(&self, index: u64) -> SceneSound {
         let mut rng = self.rng(index);
@@ -202,6 +209,7 @@ mod tests {
             assert!(sum.iter().zip(&scene.sound.mix).all(|(a, b)| (a - b).abs() < 1e-6));
             assert!(scene.sound.mix.iter().all(|s| s.abs() <= 1.0));
             assert_eq!(world.sound(i).mix, scene.sound.mix);
+            assert_eq!(world.questions(i), scene.questions);
         }
     }
 }

@@ -4,13 +4,12 @@
 //! ([`caption_scores`]: BLEU, CIDEr-D and, on the shapes world, truthfulness under greedy and beam decoding).
 
 mod attention;
-mod encoder;
 mod evaluate;
 mod picture;
 mod source;
 
+pub use crate::encoders::pretrained_image::{PretrainedImageEncoder, feature_map, fine_tunes, prepared_encoder};
 pub use attention::attention_panels;
-pub use encoder::{CaptionEncoder, feature_map, fine_tunes, prepared_encoder};
 pub use evaluate::{
     CaptionReport, CaptionScores, Captioner, DecodingReport, Example, GroupScores, REPORT_FILE, caption_scores, captioner_scores, decode_all, report,
 };
@@ -40,7 +39,7 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 #[serde(default, deny_unknown_fields)]
 pub struct CaptionSettings {
     /// The image encoder. Default: the finished shapes run `runs/shapes/latest`.
-    pub encoder: CaptionEncoder,
+    pub encoder: PretrainedImageEncoder,
     /// The captioned pictures. Default: the shapes world, 8,000 scenes of seed 30 train, 300 of seed 32 validate,
     /// 1,000 of seed 31 test (a seed used nowhere else; the encoder trained on seeds 0 and 2).
     pub source: CaptionSource,
@@ -59,7 +58,7 @@ pub struct CaptionSettings {
 impl Default for CaptionSettings {
     fn default() -> Self {
         Self {
-            encoder: CaptionEncoder::default(),
+            encoder: PretrainedImageEncoder::default(),
             source: CaptionSource::default(),
             tokenizer: TokenizerConfig { vocab_size: 40, ..TokenizerConfig::default() },
             vocab_size: 40,

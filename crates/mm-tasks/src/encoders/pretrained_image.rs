@@ -1,5 +1,5 @@
-//! The captioners' view of a picture: a pretrained encoder's last map, frozen unless `train.module_lr.encoder`
-//! gives it a rate. The encoder is the shapes task's (the shapes world's default) or an ImageNet-pretrained
+//! The multi-modal systems' view of a picture (captioners, VQA): a pretrained encoder's last map, frozen unless
+//! `train.module_lr.encoder` gives it a rate. The encoder is the shapes task's (the shapes world's default) or an ImageNet-pretrained
 //! torchvision network (for photographs), loaded from a torchvision `.pth` or an imported `.safetensors`.
 
 use std::collections::BTreeMap;
@@ -16,10 +16,10 @@ use crate::encoders::shapes::Shapes;
 use crate::matching::pretrained::load_pretrained;
 use crate::runner::{CONFIG_FILE, MODEL_FILE, RunError, load_run_config};
 
-/// Where a captioner's image encoder comes from.
+/// Where a system's pretrained image encoder comes from (`encoder` in its config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum CaptionEncoder {
+pub enum PretrainedImageEncoder {
     /// A finished `shapes` run's encoder, at that run's picture size.
     Shapes {
         /// The run. Default `runs/shapes/latest`.
@@ -47,23 +47,23 @@ fn default_torchvision_side() -> usize {
     224
 }
 
-impl Default for CaptionEncoder {
+impl Default for PretrainedImageEncoder {
     fn default() -> Self {
-        CaptionEncoder::Shapes { run: default_shapes_run() }
+        PretrainedImageEncoder::Shapes { run: default_shapes_run() }
     }
 }
 
-impl CaptionEncoder {
+impl PretrainedImageEncoder {
     /// The pretrained encoder and the channels of its map.
     pub fn load(&self, device: &Device) -> Result<(ImageEncoder, usize), RunError> {
         match self {
-            CaptionEncoder::Shapes { run } => {
+            PretrainedImageEncoder::Shapes { run } => {
                 let (config, describer) = load_pretrained::<Shapes>(run, device)?;
                 Ok((describer.encoder, config.encoder.output_dim()))
             }
-            CaptionEncoder::Torchvision { architecture, weights, .. } => {
+            PretrainedImageEncoder::Torchvision { architecture, weights, .. } => {
                 let mut net = TorchvisionConfig::new(*architecture).init(device);
-                load_weights(&mut net, weights).map_err(|e| RunError::Config(format!("captions.encoder.weights: {e}")))?;
+                load_weights(&mut net, weights).map_err(|e| RunError::Config(format!("encoder.weights: {e}")))?;
                 Ok((ImageEncoder::Torchvision(net), architecture.map_channels()))
             }
         }
@@ -72,17 +72,17 @@ impl CaptionEncoder {
     /// The files the encoder is read from (pinned in the run's config).
     pub fn inputs(&self) -> Vec<PathBuf> {
         match self {
-            CaptionEncoder::Shapes { run } => vec![run.join(CONFIG_FILE), run.join(MODEL_FILE)],
-            CaptionEncoder::Torchvision { weights, .. } => vec![weights.clone()],
+            PretrainedImageEncoder::Shapes { run } => vec![run.join(CONFIG_FILE), run.join(MODEL_FILE)],
+            PretrainedImageEncoder::Torchvision { weights, .. } => vec![weights.clone()],
         }
     }
 
     /// The picture side the encoder takes.
     pub fn side(&self) -> Result<usize, RunError> {
         match self {
-            CaptionEncoder::Shapes { run } => Ok(load_run_config::<Shapes>(run)?.image_size as usize),
-            CaptionEncoder::Torchvision { architecture, side, .. } => match architecture.map_side(*side) {
-                0 => Err(RunError::Config(format!("captions.encoder.side: {architecture} leaves no map of {side} × {side} pictures (use 32 or more)"))),
+            PretrainedImageEncoder::Shapes { run } => Ok(load_run_config::<Shapes>(run)?.image_size as usize),
+            PretrainedImageEncoder::Torchvision { architecture, side, .. } => match architecture.map_side(*side) {
+                0 => Err(RunError::Config(format!("encoder.side: {architecture} leaves no map of {side} × {side} pictures (use 32 or more)"))),
                 _ => Ok(*side),
             },
         }
@@ -94,9 +94,12 @@ pub fn fine_tunes(module_lr: &BTreeMap<String, f64>) -> bool {
     module_lr.get("encoder").copied().unwrap_or(1.0) > 0.0
 }
 
-/// The encoder, frozen (no gradients, batch norm on its running statistics) unless it is fine-tuned.
+/// The encoder, frozen (no gradients, batch norm on its running statistics) unless it is fine-tuned. A
+/// pretrained encoder arrives as its run saved it, a validation snapshot: fine-tuning puts it back on the
+/// training device with gradients, its batch norm still on the pretrained running statistics (as detection
+/// and captioning fine-tune; batch statistics would drift from the ones validation normalises with).
 pub fn prepared_encoder(encoder: ImageEncoder, fine_tune: bool) -> ImageEncoder {
-    if fine_tune { encoder } else { encoder.freeze() }
+    if fine_tune { encoder.train().freeze().set_require_grad(true) } else { encoder.freeze() }
 }
 
 /// The encoder's map `[B, C, H, W]` of pictures `[B, 3, side, side]` in [-1, 1] (a torchvision network reads

@@ -1,0 +1,57 @@
+//! Answering one question about one picture with a finished run: the picture scaled to the encoder's side, the
+//! question read by the run's tokenizer, the answers ranked by probability, and stacked attention's maps.
+
+use std::path::Path;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::tensor::Device;
+use burn::tensor::activation::softmax;
+use image::RgbImage;
+use image::imageops::FilterType;
+use serde::Serialize;
+
+use super::questions::{AnswerVocabulary, EncodedQuestion, VqaBatcher, VqaItem, encode_question};
+use super::{Vqa, VqaModel};
+use crate::runner::{RunError, load_model};
+use crate::translating::captions::{load_tokenizer, picture_input};
+
+/// What a run answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnswerSheet {
+    /// The question as asked.
+    pub question: String,
+    /// The top answer.
+    pub answer: String,
+    /// The best answers with their probabilities, most probable first.
+    pub ranked: Vec<(String, f64)>,
+    /// Stacked attention's map per hop (`grid` places, row-major); empty for the other variants.
+    #[serde(skip)]
+    pub attention: Vec<Vec<f32>>,
+    /// The attention's grid, `[rows, columns]`.
+    #[serde(skip)]
+    pub grid: [usize; 2],
+}
+
+/// Loads the run and answers `question` about `picture` with its `top` best answers; also returns the picture
+/// as the encoder saw it.
+pub fn answer_question(run: &Path, picture: &RgbImage, question: &str, top: usize, device: &Device) -> Result<(AnswerSheet, VqaModel, RgbImage), RunError> {
+    let (config, model) = load_model::<Vqa>(run, device)?;
+    let prepared = run.join("prepared");
+    let vocabulary = AnswerVocabulary::load(&prepared)?;
+    let tokens = encode_question(&load_tokenizer(&prepared)?, question, config.max_question_len)?;
+    let side = config.encoder.side()?;
+    let scaled = image::imageops::resize(picture, side as u32, side as u32, FilterType::Triangle);
+    let item = VqaItem { picture: picture_input(&scaled), questions: vec![EncodedQuestion { tokens, target: None, credit: Vec::new(), number: 0 }], index: 0 };
+    let batch = VqaBatcher { side, classes: config.answers }.batch(vec![item], device);
+    let output = model.answer(&batch);
+    let probabilities: Vec<f32> =
+        softmax(output.logits, 1).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("vqa: {e:?}")))?;
+    let mut ranked: Vec<(String, f64)> = vocabulary.answers.iter().zip(&probabilities).map(|(answer, &p)| (answer.clone(), p as f64)).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ranked.truncate(top.max(1));
+    let attention: Vec<Vec<f32>> = output.attention.into_iter().map(|a| a.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()).collect();
+    let places = attention.first().map_or(0, Vec::len);
+    let grid_side = (places as f64).sqrt().round() as usize;
+    let sheet = AnswerSheet { question: question.into(), answer: ranked[0].0.clone(), ranked, attention, grid: [grid_side, grid_side] };
+    Ok((sheet, model, scaled))
+}

@@ -1,0 +1,449 @@
+//! Questions about pictures, as the VQA task reads them: the shapes world's generated questions (train,
+//! validation and test from different seeds, optionally with colour-shape combinations held out of training for
+//! a compositional test, in the spirit of CLEVR-CoGenT) or VQA v2's files; the answer vocabulary (the K most
+//! frequent training answers); and the items and batches the model trains on, one picture with all its
+//! questions, so that the encoder sees each picture once per batch.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use image::RgbImage;
+use image::imageops::FilterType;
+use mm_text::tokenizer::TextTokenizer;
+use serde::{Deserialize, Serialize};
+
+use super::accuracy::{accuracy_against, normalise_answer, reference_answers};
+use super::vqa_v2::{VqaV2Files, read_split};
+use crate::data::data_error;
+use crate::data::shapes::{Colour, Object, SceneSplits, Shape, ShapesConfig, ShapesWorld, render};
+use crate::runner::{Batcher, Dataset, DatasetError, RunError, Split};
+use crate::translating::captions::picture_input;
+
+/// The file in a run's `prepared/` that holds the answer vocabulary and the per-type priors.
+pub const ANSWERS_FILE: &str = "answers.json";
+
+/// A colour-shape combination ("red circle").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Combination {
+    /// The colour.
+    pub colour: Colour,
+    /// The shape.
+    pub shape: Shape,
+}
+
+impl Combination {
+    fn holds(&self, object: &Object) -> bool {
+        object.colour == self.colour && object.shape == self.shape
+    }
+}
+
+/// The shapes world's questions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapesQuestions {
+    /// Scenes per split and their seeds.
+    pub scenes: SceneSplits,
+    /// Colour-shape combinations that no training or validation scene holds (CoGenT-style). With any, the test
+    /// split is the test seed's scenes without them too, and the test report adds the compositional test: test
+    /// seed scenes each holding at least one of them. Default none.
+    #[serde(default)]
+    pub held_out: Vec<Combination>,
+}
+
+/// Where the questions come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum VqaSource {
+    /// The shapes world (no files needed).
+    Shapes(ShapesQuestions),
+    /// VQA v2's questions and annotations over COCO pictures.
+    VqaV2(VqaV2Files),
+}
+
+impl Default for VqaSource {
+    /// 10,000 scenes of seed 40 train, 500 of seed 42 validate, 1,000 of seed 41 test (seeds used by no other
+    /// task; the shapes encoder trained on seeds 0 and 2).
+    fn default() -> Self {
+        VqaSource::Shapes(ShapesQuestions {
+            scenes: SceneSplits { train_scenes: 10_000, valid_scenes: 500, test_scenes: 1_000, train_seed: 40, valid_seed: 42, test_seed: 41 },
+            held_out: Vec::new(),
+        })
+    }
+}
+
+/// Which questions a report reads: a runner split, or the compositional test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionSplit {
+    /// Train, validation or test.
+    Runner(Split),
+    /// Test-seed scenes holding a held-out combination (shapes world with `held_out` only).
+    Compositional,
+}
+
+/// One question with what the humans answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuestionRecord {
+    /// The question.
+    pub text: String,
+    /// The human answers (ten in VQA; the shapes world's one answer ten times).
+    pub humans: Vec<String>,
+    /// The answer the humans agree on most (the training target).
+    pub multiple_choice: String,
+    /// The question's type: VQA's question prefix ("what color is the"), the shapes world's kind ("count").
+    /// The per-type prior baseline answers by it.
+    pub question_type: String,
+    /// The answer's type: VQA's "yes/no", "number" or "other", the shapes world's kind. The report's table
+    /// groups by it.
+    pub answer_type: String,
+}
+
+/// Where a picture comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PictureSource {
+    /// Scene `i` of the split's shapes world.
+    Scene(u64),
+    /// A picture file.
+    File(PathBuf),
+}
+
+/// A picture and its questions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PictureQuestions {
+    /// The picture.
+    pub picture: PictureSource,
+    /// Its questions.
+    pub questions: Vec<QuestionRecord>,
+}
+
+/// The pictures and questions of one split.
+#[derive(Debug, Clone)]
+pub struct QuestionSet {
+    world: Option<ShapesWorld>,
+    /// The pictures, each with its questions.
+    pub pictures: Vec<PictureQuestions>,
+}
+
+/// The record of a shapes question: its answer given by ten "humans", normalised as VQA's annotations are.
+fn shapes_record(question: crate::data::shapes::Question) -> QuestionRecord {
+    let kind = serde_json::to_value(question.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let answer = normalise_answer(&question.answer);
+    QuestionRecord { text: question.text, humans: vec![answer.clone(); 10], multiple_choice: answer, question_type: kind.clone(), answer_type: kind }
+}
+
+impl QuestionSet {
+    /// The questions of `split` of `source`, with pictures at `side` pixels.
+    pub fn open(source: &VqaSource, split: QuestionSplit, side: u32) -> Result<Self, RunError> {
+        match source {
+            VqaSource::Shapes(settings) => Self::shapes(settings, split, side),
+            VqaSource::VqaV2(files) => {
+                let files = match split {
+                    QuestionSplit::Runner(Split::Train) => &files.train,
+                    QuestionSplit::Runner(Split::Valid) => &files.valid,
+                    QuestionSplit::Runner(Split::Test) => &files.test,
+                    QuestionSplit::Compositional => return Err(RunError::Config("vqa: the compositional test needs the shapes world's held_out".into())),
+                };
+                Ok(Self { world: None, pictures: read_split(files)? })
+            }
+        }
+    }
+
+    fn shapes(settings: &ShapesQuestions, split: QuestionSplit, side: u32) -> Result<Self, RunError> {
+        let runner_split = match split {
+            QuestionSplit::Runner(s) => s,
+            QuestionSplit::Compositional => Split::Test,
+        };
+        let (seed, count) = settings.scenes.split(runner_split, "vqa.source.scenes")?;
+        if split == QuestionSplit::Compositional && settings.held_out.is_empty() {
+            return Err(RunError::Config("vqa: the compositional test needs source.held_out combinations".into()));
+        }
+        let world = ShapesWorld::new(ShapesConfig { image_size: side, ..ShapesConfig::default() }, seed);
+        let holds_held_out = |objects: &[Object]| objects.iter().any(|o| settings.held_out.iter().any(|c| c.holds(o)));
+        let wanted = |objects: &[Object]| match split {
+            QuestionSplit::Compositional => holds_held_out(objects),
+            QuestionSplit::Runner(_) => !holds_held_out(objects),
+        };
+        let mut pictures = Vec::with_capacity(count);
+        let mut index = 0u64;
+        while pictures.len() < count {
+            if index >= 1000 * count as u64 {
+                return Err(RunError::Config(format!("vqa: held_out leaves too few {} scenes (found {} in {index})", runner_split.name(), pictures.len())));
+            }
+            if wanted(&world.objects(index)) {
+                let questions = world.questions(index).into_iter().map(shapes_record).collect();
+                pictures.push(PictureQuestions { picture: PictureSource::Scene(index), questions });
+            }
+            index += 1;
+        }
+        Ok(Self { world: Some(world), pictures })
+    }
+
+    /// Every question, with its picture's row.
+    pub fn questions(&self) -> impl Iterator<Item = (usize, &QuestionRecord)> {
+        self.pictures.iter().enumerate().flat_map(|(p, picture)| picture.questions.iter().map(move |q| (p, q)))
+    }
+
+    /// Picture `row` at `side` × `side` (a photograph is scaled, its aspect not kept).
+    pub fn picture(&self, row: usize, side: u32) -> Result<RgbImage, RunError> {
+        match (&self.pictures[row].picture, &self.world) {
+            (PictureSource::Scene(index), Some(world)) => Ok(render(&world.objects(*index), side)),
+            (PictureSource::File(path), _) => {
+                let image = mm_vision::load_rgb(path).map_err(data_error)?;
+                Ok(image::imageops::resize(&image, side, side, FilterType::Triangle))
+            }
+            (PictureSource::Scene(_), None) => Err(RunError::Config("vqa: a scene without its world".into())),
+        }
+    }
+
+    /// The objects of picture `row`, for a shapes scene.
+    pub fn objects(&self, row: usize) -> Option<Vec<Object>> {
+        match (&self.pictures[row].picture, &self.world) {
+            (PictureSource::Scene(index), Some(world)) => Some(world.objects(*index)),
+            _ => None,
+        }
+    }
+}
+
+/// The answers the model chooses among, and the trivial baselines' answers, from the training questions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnswerVocabulary {
+    /// The K most frequent training answers (normalised), most frequent first; class `k` is `answers[k]`.
+    pub answers: Vec<String>,
+    /// The most frequent training answer of each question type (the per-type prior baseline).
+    pub prior: BTreeMap<String, String>,
+    /// The most frequent training answer overall.
+    pub most_frequent: String,
+}
+
+/// The most frequent key (ties: the first in order).
+fn most_frequent(counts: &BTreeMap<String, usize>) -> String {
+    counts.iter().max_by_key(|(answer, n)| (**n, std::cmp::Reverse((*answer).clone()))).map(|(a, _)| a.clone()).unwrap_or_default()
+}
+
+impl AnswerVocabulary {
+    /// The `k` most frequent multiple-choice answers of `training` (ties broken alphabetically), and the priors.
+    pub fn count(training: &QuestionSet, k: usize) -> Self {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut by_type: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for (_, q) in training.questions() {
+            let answer = normalise_answer(&q.multiple_choice);
+            *counts.entry(answer.clone()).or_default() += 1;
+            *by_type.entry(q.question_type.clone()).or_default().entry(answer).or_default() += 1;
+        }
+        let mut ranked: Vec<(&String, &usize)> = counts.iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        Self {
+            answers: ranked.into_iter().take(k).map(|(a, _)| a.clone()).collect(),
+            prior: by_type.iter().map(|(t, c)| (t.clone(), most_frequent(c))).collect(),
+            most_frequent: most_frequent(&counts),
+        }
+    }
+
+    /// Reads `prepared/answers.json`.
+    pub fn load(prepared: &Path) -> Result<Self, RunError> {
+        let path = prepared.join(ANSWERS_FILE);
+        let bytes = std::fs::read(&path).map_err(|e| RunError::io(&path, e))?;
+        serde_json::from_slice(&bytes).map_err(|e| RunError::invalid(&path, e))
+    }
+
+    /// Writes it there (atomically).
+    pub fn save(&self, prepared: &Path) -> Result<(), RunError> {
+        crate::runner::write_atomically(&prepared.join(ANSWERS_FILE), &serde_json::to_vec_pretty(self).expect("serialises"))
+    }
+
+    /// The prior baseline's answer to a question of `question_type` (the overall most frequent for a type
+    /// training never saw).
+    pub fn prior_answer(&self, question_type: &str) -> &str {
+        self.prior.get(question_type).unwrap_or(&self.most_frequent)
+    }
+}
+
+/// One question as the model reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EncodedQuestion {
+    /// The question's word ids (no start or end token), at least one.
+    pub tokens: Vec<u32>,
+    /// The class of its multiple-choice answer, when the vocabulary has it.
+    pub target: Option<u32>,
+    /// The VQA accuracy each class would score, for the classes that score above 0.
+    pub credit: Vec<(u32, f32)>,
+    /// The question's number among its picture's questions.
+    pub number: usize,
+}
+
+/// One picture with its questions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VqaItem {
+    /// `[3 · side · side]`, channels first, in [-1, 1].
+    pub picture: Vec<f32>,
+    /// Its questions.
+    pub questions: Vec<EncodedQuestion>,
+    /// The picture's row in its split.
+    pub index: usize,
+}
+
+/// The items of one split: pictures drawn or read, questions encoded, when a batch asks for them.
+#[derive(Clone)]
+pub struct VqaItems {
+    set: Arc<QuestionSet>,
+    /// Picture rows, and for each the questions it serves (in training only those whose answer is a class).
+    rows: Vec<(usize, Vec<usize>)>,
+    tokenizer: TextTokenizer,
+    classes: Arc<HashMap<String, u32>>,
+    side: u32,
+    max_len: usize,
+}
+
+impl VqaItems {
+    /// The items of `set`; `training` keeps only the questions whose answer is among `vocabulary`'s (and the
+    /// pictures with any), as the reference implementation trains.
+    pub fn new(set: QuestionSet, vocabulary: &AnswerVocabulary, tokenizer: TextTokenizer, side: u32, max_len: usize, training: bool) -> Self {
+        let classes: HashMap<String, u32> = vocabulary.answers.iter().enumerate().map(|(k, a)| (a.clone(), k as u32)).collect();
+        let rows = set
+            .pictures
+            .iter()
+            .enumerate()
+            .map(|(p, picture)| {
+                let kept =
+                    (0..picture.questions.len()).filter(|&q| !training || classes.contains_key(&normalise_answer(&picture.questions[q].multiple_choice)));
+                (p, kept.collect::<Vec<_>>())
+            })
+            .filter(|(_, questions)| !questions.is_empty())
+            .collect();
+        Self { set: Arc::new(set), rows, tokenizer, classes: Arc::new(classes), side, max_len }
+    }
+
+    /// The questions and pictures.
+    pub fn set(&self) -> &QuestionSet {
+        &self.set
+    }
+
+    /// The (picture row, question number) of each question the items serve, in order.
+    pub fn question_rows(&self) -> Vec<(usize, usize)> {
+        self.rows.iter().flat_map(|(p, qs)| qs.iter().map(move |&q| (*p, q))).collect()
+    }
+
+    /// `question`'s word ids, cut to the longest allowed (an empty question reads as one unknown word).
+    pub fn encode_question(&self, question: &str) -> Result<Vec<u32>, RunError> {
+        encode_question(&self.tokenizer, question, self.max_len)
+    }
+}
+
+/// `question`'s word ids without the start and end tokens, at most `max_len`, at least one.
+pub fn encode_question(tokenizer: &TextTokenizer, question: &str, max_len: usize) -> Result<Vec<u32>, RunError> {
+    let ids = tokenizer.encode(question).map_err(data_error)?;
+    let mut words: Vec<u32> = ids.into_iter().filter(|&t| t != TextTokenizer::START_ID && t != TextTokenizer::END_ID).collect();
+    words.truncate(max_len.max(1));
+    if words.is_empty() {
+        words.push(TextTokenizer::UNKNOWN_ID);
+    }
+    Ok(words)
+}
+
+impl Dataset<VqaItem> for VqaItems {
+    fn get(&self, index: usize) -> Result<VqaItem, DatasetError> {
+        let (row, questions) = &self.rows[index];
+        let image = self.set.picture(*row, self.side).map_err(DatasetError::new)?;
+        let records = &self.set.pictures[*row].questions;
+        let questions = questions
+            .iter()
+            .map(|&q| {
+                let record = &records[q];
+                let references = reference_answers(&record.humans);
+                let mut credit: Vec<(u32, f32)> = Vec::new();
+                let mut seen = std::collections::BTreeSet::new();
+                for answer in &references {
+                    if let Some(&class) = self.classes.get(&normalise_answer(answer))
+                        && seen.insert(class)
+                    {
+                        let score = accuracy_against(&normalise_answer(answer), &references);
+                        if score > 0.0 {
+                            credit.push((class, score as f32));
+                        }
+                    }
+                }
+                Ok(EncodedQuestion {
+                    tokens: self.encode_question(&record.text).map_err(DatasetError::new)?,
+                    target: self.classes.get(&normalise_answer(&record.multiple_choice)).copied(),
+                    credit,
+                    number: q,
+                })
+            })
+            .collect::<Result<Vec<_>, DatasetError>>()?;
+        Ok(VqaItem { picture: picture_input(&image), questions, index: *row })
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+/// A batch: `P` pictures and the `Q` questions about them.
+#[derive(Debug, Clone)]
+pub struct VqaBatch {
+    /// `[P, 3, side, side]`.
+    pub pictures: Tensor<4>,
+    /// `[Q, T]` word ids, padded with 0 after each question's end.
+    pub tokens: Tensor<2, Int>,
+    /// `[Q, T]`: 1 on a question's words, 0 on padding.
+    pub mask: Tensor<2>,
+    /// `[Q]`: the picture row (0..P) each question is about.
+    pub owner: Tensor<1, Int>,
+    /// `[Q]`: the class of each question's answer (0 where it has none; see `has_target`).
+    pub targets: Tensor<1, Int>,
+    /// `[Q]`: 1 where the answer is a class.
+    pub has_target: Tensor<1>,
+    /// `[Q, K]`: the VQA accuracy each class would score.
+    pub credit: Tensor<2>,
+    /// Each question's (picture row in the split, question number in the picture).
+    pub rows: Vec<(usize, usize)>,
+}
+
+/// Stacks [`VqaItem`]s.
+#[derive(Debug, Clone, Copy)]
+pub struct VqaBatcher {
+    /// Picture side.
+    pub side: usize,
+    /// Answer classes K.
+    pub classes: usize,
+}
+
+impl Batcher<VqaItem, VqaBatch> for VqaBatcher {
+    fn batch(&self, items: Vec<VqaItem>, device: &Device) -> VqaBatch {
+        let questions: Vec<(usize, usize, &EncodedQuestion)> =
+            items.iter().enumerate().flat_map(|(p, item)| item.questions.iter().map(move |q| (p, q.number, q))).collect();
+        let (q, k) = (questions.len(), self.classes);
+        let steps = questions.iter().map(|(_, _, e)| e.tokens.len()).max().unwrap_or(1).max(1);
+        let (mut tokens, mut mask) = (vec![0i64; q * steps], vec![0f32; q * steps]);
+        let (mut targets, mut has_target, mut credit) = (vec![0i64; q], vec![0f32; q], vec![0f32; q * k]);
+        for (row, (_, _, question)) in questions.iter().enumerate() {
+            for (t, &token) in question.tokens.iter().enumerate() {
+                tokens[row * steps + t] = token as i64;
+                mask[row * steps + t] = 1.0;
+            }
+            if let Some(target) = question.target {
+                targets[row] = target as i64;
+                has_target[row] = 1.0;
+            }
+            for &(class, score) in &question.credit {
+                if (class as usize) < k {
+                    credit[row * k + class as usize] = score;
+                }
+            }
+        }
+        let owner: Vec<i64> = questions.iter().map(|(p, _, _)| *p as i64).collect();
+        let pictures: Vec<f32> = items.iter().flat_map(|i| i.picture.iter().copied()).collect();
+        VqaBatch {
+            pictures: Tensor::from_data(TensorData::new(pictures, [items.len(), 3, self.side, self.side]), device),
+            tokens: Tensor::from_data(TensorData::new(tokens, [q, steps]), device),
+            mask: Tensor::from_data(TensorData::new(mask, [q, steps]), device),
+            owner: Tensor::from_data(TensorData::new(owner, [q]), device),
+            targets: Tensor::from_data(TensorData::new(targets, [q]), device),
+            has_target: Tensor::from_data(TensorData::new(has_target, [q]), device),
+            credit: Tensor::from_data(TensorData::new(credit, [q, k]), device),
+            rows: questions.iter().map(|&(p, n, _)| (items[p].index, n)).collect(),
+        }
+    }
+}
