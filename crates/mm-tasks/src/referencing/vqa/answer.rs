@@ -10,7 +10,8 @@ use image::RgbImage;
 use image::imageops::FilterType;
 use serde::Serialize;
 
-use super::questions::{AnswerVocabulary, EncodedQuestion, VqaBatcher, VqaItem, encode_question};
+use super::items::{EncodedQuestion, VqaBatcher, VqaItem, encode_question};
+use super::questions::AnswerVocabulary;
 use super::{Vqa, VqaModel};
 use crate::runner::{RunError, load_model};
 use crate::translating::captions::{load_tokenizer, picture_input};

@@ -8,14 +8,16 @@
 
 pub mod accuracy;
 mod answer;
+mod items;
 mod model;
 pub mod questions;
 pub mod report;
 pub mod vqa_v2;
 
 pub use answer::{AnswerSheet, answer_question};
+pub use items::{EncodedQuestion, VqaBatch, VqaBatcher, VqaItem, VqaItems, encode_question};
 pub use model::{AttentionHop, AttentionHopConfig, ImageFeature, VqaNet, VqaNetConfig, VqaOutput, VqaVariant};
-pub use questions::{AnswerVocabulary, Combination, QuestionSet, QuestionSplit, ShapesQuestions, VqaBatch, VqaBatcher, VqaItem, VqaItems, VqaSource};
+pub use questions::{AnswerVocabulary, Combination, QuestionSet, QuestionSplit, ShapesQuestions, VqaSource};
 
 use std::path::PathBuf;
 use std::sync::Arc;

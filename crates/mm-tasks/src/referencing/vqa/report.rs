@@ -14,7 +14,8 @@ use mm_vision::picture::{attention_overlay, captioned_grid};
 use serde::{Deserialize, Serialize};
 
 use super::accuracy::vqa_accuracy;
-use super::questions::{AnswerVocabulary, QuestionSet, QuestionSplit, VqaBatch, VqaBatcher, VqaItem, VqaItems};
+use super::items::{VqaBatch, VqaBatcher, VqaItem, VqaItems};
+use super::questions::{AnswerVocabulary, QuestionSet, QuestionSplit};
 use super::{VqaModel, VqaTaskConfig};
 use crate::data::data_error;
 use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split};
