@@ -77,6 +77,20 @@ impl PretrainedImageEncoder {
         }
     }
 
+    /// The encoder's map of a picture at [`Self::side`], `[rows, columns]` of places, from its settings.
+    pub fn map_grid(&self) -> Result<[usize; 2], RunError> {
+        match self {
+            PretrainedImageEncoder::Shapes { run } => {
+                let config = load_run_config::<Shapes>(run)?;
+                Ok(config.encoder.map_size(config.image_size as usize, config.image_size as usize))
+            }
+            PretrainedImageEncoder::Torchvision { architecture, .. } => {
+                let side = architecture.map_side(self.side()?);
+                Ok([side, side])
+            }
+        }
+    }
+
     /// The picture side the encoder takes.
     pub fn side(&self) -> Result<usize, RunError> {
         match self {

@@ -66,11 +66,16 @@ struct EvaluationFile<'a> {
 
 /// The items of `split`, cut to the config's `limit`.
 fn split_items<T: Task>(config: &T::Config, context: &Context, split: Split) -> Result<Arc<dyn Dataset<T::Item>>, RunError> {
-    let items = T::dataset(config, context, split)?;
-    Ok(match T::train_config(config).limit {
+    Ok(limited(T::dataset(config, context, split)?, T::train_config(config).limit))
+}
+
+/// Only the first `limit` of `items` (all of them without a limit): what `--limit` does to every split, for a
+/// task that reads a split of its own (a compositional test).
+pub fn limited<I: Clone + Send + Sync + 'static>(items: Arc<dyn Dataset<I>>, limit: Option<usize>) -> Arc<dyn Dataset<I>> {
+    match limit {
         Some(n) if n < items.len() => Arc::new(Subset::first(items, n)),
         _ => items,
-    })
+    }
 }
 
 /// Runs the task's preparation unless the run already has it (`prepared/.done`).

@@ -35,7 +35,7 @@ pub use burn::data::dataloader::batcher::Batcher;
 pub use burn::data::dataset::{Dataset, DatasetError, InMemDataset};
 pub use checkpoint::{Best, Checkpoint};
 pub use classify::{ClassBatch, ClassBatcher, ClassItem, Classifier, Target, TargetKind, argmax, class_loss, classification_scores};
-pub use commands::{EVALUATION_FILE, RunFile, TrainedRun, eval_run, load_run_config, start_run_of_parts, train_part, train_task};
+pub use commands::{EVALUATION_FILE, RunFile, TrainedRun, eval_run, limited, load_run_config, start_run_of_parts, train_part, train_task};
 pub use config::{Overrides, TrainConfig, check_dropout, load_config};
 pub use curves::draw_learning_curves;
 pub(crate) use curves::register_plot_font;

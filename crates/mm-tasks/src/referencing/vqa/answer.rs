@@ -46,13 +46,11 @@ pub fn answer_question(run: &Path, picture: &RgbImage, question: &str, top: usiz
     let batch = VqaBatcher { side, classes: config.answers }.batch(vec![item], device);
     let output = model.answer(&batch);
     let probabilities: Vec<f32> =
-        softmax(output.logits, 1).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("vqa: {e:?}")))?;
+        softmax(output.logits.clone(), 1).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("vqa: {e:?}")))?;
     let mut ranked: Vec<(String, f64)> = vocabulary.answers.iter().zip(&probabilities).map(|(answer, &p)| (answer.clone(), p as f64)).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(top.max(1));
-    let attention: Vec<Vec<f32>> = output.attention.into_iter().map(|a| a.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()).collect();
-    let places = attention.first().map_or(0, Vec::len);
-    let grid_side = (places as f64).sqrt().round() as usize;
-    let sheet = AnswerSheet { question: question.into(), answer: ranked[0].0.clone(), ranked, attention, grid: [grid_side, grid_side] };
+    let attention = super::report::attention_values(&output);
+    let sheet = AnswerSheet { question: question.into(), answer: ranked[0].0.clone(), ranked, attention, grid: config.encoder.map_grid()? };
     Ok((sheet, model, scaled))
 }

@@ -74,11 +74,6 @@ impl VqaItems {
         &self.set
     }
 
-    /// The (picture row, question number) of each question the items serve, in order.
-    pub fn question_rows(&self) -> Vec<(usize, usize)> {
-        self.rows.iter().flat_map(|(p, qs)| qs.iter().map(move |&q| (*p, q))).collect()
-    }
-
     /// `question`'s word ids, cut to the longest allowed (an empty question reads as one unknown word).
     pub fn encode_question(&self, question: &str) -> Result<Vec<u32>, RunError> {
         encode_question(&self.tokenizer, question, self.max_len)
@@ -109,10 +104,11 @@ impl Dataset<VqaItem> for VqaItems {
                 let mut credit: Vec<(u32, f32)> = Vec::new();
                 let mut seen = std::collections::BTreeSet::new();
                 for answer in &references {
-                    if let Some(&class) = self.classes.get(&normalise_answer(answer))
+                    let answer = normalise_answer(answer);
+                    if let Some(&class) = self.classes.get(&answer)
                         && seen.insert(class)
                     {
-                        let score = accuracy_against(&normalise_answer(answer), &references);
+                        let score = accuracy_against(&answer, &references);
                         if score > 0.0 {
                             credit.push((class, score as f32));
                         }

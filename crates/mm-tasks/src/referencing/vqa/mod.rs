@@ -260,9 +260,8 @@ impl Task for Vqa {
     fn model(config: &VqaTaskConfig, device: &Device) -> Result<VqaModel, RunError> {
         crate::runner::check_dropout("vqa: dropout", config.dropout)?;
         let (encoder, channels) = config.encoder.load(device)?;
-        let side = config.encoder.side()?;
-        let [_, _, h, w] = encoder.forward(Tensor::zeros([1, 3, side, side], device)).features.dims();
-        let net = config.net(channels, h * w).init(device).map_err(|e| RunError::Config(format!("vqa: {e}")))?;
+        let [rows, columns] = config.encoder.map_grid()?;
+        let net = config.net(channels, rows * columns).init(device).map_err(|e| RunError::Config(format!("vqa: {e}")))?;
         let fine_tune = fine_tunes(&config.train.module_lr);
         Ok(VqaModel { encoder: prepared_encoder(encoder, fine_tune), net, fine_tune })
     }

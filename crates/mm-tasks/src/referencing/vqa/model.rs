@@ -252,11 +252,6 @@ impl VqaNet {
         self.image_channels
     }
 
-    /// Whether it has no attention hops (every variant but stacked attention).
-    pub fn hops_is_empty(&self) -> bool {
-        self.hops.is_empty()
-    }
-
     /// The word embedding's rows, to start them from word vectors.
     pub fn embedding_mut(&mut self) -> Option<&mut Embedding> {
         self.embedding.as_mut()
@@ -329,7 +324,7 @@ impl VqaNet {
                 }
                 query
             }
-            (variant, question) => {
+            (_, question) => {
                 let feature = match self.image_feature {
                     ImageFeature::Pooled => map.mean_dim(3).mean_dim(2).reshape([p, c]),
                     ImageFeature::Flattened { places } => {
@@ -339,10 +334,10 @@ impl VqaNet {
                 };
                 let pooled = mm_joint::losses::l2_normalize(feature).select(0, owner);
                 let picture = tanh(image().forward(self.dropout.forward(pooled)));
-                match (variant, question) {
-                    (VqaVariant::ImageOnly, _) => picture,
-                    (_, Some(question)) => question * picture,
-                    (_, None) => picture,
+                // Image only has no question stream; the others multiply the two.
+                match question {
+                    Some(question) => question * picture,
+                    None => picture,
                 }
             }
         };

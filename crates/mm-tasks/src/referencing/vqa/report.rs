@@ -8,7 +8,6 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use burn::tensor::Device;
-use burn::tensor::activation::softmax;
 use image::RgbImage;
 use mm_vision::picture::{attention_overlay, captioned_grid};
 use serde::{Deserialize, Serialize};
@@ -16,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::accuracy::vqa_accuracy;
 use super::items::{VqaBatch, VqaBatcher, VqaItem, VqaItems};
 use super::questions::{AnswerVocabulary, QuestionSet, QuestionSplit};
-use super::{VqaModel, VqaTaskConfig};
+use super::{VqaModel, VqaOutput, VqaTaskConfig, VqaVariant};
 use crate::data::data_error;
-use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split};
+use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split, limited};
 
 /// Where the report goes in the run folder.
 pub const REPORT_FILE: &str = "vqa.json";
@@ -122,22 +121,22 @@ impl Sums {
     }
 }
 
-/// Each question's top class, in the order of `loader`'s batches: `(picture row, question number, class,
-/// probability)`.
-fn predictions(model: &VqaModel, loader: &Loader<VqaItem, VqaBatch>, device: &Device) -> Result<Vec<(usize, usize, usize, f32)>, RunError> {
+/// Each question's top class, in the order of `loader`'s batches: `(picture row, question number, class)`.
+fn predictions(model: &VqaModel, loader: &Loader<VqaItem, VqaBatch>, device: &Device) -> Result<Vec<(usize, usize, usize)>, RunError> {
     let mut out = Vec::new();
     for (_, batch) in loader.batches((0..loader.len()).collect(), 32, 0, None, device) {
         let batch = batch?;
-        let probabilities = softmax(model.answer(&batch).logits, 1);
-        let [_, k] = probabilities.dims();
-        let values: Vec<f32> = probabilities.into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("vqa: {e:?}")))?;
-        for (row, &(picture, number)) in batch.rows.iter().enumerate() {
-            let scores = &values[row * k..(row + 1) * k];
-            let (class, p) = scores.iter().enumerate().fold((0, f32::MIN), |best, (c, &p)| if p > best.1 { (c, p) } else { best });
-            out.push((picture, number, class, p));
-        }
+        let [q, _] = batch.tokens.dims();
+        let top = model.answer(&batch).logits.argmax(1).reshape([q]).into_data().convert::<i64>();
+        let classes: Vec<i64> = top.try_into_vec::<i64>().map_err(|e| RunError::Config(format!("vqa: {e:?}")))?;
+        out.extend(batch.rows.iter().zip(classes).map(|(&(picture, number), class)| (picture, number, class as usize)));
     }
     Ok(out)
+}
+
+/// Stacked attention's maps as numbers, one `[places]` per hop (empty for the other variants).
+pub fn attention_values(output: &VqaOutput) -> Vec<Vec<f32>> {
+    output.attention.iter().map(|a| a.clone().into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()).collect()
 }
 
 /// Scores `model` on `loader`'s questions (of `set`) beside the per-type prior.
@@ -156,7 +155,7 @@ pub fn score_split(
     let (mut novel, mut novel_ours, mut novel_prior) = (0usize, 0.0, 0.0);
     let mut examples = Vec::new();
     let answered = predictions(model, loader, device)?;
-    for &(picture, number, class, _) in &answered {
+    for &(picture, number, class) in &answered {
         let record = &set.pictures[picture].questions[number];
         let answer = vocabulary.answers.get(class).cloned().unwrap_or_default();
         let accuracy = vqa_accuracy(&answer, &record.humans);
@@ -203,14 +202,15 @@ pub fn evaluate(config: &VqaTaskConfig, context: &Context, model: &VqaModel, loa
     let mut splits = vec![score_split("test", model, test.set(), loader, &vocabulary, &seen, device)?];
     if config.compositional() {
         let items = config.items(context, QuestionSplit::Compositional)?;
-        let limited: Arc<dyn Dataset<VqaItem>> = match config.train.limit {
-            Some(n) if n < items.len() => Arc::new(crate::runner::Subset::first(Arc::new(items.clone()), n)),
-            _ => Arc::new(items.clone()),
-        };
-        let compositional = Loader::new(limited, Arc::new(VqaBatcher { side: config.encoder.side()?, classes: config.answers }), 0, 2);
+        let compositional = Loader::new(
+            limited(Arc::new(items.clone()), config.train.limit),
+            Arc::new(VqaBatcher { side: config.encoder.side()?, classes: config.answers }),
+            0,
+            2,
+        );
         splits.push(score_split("compositional test", model, items.set(), &compositional, &vocabulary, &seen, device)?);
     }
-    if !model.net.hops_is_empty() {
+    if matches!(model.net.variant(), VqaVariant::StackedAttention { .. }) {
         draw_attention(config, model, &test, &vocabulary, &context.run.join(ATTENTION_FILE), device)?;
     }
     let mut scores = Scores::new();
@@ -248,6 +248,7 @@ fn draw_attention(
     device: &Device,
 ) -> Result<(), RunError> {
     let side = config.encoder.side()?;
+    let grid = config.encoder.map_grid()?;
     let batcher = VqaBatcher { side, classes: config.answers };
     let mut panels = Vec::new();
     let mut columns = 1;
@@ -262,13 +263,11 @@ fn draw_attention(
         let record = &records[item.questions[0].number];
         let batch = burn::data::dataloader::batcher::Batcher::batch(&batcher, vec![item.clone()], device);
         let output = model.answer(&batch);
+        let maps = attention_values(&output);
         let class: i64 = output.logits.argmax(1).into_scalar();
-        let maps: Vec<Vec<f32>> = output.attention.into_iter().map(|a| a.into_data().convert::<f32>().try_into_vec::<f32>().unwrap_or_default()).collect();
-        let places = maps.first().map_or(1, Vec::len);
-        let grid_side = (places as f64).sqrt().round() as usize;
         let answer = vocabulary.answers.get(class as usize).cloned().unwrap_or_default();
         let picture = test.set().picture(item.index, side as u32)?;
-        let row = attention_panels(&picture, &format!("{} ({})", record.text, record.multiple_choice), &answer, &maps, [grid_side, grid_side]);
+        let row = attention_panels(&picture, &format!("{} ({})", record.text, record.multiple_choice), &answer, &maps, grid);
         columns = row.len();
         panels.extend(row);
     }
