@@ -9,6 +9,7 @@ mod matching;
 mod referencing;
 mod shapes;
 mod spectrogram;
+mod text_to_image;
 mod torchvision;
 mod train;
 mod translating;
@@ -56,6 +57,8 @@ enum Command {
     Caption(translating::CaptionArgs),
     /// Answer a question about a picture with a trained vqa run; the last line is JSON (its "answer" the top one).
     Ask(referencing::AskArgs),
+    /// Draw pictures of a text with a trained text-to-image run: a grid (PNG) and the pictures (.npy); the last line is JSON.
+    Generate(text_to_image::GenerateArgs),
     /// Check a torchvision .pth state dict against mm's network and write it as safetensors; the last line is JSON.
     ImportTorchvision(torchvision::ImportArgs),
 }
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::SearchImages(args) => matching::search(args),
         Command::Caption(args) => translating::caption(args),
         Command::Ask(args) => referencing::ask(args),
+        Command::Generate(args) => text_to_image::generate(args),
         Command::ImportTorchvision(args) => torchvision::run(args),
     };
     match outcome {

@@ -6,13 +6,11 @@ use std::process::ExitCode;
 
 use clap::Args;
 use mm_tasks::DeviceKind;
-use mm_tasks::data::DataRoot;
 use mm_tasks::referencing::vqa::report::{REPORT_FILE, Scored, VqaReport, attention_panels};
 use mm_tasks::referencing::vqa::{Vqa, answer_question};
-use mm_tasks::runner::{Split, eval_run};
 
 use crate::Failure;
-use crate::train::{EvalArgs, RunArgs, run_folder, train_run};
+use crate::train::{CompareEvalArgs, RunArgs, eval_with_report, train_run};
 
 fn read_report(run: &Path) -> Result<VqaReport, Failure> {
     let path = run.join(REPORT_FILE);
@@ -69,27 +67,8 @@ pub fn train_vqa(args: &RunArgs) -> Result<ExitCode, Failure> {
 }
 
 /// `cargo xtask eval vqa`.
-#[derive(Args)]
-pub struct VqaEvalArgs {
-    #[command(flatten)]
-    pub eval: EvalArgs,
-    /// Other finished vqa runs whose saved reports join the table (their `vqa.json`, not evaluated again).
-    #[arg(long, num_args = 1..)]
-    pub compare: Vec<PathBuf>,
-}
-
-pub fn eval_vqa(args: &VqaEvalArgs) -> Result<ExitCode, Failure> {
-    let run = run_folder::<Vqa>(&args.eval);
-    let split: Split = args.eval.split.parse()?;
-    if split != Split::Test {
-        return Err(format!("--split {}: the VQA report reads the test split (validation scores are in {}/metrics.jsonl)", split.name(), run.display()).into());
-    }
-    let scores = eval_run::<Vqa>(&run, &DataRoot::from_flag(args.eval.data.as_deref()), split, args.eval.device)?;
-    let mut runs = vec![run];
-    runs.extend(args.compare.iter().cloned());
-    print_table(&runs)?;
-    println!("{}", serde_json::to_string(&scores)?);
-    Ok(ExitCode::SUCCESS)
+pub fn eval_vqa(args: &CompareEvalArgs) -> Result<ExitCode, Failure> {
+    eval_with_report::<Vqa>(args, "the VQA report", print_table)
 }
 
 /// `cargo xtask ask PICTURE QUESTION`.

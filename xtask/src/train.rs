@@ -48,6 +48,12 @@ pub enum TrainTask {
     /// VQA: deeper LSTM Q + norm I (or a baseline, or stacked attention with configs/vqa-attention.toml) on the
     /// shapes world's questions; the official accuracy per question type beside the per-type prior.
     Vqa(RunArgs),
+    /// The caption encoder of text-to-image: an LSTM matched to the mnist encoder's pictures (InfoNCE over
+    /// captions of each digit), then frozen.
+    TextEmbedding(RunArgs),
+    /// GAN-INT-CLS (or an ablation: configs/text-to-image-*.toml) on MNIST with text; consistency, FID and
+    /// diversity by the mnist classifier, and pictures.
+    TextToImage(RunArgs),
 }
 
 #[derive(Subcommand)]
@@ -74,7 +80,12 @@ pub enum EvalTask {
     /// A saved show-attend-tell run: the same, and where the attention falls.
     ShowAttendTell(EvalArgs),
     /// A saved vqa run: the per-type table (vqa.json rewritten); --compare adds other runs' saved tables.
-    Vqa(crate::referencing::VqaEvalArgs),
+    Vqa(CompareEvalArgs),
+    /// A saved text-embedding run: classification by held-out sentences, both directions.
+    TextEmbedding(EvalArgs),
+    /// A saved text-to-image run: its report (text_to_image.json and the pictures rewritten); --compare adds
+    /// other runs' saved reports (the ablation table).
+    TextToImage(CompareEvalArgs),
 }
 
 /// What every runner task takes on the command line; flags override the config file.
@@ -175,6 +186,8 @@ pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
         TrainTask::ShowAndTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
         TrainTask::ShowAttendTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
         TrainTask::Vqa(args) => crate::referencing::train_vqa(&args),
+        TrainTask::TextEmbedding(args) => train_one::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>(&args),
+        TrainTask::TextToImage(args) => crate::text_to_image::train(&args),
         TrainTask::Esc10(args) => train_esc10(&args),
         TrainTask::Encoders(args) => {
             for step in [train_one::<Mnist>, train_one::<FsddDigits>, train_esc10, train_one::<Shapes>] {
@@ -253,6 +266,8 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
         EvalTask::ShowAndTell(args) => eval_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
         EvalTask::ShowAttendTell(args) => eval_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
         EvalTask::Vqa(args) => crate::referencing::eval_vqa(&args),
+        EvalTask::TextEmbedding(args) => eval_one::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>(&args),
+        EvalTask::TextToImage(args) => crate::text_to_image::eval(&args),
         EvalTask::Esc10(args) => {
             let run = run_folder::<Esc10Sounds>(&args);
             let summary = eval_folds(&run, &DataRoot::from_flag(args.data.as_deref()), args.device)?;
@@ -264,6 +279,32 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `eval` of a task whose test report other runs' saved reports can join (`--compare`).
+#[derive(Args)]
+pub struct CompareEvalArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Other finished runs of the task whose saved reports join the table (not evaluated again).
+    #[arg(long, num_args = 1..)]
+    pub compare: Vec<PathBuf>,
+}
+
+/// Evaluates the run on the test split (its report rewritten), then prints `print`'s table of it and the
+/// `--compare` runs, and the scores as JSON; `report` names the report in the error for another split.
+pub fn eval_with_report<T: Task>(args: &CompareEvalArgs, report: &str, print: fn(&[PathBuf]) -> Result<(), Failure>) -> Result<ExitCode, Failure> {
+    let run = run_folder::<T>(&args.eval);
+    let split: Split = args.eval.split.parse()?;
+    if split != Split::Test {
+        return Err(format!("--split {}: {report} reads the test split (validation scores are in {}/metrics.jsonl)", split.name(), run.display()).into());
+    }
+    let scores = eval_run::<T>(&run, &DataRoot::from_flag(args.eval.data.as_deref()), split, args.eval.device)?;
+    let mut runs = vec![run];
+    runs.extend(args.compare.iter().cloned());
+    print(&runs)?;
+    println!("{}", serde_json::to_string(&scores)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run_folder<T: Task>(args: &EvalArgs) -> PathBuf {

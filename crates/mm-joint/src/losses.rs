@@ -39,6 +39,19 @@ pub fn info_nce(a: Tensor<2>, b: Tensor<2>, temperature: Tensor<1>) -> Tensor<1>
     (loss.forward(logits.clone(), targets.clone()) + loss.forward(logits.transpose(), targets)) / 2.0
 }
 
+/// InfoNCE when rows come in groups whose members are interchangeable (captions of one class, pictures of one
+/// class): each row's target is spread evenly over the rows of its group in the other set, in both directions,
+/// so that a same-group row is never pushed away as a negative. `groups` `[B]`; `temperature` divides the
+/// cosines. Returns `[1]`; with every group a single row it is [`info_nce`].
+pub fn grouped_info_nce(a: Tensor<2>, b: Tensor<2>, groups: Tensor<1, Int>, temperature: f32) -> Tensor<1> {
+    let [batch, _] = a.dims();
+    let logits = similarity_matrix(a, b) / temperature;
+    let same = groups.clone().reshape([batch, 1]).expand([batch, batch]).equal(groups.reshape([1, batch]).expand([batch, batch])).float();
+    let targets = same.clone() / same.sum_dim(1);
+    let one_way = |logits: Tensor<2>| (targets.clone() * log_softmax(logits, 1)).sum_dim(1).mean().neg();
+    (one_way(logits.clone()) + one_way(logits.transpose())) / 2.0
+}
+
 /// Which negatives a triplet loss charges each anchor for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -115,6 +128,23 @@ pub fn contrastive_loss(a: Tensor<2>, b: Tensor<2>, same: Tensor<1>, margin: f32
 mod tests {
     use super::*;
     use burn::tensor::{Device, TensorData};
+
+    #[test]
+    fn grouped_info_nce_is_info_nce_for_singleton_groups_and_ignores_same_group_rows() {
+        let device = Device::flex();
+        let a = tensor(&[[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]]);
+        let b = tensor(&[[0.9, 0.1], [0.2, 0.9], [0.5, 0.7]]);
+        let distinct = Tensor::<1, Int>::from_data(TensorData::from([0i64, 1, 2]), &device);
+        let grouped: f32 = grouped_info_nce(a.clone(), b.clone(), distinct, 0.5).into_scalar();
+        let plain: f32 = info_nce(a, b, Tensor::from_floats([0.5], &device)).into_scalar();
+        assert!((grouped - plain).abs() < 1e-5, "{grouped} vs {plain}");
+        // Two identical rows of one group, well apart from the third: the loss is at its floor, the targets'
+        // entropy (log 2 for each twin, 0 for the third), not charged for the twin as a negative.
+        let twins = tensor(&[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]);
+        let groups = Tensor::<1, Int>::from_data(TensorData::from([0i64, 0, 1]), &device);
+        let loss: f32 = grouped_info_nce(twins.clone(), twins, groups, 0.01).into_scalar();
+        assert!((loss - 2.0 * std::f32::consts::LN_2 / 3.0).abs() < 1e-3, "{loss}");
+    }
 
     fn tensor(rows: &[[f32; 2]]) -> Tensor<2> {
         let data: Vec<f32> = rows.iter().flatten().copied().collect();

@@ -11,7 +11,6 @@ use common::shared_data;
 use mm_joint::recipe::TextEncoderKind;
 use mm_tasks::data::DataRoot;
 use mm_tasks::data::shapes::{SceneSplits, ShapesConfig, ShapesWorld};
-use mm_tasks::encoders::mnist::{Mnist, MnistConfig};
 use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig, label_of};
 use mm_tasks::matching::probe::ProbeSettings;
 use mm_tasks::matching::recipe::{Recipe, RecipeConfig, TEXT_LEN, evaluate_recipe, generate_pairs, instruction, tokens};
@@ -19,17 +18,10 @@ use mm_tasks::matching::soundnet::{DigitPairing, LayerProbe, Pairing, SceneGroup
 use mm_tasks::matching::tagging::{DIGIT_WORDS, Tagging, TaggingConfig, evaluate_tagging, search_images, tag_image};
 use mm_tasks::runner::{Context, Dataset, RunDir, RunError, Split, Task, train_task};
 use mm_text::vectors::WordVectors;
-use mm_vision::encoders::ImageEncoderConfig;
 
 /// A small MNIST encoder, trained for one epoch on 8,192 pictures.
 fn tiny_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
-    let mut config = MnistConfig { encoder: ImageEncoderConfig::new().with_stages(vec![8, 16, 32]).with_blocks_per_stage(1), ..Default::default() };
-    config.train.epochs = 1;
-    config.train.limit = Some(8192);
-    config.train.batch_size = 64;
-    let run = RunDir::create(runs, "mnist", 0).unwrap();
-    train_task::<Mnist>(&config, root, &run, false, None).unwrap();
-    run.path().to_path_buf()
+    common::tiny_mnist_encoder(runs, root)
 }
 
 /// Word vectors for every tag word and one more, 32-dimensional (enough for the 26 words to be independent),

@@ -258,6 +258,9 @@ fn the_vqa_configs_parse() {
     assert_eq!(load("vqa-image-only.toml").variant, VqaVariant::ImageOnly);
     assert_eq!(load("vqa-bow.toml").variant, VqaVariant::BowNormI);
     assert_eq!(load("vqa-fine-tuned.toml").train.module_lr["encoder"], 0.2);
+    assert_eq!(load("vqa-dropout.toml").dropout, 0.5);
+    let placed = load("vqa-attention-placed.toml");
+    assert!(placed.place_coordinates && placed.variant == VqaVariant::StackedAttention { hops: 2 });
     for name in ["vqa-compositional.toml", "vqa-attention-compositional.toml"] {
         let config = load(name);
         assert!(config.compositional(), "{name}");
@@ -274,7 +277,7 @@ fn the_vqa_configs_parse() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 7);
+    assert_eq!(seen, 9);
     let dir = tempfile::tempdir().unwrap();
     let typo = dir.path().join("typo.toml");
     std::fs::write(&typo, "variant = { kind = \"stacked-attention\", hop = 2 }\n").unwrap();

@@ -307,3 +307,33 @@ fn show_attend_tell_decoder_agrees() {
         (outputs, caption_loss(logits, targets, mask.clone()) + ShowAttendTell::doubly_stochastic(alphas, mask))
     });
 }
+
+fn tiny_gan(device: &Device) -> mm_generate::text_to_image::TextToImageGan {
+    mm_generate::text_to_image::TextToImageGanConfig::new(6, 1)
+        .with_image_size(8)
+        .with_d_compressed(4)
+        .with_d_noise(3)
+        .with_generator_width(4)
+        .with_discriminator_width(4)
+        .init(device)
+        .unwrap()
+}
+
+/// GAN-INT-CLS's two steps (batch norm in training mode): the discriminator's matching-aware loss on real,
+/// wrong and generated pairs, and the generator's loss with interpolated texts.
+#[test]
+fn text_to_image_gan_steps_agree() {
+    families_agree("GAN-INT-CLS discriminator step", tiny_gan, |gan, device| {
+        let text = input([4, 6], 20, device);
+        let fake = gan.generator.forward(text.clone(), input([4, 3], 21, device)).detach();
+        let d = gan.discriminator_loss(input([4, 1, 8, 8], 22, device), text, input([4, 6], 23, device), fake);
+        (Tensor::cat(vec![d.real, d.wrong.unwrap(), d.fake], 0), d.loss)
+    });
+    families_agree("GAN-INT-CLS generator step", tiny_gan, |gan, device| {
+        let text = input([4, 6], 24, device);
+        let fake = gan.generator.forward(text.clone(), input([4, 3], 25, device));
+        let mixed = mm_generate::text_to_image::interpolated_texts(text.clone());
+        let interpolated = gan.generator.forward(mixed.clone(), input([4, 3], 26, device));
+        (fake.clone().flatten(0, 3), gan.generator_loss(fake, text, Some((interpolated, mixed))))
+    });
+}

@@ -62,6 +62,22 @@ impl ImageClassifierConfig {
     }
 }
 
+impl ImageClassifier {
+    /// The pooled vector `[B, C]` the head reads, and the logits `[B, classes]`, of pictures `[B, c, h, w]`.
+    pub fn features_and_logits(&self, pictures: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let [batch, _, _, _] = pictures.dims();
+        let encoded = self.encoder.forward(pictures);
+        let pooled = if self.max_pooling {
+            let [_, channels, _, _] = encoded.features.dims();
+            encoded.features.max_dim(3).max_dim(2).reshape([batch, channels])
+        } else {
+            encoded.pooled
+        };
+        let logits = self.head.forward(self.dropout.forward(pooled.clone()));
+        (pooled, logits)
+    }
+}
+
 impl Classifier for ImageClassifier {
     /// `encoder`: the pretrained-to-be encoder, which `train.module_lr.encoder` can fine-tune slower or freeze.
     fn module_names() -> &'static [&'static str] {
@@ -77,13 +93,6 @@ impl Classifier for ImageClassifier {
         let [batch, width] = inputs.dims();
         let [c, h, w] = self.shape;
         debug_assert_eq!(width, c * h * w, "ImageClassifier: rows of {width} values, pictures of {c}×{h}×{w}");
-        let encoded = self.encoder.forward(inputs.reshape([batch, c, h, w]));
-        let pooled = if self.max_pooling {
-            let [_, channels, _, _] = encoded.features.dims();
-            encoded.features.max_dim(3).max_dim(2).reshape([batch, channels])
-        } else {
-            encoded.pooled
-        };
-        self.head.forward(self.dropout.forward(pooled))
+        self.features_and_logits(inputs.reshape([batch, c, h, w])).1
     }
 }

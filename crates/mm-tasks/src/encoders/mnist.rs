@@ -76,6 +76,11 @@ impl MnistItems {
         self.images.labels[self.indices[i]]
     }
 
+    /// Item `i`'s picture as MNIST stores it: 28 × 28 bytes, row-major.
+    pub fn pixels(&self, i: usize) -> &[u8] {
+        self.images.image(self.indices[i])
+    }
+
     /// Item `i`'s picture, `[784]` normalised.
     pub fn picture(&self, i: usize) -> Vec<f32> {
         let mut pixels: Vec<f32> = self.images.image(self.indices[i]).iter().map(|&p| p as f32 / 255.0).collect();

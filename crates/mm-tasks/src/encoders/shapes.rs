@@ -112,6 +112,63 @@ impl SceneDescriberConfig {
     }
 }
 
+impl SceneDescriber {
+    /// The side of the pictures it reads.
+    pub fn side(&self) -> usize {
+        self.side
+    }
+
+    /// Reads `count` objects in each picture `[B, 3, side, side]`: the most object-like places, each far enough
+    /// from the ones already taken not to be the same object (1.5 places for a small one, 2.5 for a large one),
+    /// read as their most likely colour, shape and size at the place's centre (in pixels of a picture of
+    /// `side`); sorted left to right, as the world sorts a scene's objects. Also returns the pooled features
+    /// `[B · C]` row-major, and `C`.
+    pub fn detect(&self, pictures: Tensor<4>, count: usize) -> (Vec<Vec<Object>>, Vec<f32>, usize) {
+        let [batch, _, _, _] = pictures.dims();
+        let encoded = self.encoder.forward(pictures);
+        let [_, channels, h, w] = encoded.features.dims();
+        let scores: Vec<f32> = self.attributes.forward(encoded.features).into_data().convert::<f32>().try_into_vec::<f32>().expect("float scores");
+        let pooled = encoded.pooled.into_data().convert::<f32>().try_into_vec::<f32>().expect("float features");
+        let places = h * w;
+        let cell = self.side as f32 / w as f32;
+        let detected = (0..batch)
+            .map(|b| {
+                let at = |attribute: usize, place: usize| scores[(b * ATTRIBUTES + attribute) * places + place];
+                let best = |from: usize, n: usize, place: usize| (0..n).max_by(|&i, &j| at(from + i, place).total_cmp(&at(from + j, place))).unwrap_or(0);
+                let mut order: Vec<usize> = (0..places).collect();
+                order.sort_by(|&i, &j| at(0, j).total_cmp(&at(0, i)));
+                let mut objects: Vec<(usize, Object)> = Vec::new();
+                for place in order {
+                    if objects.len() == count {
+                        break;
+                    }
+                    let (row, column) = ((place / w) as f32, (place % w) as f32);
+                    let far = objects.iter().all(|(p, o)| {
+                        let reach = if o.size == Size::Large { 2.5 } else { 1.5 };
+                        ((p / w) as f32 - row).hypot((p % w) as f32 - column) >= reach
+                    });
+                    if far {
+                        let size = [Size::Small, Size::Large][best(11, 2, place)];
+                        let object = Object {
+                            shape: Shape::ALL[best(7, 4, place)],
+                            colour: Colour::ALL[best(1, 6, place)],
+                            size,
+                            x: (column + 0.5) * cell,
+                            y: (row + 0.5) * cell,
+                            radius: cell,
+                        };
+                        objects.push((place, object));
+                    }
+                }
+                let mut objects: Vec<Object> = objects.into_iter().map(|(_, o)| o).collect();
+                objects.sort_by(|a, b| a.x.total_cmp(&b.x));
+                objects
+            })
+            .collect();
+        (detected, pooled, channels)
+    }
+}
+
 impl Classifier for SceneDescriber {
     /// `encoder`, which `train.module_lr.encoder` can fine-tune slower or freeze.
     fn module_names() -> &'static [&'static str] {

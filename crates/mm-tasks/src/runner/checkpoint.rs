@@ -131,6 +131,11 @@ pub(crate) fn save<M: Module>(run: &Path, model: &M, optimizers: &Optimizers, st
     Ok(())
 }
 
+/// The newest checkpoint folder of `run`, if any.
+pub(crate) fn newest(run: &Path) -> Option<PathBuf> {
+    list(run).pop()
+}
+
 /// Saves `model` as the best so far.
 pub(crate) fn save_best<M: Module>(run: &Path, model: &M, state: &Checkpoint) -> Result<(), RunError> {
     write_folder(&best_folder(run), |dir| {

@@ -129,6 +129,7 @@ pub fn fit<T: Task>(
         });
 
         let bar = progress_bar(T::NAME, epoch, settings.epochs, steps_per_epoch, first_batch);
+        let mut last_finite_step = state.step;
         for (b, batch) in loader.batches(order, settings.batch_size, first_batch, Some(prepare), &device) {
             let batch = batch?;
             // Every draw of this step comes from (seed, epoch, batch): a resumed run repeats it exactly.
@@ -140,10 +141,18 @@ pub fn fit<T: Task>(
             state.step = optimizers.step;
             state.batch = b + 1;
             bar.inc(1);
-            if (b + 1) % READ_EVERY == 0 || b + 1 == steps_per_epoch {
-                bar.set_message(progress_message(&tally.means()));
+            let checkpoint_due = settings.checkpoint_every > 0 && state.step % settings.checkpoint_every == 0 && b + 1 < steps_per_epoch;
+            if (b + 1) % READ_EVERY == 0 || b + 1 == steps_per_epoch || checkpoint_due {
+                let means = tally.means();
+                // A diverged run stops here, before a checkpoint could save its non-finite weights.
+                if let Some((name, value)) = means.iter().find(|(_, v)| !v.is_finite()) {
+                    bar.finish_and_clear();
+                    return Err(diverged(run.path(), name, *value, last_finite_step, state.step));
+                }
+                last_finite_step = state.step;
+                bar.set_message(progress_message(&means));
             }
-            if settings.checkpoint_every > 0 && state.step % settings.checkpoint_every == 0 && b + 1 < steps_per_epoch {
+            if checkpoint_due {
                 state.tally = tally.snapshot();
                 state.epoch_seconds = seconds_before + started.elapsed().as_secs_f64();
                 checkpoint::save(run.path(), &model, &optimizers, &state, settings.keep_checkpoints)?;
@@ -191,6 +200,18 @@ pub fn fit<T: Task>(
     };
     save_model(&best, &run.path().join(MODEL_FILE))?;
     Ok(FitOutcome { model: best, history: state.history, best: state.best, finished: true, steps_trained: first_step..state.step })
+}
+
+/// The error of a run whose training `metric` became `value` (not finite) after step `good`, by step `step`.
+fn diverged(run: &Path, metric: &str, value: f64, good: usize, step: usize) -> RunError {
+    let checkpoint = match checkpoint::newest(run) {
+        Some(dir) => format!(
+            "the last good checkpoint is {} (resuming repeats the same steps: start a new run with other settings, a lower learning rate for one)",
+            dir.display()
+        ),
+        None => "no checkpoint was written before it".into(),
+    };
+    RunError::Config(format!("training diverged: the epoch's mean {metric} is {value} at step {step} (finite at step {good}); {checkpoint}"))
 }
 
 fn progress_bar(task: &str, epoch: usize, epochs: usize, steps: usize, done: usize) -> ProgressBar {

@@ -35,3 +35,17 @@ pub fn tiny_shapes_encoder(runs: &std::path::Path, root: &DataRoot, scenes: usiz
     mm_tasks::runner::train_task::<Shapes>(&config, root, &run, false, None).unwrap();
     run.path().to_path_buf()
 }
+
+/// A small MNIST encoder (8-16-32 channels), trained for one epoch on 8,192 pictures, in a run under `runs`.
+#[allow(dead_code)]
+pub fn tiny_mnist_encoder(runs: &std::path::Path, root: &DataRoot) -> PathBuf {
+    use mm_tasks::encoders::mnist::{Mnist, MnistConfig};
+    let mut config =
+        MnistConfig { encoder: mm_vision::encoders::ImageEncoderConfig::new().with_stages(vec![8, 16, 32]).with_blocks_per_stage(1), ..Default::default() };
+    config.train.epochs = 1;
+    config.train.limit = Some(8192);
+    config.train.batch_size = 64;
+    let run = mm_tasks::runner::RunDir::create(runs, "mnist", 0).unwrap();
+    mm_tasks::runner::train_task::<Mnist>(&config, root, &run, false, None).unwrap();
+    run.path().to_path_buf()
+}
