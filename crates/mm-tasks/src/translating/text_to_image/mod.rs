@@ -1,7 +1,8 @@
-//! `text-to-image`: GAN-INT-CLS (Reed et al. 2016) and its ablations on MNIST with text, trained with the
-//! runner's two-optimiser step (the discriminator's, then the generator's, each with its own Adam), the text
-//! embeddings from a finished `text-embedding` run (frozen), and measured with the project's own trained mnist
-//! classifier (`report`).
+//! `text-to-image`: GAN-INT-CLS (Reed et al. 2016) and its ablations on MNIST with text or on shapes-world
+//! scenes (`sources`), trained with the runner's two-optimiser step (the discriminator's, then the generator's,
+//! each with its own Adam) on text embeddings from a finished `text-embedding` run (frozen, embedded once into
+//! `prepared/texts.json`: `items`), and measured with the project's own trained networks: the mnist classifier
+//! (`report`) or the shapes scene describer (`shapes_report`). `generate` draws any text.
 
 pub mod captions;
 pub mod generate;
