@@ -49,6 +49,12 @@ pub struct CellState {
 }
 
 impl CellState {
+    /// `next` where `on` (`[B, 1]`) is 1 and this state where it is 0: a padded sequence's rows keep their state
+    /// once their tokens end.
+    pub fn advance(self, next: CellState, on: &Tensor<2>) -> CellState {
+        CellState { hidden: self.hidden.clone() + (next.hidden - self.hidden) * on.clone(), cell: self.cell.clone() + (next.cell - self.cell) * on.clone() }
+    }
+
     /// Rows `rows` of the state (for beam search).
     pub fn select(&self, rows: Tensor<1, burn::tensor::Int>) -> Self {
         Self { hidden: self.hidden.clone().select(0, rows.clone()), cell: self.cell.clone().select(0, rows) }

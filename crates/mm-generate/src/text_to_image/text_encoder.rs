@@ -61,8 +61,7 @@ impl TextEncoder {
         for t in 0..steps {
             let on = mask.clone().narrow(1, t, 1);
             let next = self.lstm.step_gates(gates.clone().narrow(1, t, 1).reshape([batch, width]), &state);
-            state.hidden = state.hidden.clone() + (next.hidden - state.hidden) * on.clone();
-            state.cell = state.cell.clone() + (next.cell - state.cell) * on;
+            state = state.advance(next, &on);
         }
         self.project.forward(state.hidden)
     }

@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::activation::{softmax, tanh};
 use burn::tensor::{Device, Int, Tensor};
-use mm_generate::lstm_cell::{CellState, LstmCell, LstmCellConfig};
+use mm_generate::lstm_cell::{LstmCell, LstmCellConfig};
 use serde::{Deserialize, Serialize};
 
 /// Which network answers.
@@ -273,15 +273,13 @@ impl VqaNet {
         let device = mask.device();
         let (mut low, mut high) = (first.zeros(q, &device), second.zeros(q, &device));
         // Each question keeps its state once its words end: padding never moves it.
-        let keep = |new: CellState, old: CellState, on: &Tensor<2>| CellState {
-            hidden: old.hidden.clone() + (new.hidden - old.hidden) * on.clone(),
-            cell: old.cell.clone() + (new.cell - old.cell) * on.clone(),
-        };
         for t in 0..steps {
             let on = mask.clone().narrow(1, t, 1);
             let gates_t = gates.clone().narrow(1, t, 1).reshape([q, gates.dims()[2]]);
-            low = keep(first.step_gates(gates_t, &low), low, &on);
-            high = keep(second.step(low.hidden.clone(), &high), high, &on);
+            let next = first.step_gates(gates_t, &low);
+            low = low.advance(next, &on);
+            let next = second.step(low.hidden.clone(), &high);
+            high = high.advance(next, &on);
         }
         Tensor::cat(vec![low.cell, low.hidden, high.cell, high.hidden], 1)
     }
