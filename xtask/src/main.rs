@@ -5,6 +5,7 @@ mod bench_train;
 mod bench_word2vec;
 mod data;
 mod device;
+mod localisation;
 mod matching;
 mod referencing;
 mod shapes;
@@ -57,6 +58,9 @@ enum Command {
     Caption(translating::CaptionArgs),
     /// Answer a question about a picture with a trained vqa run; the last line is JSON (its "answer" the top one).
     Ask(referencing::AskArgs),
+    /// Where in a picture a sound comes from, by a trained localisation run: the picture lit by the map (PNG)
+    /// and the map (.npy); the last line is JSON.
+    Localise(localisation::LocaliseArgs),
     /// Draw pictures of a text with a trained text-to-image run: a grid (PNG) and the pictures (.npy); the last line is JSON.
     Generate(text_to_image::GenerateArgs),
     /// Check a torchvision .pth state dict against mm's network and write it as safetensors; the last line is JSON.
@@ -76,6 +80,7 @@ fn main() -> ExitCode {
         Command::SearchImages(args) => matching::search(args),
         Command::Caption(args) => translating::caption(args),
         Command::Ask(args) => referencing::ask(args),
+        Command::Localise(args) => localisation::localise_command(args),
         Command::Generate(args) => text_to_image::generate(args),
         Command::ImportTorchvision(args) => torchvision::run(args),
     };

@@ -48,6 +48,10 @@ pub enum TrainTask {
     /// VQA: deeper LSTM Q + norm I (or a baseline, or stacked attention with configs/vqa-attention.toml) on the
     /// shapes world's questions; the official accuracy per question type beside the per-type prior.
     Vqa(RunArgs),
+    /// Sound-source localisation: a spoken digit's place in a grid of MNIST digits (or a note's object in a
+    /// shapes scene), unsupervised, supervised or semi-supervised; cIoU, AUC and the pointing game beside a
+    /// centre prior and a uniform map, and heat-maps.
+    Localisation(RunArgs),
     /// The caption encoder of text-to-image: an LSTM matched to the mnist encoder's pictures (InfoNCE over
     /// captions of each digit), then frozen.
     TextEmbedding(RunArgs),
@@ -81,6 +85,9 @@ pub enum EvalTask {
     ShowAttendTell(EvalArgs),
     /// A saved vqa run: the per-type table (vqa.json rewritten); --compare adds other runs' saved tables.
     Vqa(CompareEvalArgs),
+    /// A saved localisation run: cIoU, AUC and pointing (localisation.json, heatmaps.png rewritten); --compare
+    /// adds other runs' saved reports.
+    Localisation(CompareEvalArgs),
     /// A saved text-embedding run: classification by held-out sentences, both directions.
     TextEmbedding(EvalArgs),
     /// A saved text-to-image run: its report (text_to_image.json and the pictures rewritten); --compare adds
@@ -186,6 +193,7 @@ pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
         TrainTask::ShowAndTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
         TrainTask::ShowAttendTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
         TrainTask::Vqa(args) => crate::referencing::train_vqa(&args),
+        TrainTask::Localisation(args) => crate::localisation::train_localisation(&args),
         TrainTask::TextEmbedding(args) => train_one::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>(&args),
         TrainTask::TextToImage(args) => crate::text_to_image::train(&args),
         TrainTask::Esc10(args) => train_esc10(&args),
@@ -266,6 +274,7 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
         EvalTask::ShowAndTell(args) => eval_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
         EvalTask::ShowAttendTell(args) => eval_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
         EvalTask::Vqa(args) => crate::referencing::eval_vqa(&args),
+        EvalTask::Localisation(args) => crate::localisation::eval_localisation(&args),
         EvalTask::TextEmbedding(args) => eval_one::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>(&args),
         EvalTask::TextToImage(args) => crate::text_to_image::eval(&args),
         EvalTask::Esc10(args) => {

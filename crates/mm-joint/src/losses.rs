@@ -70,7 +70,13 @@ pub enum Negatives {
 /// negatives among `a`): `[margin − s(a_i, b_i) + s(a_i, b_j)]+` for the negatives `j` chosen by `negatives`.
 /// Mean over the batch; returns `[1]`.
 pub fn triplet_loss(a: Tensor<2>, b: Tensor<2>, margin: f32, negatives: Negatives) -> Tensor<1> {
-    let scores = similarity_matrix(a, b);
+    triplet_loss_of_scores(similarity_matrix(a, b), margin, negatives)
+}
+
+/// [`triplet_loss`] on given scores `[B, B]` in [−1, 1] (true pairs on the diagonal; row `i` is anchor `i`'s
+/// scores against every candidate, column `j` candidate `j`'s against every anchor): for pairs scored by more
+/// than two embeddings' cosine, such as a picture attended by each sound. Returns `[1]`.
+pub fn triplet_loss_of_scores(scores: Tensor<2>, margin: f32, negatives: Negatives) -> Tensor<1> {
     (one_way_triplet(scores.clone(), margin, negatives) + one_way_triplet(scores.transpose(), margin, negatives)).mean()
 }
 

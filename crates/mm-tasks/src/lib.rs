@@ -3,7 +3,8 @@
 //! The top of mm: where data lives and whether it is whole, and the embedded shapes world that every command
 //! defaults to ([`data`]); which device a run uses ([`device`]); the one training runner ([`runner`]); the
 //! unimodal encoders' tasks ([`encoders`]); and one folder per multi-modal system, grouped by family
-//! ([`matching`]: tagging, recipe, soundnet; [`translating`]: the captioners; [`referencing`]: VQA).
+//! ([`matching`]: tagging, recipe, soundnet; [`translating`]: the captioners; [`referencing`]: VQA, sound-source
+//! localisation).
 //!
 //! ```no_run
 //! use mm_tasks::data::{check::check_all, DataRoot};

@@ -185,6 +185,24 @@ pub enum SoundEncoder {
     Waveform(WaveformCnn),
 }
 
+impl SoundEncoder {
+    /// Input rows `[B, rows · columns]` of examples shaped `shape` → one vector each: the log-mel CNN's map
+    /// flattened (`flatten`) or averaged, the waveform CNN's time average.
+    pub fn vector(&self, inputs: Tensor<2>, shape: [usize; 2], flatten: bool) -> Tensor<2> {
+        let [batch, _] = inputs.dims();
+        let [rows, columns] = shape;
+        match self {
+            SoundEncoder::LogMel(cnn) if flatten => {
+                let map = cnn.forward(inputs.reshape([batch, 1, rows, columns])).1;
+                let [_, c, h, w] = map.dims();
+                map.reshape([batch, c * h * w])
+            }
+            SoundEncoder::LogMel(cnn) => cnn.forward(inputs.reshape([batch, 1, rows, columns])).0,
+            SoundEncoder::Waveform(cnn) => cnn.forward(inputs.reshape([batch, 1, columns])).pooled,
+        }
+    }
+}
+
 /// Encoder → dropout → linear head, over log-mels or waveforms.
 #[derive(Module, Debug)]
 pub struct SoundClassifier {
@@ -228,18 +246,9 @@ impl SoundModelConfig {
 impl Classifier for SoundClassifier {
     /// `[B, rows·columns]` → logits `[B, classes]`.
     fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
-        let [batch, width] = inputs.dims();
+        let [_, width] = inputs.dims();
         let [rows, columns] = self.shape;
         debug_assert_eq!(width, rows * columns, "SoundClassifier: rows of {width} values, examples of {rows}×{columns}");
-        let pooled = match &self.encoder {
-            SoundEncoder::LogMel(cnn) if self.flatten => {
-                let map = cnn.forward(inputs.reshape([batch, 1, rows, columns])).1;
-                let [_, c, h, w] = map.dims();
-                map.reshape([batch, c * h * w])
-            }
-            SoundEncoder::LogMel(cnn) => cnn.forward(inputs.reshape([batch, 1, rows, columns])).0,
-            SoundEncoder::Waveform(cnn) => cnn.forward(inputs.reshape([batch, 1, columns])).pooled,
-        };
-        self.head.forward(self.dropout.forward(pooled))
+        self.head.forward(self.dropout.forward(self.encoder.vector(inputs, self.shape, self.flatten)))
     }
 }

@@ -1,4 +1,6 @@
 //! The referencing family: systems where one modality points into another. Visual question answering first
-//! (`vqa`): a question picks out what to look at in a picture.
+//! (`vqa`): a question picks out what to look at in a picture; sound-source localisation (`localisation`): a sound
+//! picks out where in the picture it comes from.
 
+pub mod localisation;
 pub mod vqa;

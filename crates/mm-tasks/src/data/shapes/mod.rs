@@ -23,7 +23,7 @@ mod splits;
 mod truth;
 
 pub use language::{Question, QuestionKind, caption, questions};
-pub use render::render;
+pub use render::{object_mask, render};
 pub use scene::{Colour, Object, Shape, Size};
 pub use sound::{SceneSound, object_track};
 pub use splits::SceneSplits;

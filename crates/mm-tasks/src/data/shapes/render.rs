@@ -56,3 +56,9 @@ pub fn render(objects: &[Object], size: u32) -> RgbImage {
     }
     image
 }
+
+/// `[size · size]`: 1 on the pixels whose centre lies inside `object`, 0 elsewhere (the object's mask, for
+/// localisation's ground truth).
+pub fn object_mask(object: &Object, size: u32) -> Vec<f32> {
+    (0..size * size).map(|i| contains(object, (i % size) as f32 + 0.5, (i / size) as f32 + 0.5) as u8 as f32).collect()
+}

@@ -34,7 +34,7 @@ pub fn palette(objects: &[Object]) -> usize {
 
 /// The co-occurrence setting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(from = "PairingLayout")]
 pub struct ScenePairing {
     /// The finished shapes run that teaches. Default `runs/shapes/latest`.
     pub teacher_run: Option<PathBuf>,
@@ -47,6 +47,48 @@ impl Default for ScenePairing {
     fn default() -> Self {
         let scenes = SceneSplits { train_scenes: 5000, valid_scenes: 500, test_scenes: 1000, train_seed: 10, valid_seed: 12, test_seed: 11 };
         Self { teacher_run: None, scenes }
+    }
+}
+
+/// How a config writes [`ScenePairing`]: the splits as one table, or, in runs saved before they were one, their
+/// six fields beside `teacher_run` (so that those runs' students still load).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum PairingLayout {
+    Nested(NestedPairing),
+    Flat(FlatPairing),
+}
+
+#[derive(Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct NestedPairing {
+    teacher_run: Option<PathBuf>,
+    scenes: SceneSplits,
+}
+
+impl Default for NestedPairing {
+    fn default() -> Self {
+        let ScenePairing { teacher_run, scenes } = ScenePairing::default();
+        Self { teacher_run, scenes }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlatPairing {
+    #[serde(default)]
+    teacher_run: Option<PathBuf>,
+    #[serde(flatten)]
+    scenes: SceneSplits,
+}
+
+impl From<PairingLayout> for ScenePairing {
+    fn from(layout: PairingLayout) -> Self {
+        match layout {
+            PairingLayout::Nested(NestedPairing { teacher_run, scenes }) | PairingLayout::Flat(FlatPairing { teacher_run, scenes }) => {
+                Self { teacher_run, scenes }
+            }
+        }
     }
 }
 
@@ -175,5 +217,19 @@ mod tests {
         assert_eq!(palette(&[object(Colour::Blue), object(Colour::Green), object(Colour::Purple)]), 1);
         assert_eq!(palette(&[object(Colour::Orange), object(Colour::Blue)]), 2);
         assert_eq!(PALETTES[palette(&[object(Colour::Purple)])], "cool");
+    }
+
+    #[test]
+    fn the_pairing_reads_its_splits_as_one_table_or_as_the_flat_fields_of_older_runs() {
+        use super::super::Pairing;
+        let splits = SceneSplits { train_scenes: 50, valid_scenes: 5, test_scenes: 10, train_seed: 10, valid_seed: 12, test_seed: 11 };
+        let expected = Pairing::ShapesScenes(ScenePairing { teacher_run: None, scenes: splits });
+        let flat = r#"{"kind": "shapes-scenes", "teacher_run": null, "train_scenes": 50, "valid_scenes": 5, "test_scenes": 10, "train_seed": 10, "valid_seed": 12, "test_seed": 11}"#;
+        assert_eq!(serde_json::from_str::<Pairing>(flat).unwrap(), expected);
+        let nested = serde_json::to_string(&expected).unwrap();
+        assert!(nested.contains(r#""scenes":{"#), "{nested}");
+        assert_eq!(serde_json::from_str::<Pairing>(&nested).unwrap(), expected);
+        assert_eq!(serde_json::from_str::<Pairing>(r#"{"kind": "shapes-scenes"}"#).unwrap(), Pairing::ShapesScenes(ScenePairing::default()));
+        assert!(serde_json::from_str::<Pairing>(r#"{"kind": "shapes-scenes", "train_scenez": 3}"#).is_err());
     }
 }
