@@ -179,8 +179,8 @@ pub struct LocalisationModel {
 impl LocalisationModel {
     /// The network's attention and embeddings for a batch.
     pub fn localise(&self, batch: &LocalisationBatch) -> Localised {
-        let map = self.image.forward(batch.pictures.clone()).features.detach();
-        self.net.forward(map, self.sound.forward(batch.sounds.clone()))
+        let (places, sounds) = self.embed(batch);
+        self.net.attend(places, sounds)
     }
 
     /// The places' embeddings `[B, N, d]` and the sounds' `[B, d]` of a batch.

@@ -118,7 +118,7 @@ impl SoundLocaliser {
     /// [`Self::embed_sound`]): one picture's places can be attended by several sounds without embedding them again.
     pub fn attend(&self, features: Tensor<3>, sound: Tensor<2>) -> Localised {
         let [batch, places, d] = features.dims();
-        let unit_places = features.clone() / features.clone().powf_scalar(2.0).sum_dim(2).sqrt().clamp_min(1e-12);
+        let unit_places = unit_places(features.clone());
         let unit_sound = l2_normalize(sound.clone()).reshape([batch, d, 1]);
         let logits = unit_places.matmul(unit_sound).reshape([batch, places]) / self.temperature;
         let attention = softmax(logits.clone(), 1);
@@ -138,7 +138,7 @@ impl SoundLocaliser {
     /// of the unsupervised triplet loss ([`mm_joint::losses::triplet_loss_of_scores`]), true pairs on the diagonal.
     pub fn pair_scores(&self, features: Tensor<3>, sound: Tensor<2>) -> Tensor<2> {
         let [batch, _, d] = features.dims();
-        let unit_places = features.clone() / features.clone().powf_scalar(2.0).sum_dim(2).sqrt().clamp_min(1e-12);
+        let unit_places = unit_places(features.clone());
         let unit_sound = l2_normalize(sound.clone());
         // [B, N, d] · [d, B] → [B, N, B] → [B (picture), B (sound), N]
         let logits = unit_places.matmul(unit_sound.clone().transpose().reshape([1, d, batch])).swap_dims(1, 2) / self.temperature;
@@ -155,6 +155,11 @@ impl SoundLocaliser {
         let per_example = (log_softmax(logits, 1) * target).sum_dim(1).reshape([batch]).neg();
         (per_example * labelled.clone()).sum() / labelled.sum().clamp_min(1.0)
     }
+}
+
+/// Each place's feature `[B, N, d]` scaled to unit length.
+fn unit_places(features: Tensor<3>) -> Tensor<3> {
+    features.clone() / features.powf_scalar(2.0).sum_dim(2).sqrt().clamp_min(1e-12)
 }
 
 #[cfg(test)]
