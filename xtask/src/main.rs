@@ -8,6 +8,7 @@ mod device;
 mod localisation;
 mod matching;
 mod referencing;
+mod separation;
 mod shapes;
 mod spectrogram;
 mod text_to_image;
@@ -61,6 +62,9 @@ enum Command {
     /// Where in a picture a sound comes from, by a trained localisation run: the picture lit by the map (PNG)
     /// and the map (.npy); the last line is JSON.
     Localise(localisation::LocaliseArgs),
+    /// Separate a recording with a trained separation run: the speaker whose mouth is given (or every object of a
+    /// shapes test scene); WAVs and a spectrogram picture; the last line is JSON.
+    Separate(separation::SeparateArgs),
     /// Draw pictures of a text with a trained text-to-image run: a grid (PNG) and the pictures (.npy); the last line is JSON.
     Generate(text_to_image::GenerateArgs),
     /// Check a torchvision .pth state dict against mm's network and write it as safetensors; the last line is JSON.
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
         Command::Caption(args) => translating::caption(args),
         Command::Ask(args) => referencing::ask(args),
         Command::Localise(args) => localisation::localise_command(args),
+        Command::Separate(args) => separation::separate_command(args),
         Command::Generate(args) => text_to_image::generate(args),
         Command::ImportTorchvision(args) => torchvision::run(args),
     };

@@ -52,6 +52,10 @@ pub enum TrainTask {
     /// shapes scene), unsupervised, supervised or semi-supervised; cIoU, AUC and the pointing game beside a
     /// centre prior and a uniform map, and heat-maps.
     Localisation(RunArgs),
+    /// Audio-visual speech separation (Looking to Listen): the speaker against another voice, noise or himself
+    /// (or two shapes-world objects, configs/separation-shapes.toml); SI-SDRi, SDRi and STOI beside the mixture
+    /// and the ideal masks, WAVs and spectrograms.
+    Separation(RunArgs),
     /// The caption encoder of text-to-image: an LSTM matched to the mnist encoder's pictures (InfoNCE over
     /// captions of each digit), then frozen.
     TextEmbedding(RunArgs),
@@ -88,6 +92,9 @@ pub enum EvalTask {
     /// A saved localisation run: cIoU, AUC and pointing (localisation.json, heatmaps.png rewritten); --compare
     /// adds other runs' saved reports.
     Localisation(CompareEvalArgs),
+    /// A saved separation run: SI-SDRi, SDRi, STOI per kind of mixture (separation.json and examples/ rewritten);
+    /// --compare adds other runs' saved reports.
+    Separation(CompareEvalArgs),
     /// A saved text-embedding run: classification by held-out sentences, both directions.
     TextEmbedding(EvalArgs),
     /// A saved text-to-image run: its report (text_to_image.json and the pictures rewritten); --compare adds
@@ -194,6 +201,7 @@ pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
         TrainTask::ShowAttendTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
         TrainTask::Vqa(args) => crate::referencing::train_vqa(&args),
         TrainTask::Localisation(args) => crate::localisation::train_localisation(&args),
+        TrainTask::Separation(args) => crate::separation::train_separation(&args),
         TrainTask::TextEmbedding(args) => train_one::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>(&args),
         TrainTask::TextToImage(args) => crate::text_to_image::train(&args),
         TrainTask::Esc10(args) => train_esc10(&args),
@@ -275,6 +283,7 @@ pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
         EvalTask::ShowAttendTell(args) => eval_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
         EvalTask::Vqa(args) => crate::referencing::eval_vqa(&args),
         EvalTask::Localisation(args) => crate::localisation::eval_localisation(&args),
+        EvalTask::Separation(args) => crate::separation::eval_separation(&args),
         EvalTask::TextEmbedding(args) => eval_one::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>(&args),
         EvalTask::TextToImage(args) => crate::text_to_image::eval(&args),
         EvalTask::Esc10(args) => {

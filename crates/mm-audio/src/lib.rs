@@ -23,6 +23,7 @@ pub mod encoders;
 mod error;
 mod io;
 pub mod picture;
+pub mod separation;
 pub mod signal;
 
 pub use audio::{Audio, MAX_SAMPLE_RATE, check_sample_rate};

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod fetch;
+pub mod obama;
 mod root;
 pub mod shapes;
 

@@ -3,4 +3,5 @@
 //! picks out where in the picture it comes from.
 
 pub mod localisation;
+pub mod separation;
 pub mod vqa;
