@@ -130,7 +130,7 @@ pub fn separate_command(args: SeparateArgs) -> Result<ExitCode, Failure> {
         sample_rate: mixture.sample_rate,
         n_fft: 512,
         hop_length: mixture.sample_rate as usize / 100,
-        win_length: 400.min(512),
+        win_length: 400,
         ..SignalSettings::default()
     };
     spectrogram_panel(&picture, "mixture | estimate", settings, &[&mixture.samples, &estimate.samples])?;

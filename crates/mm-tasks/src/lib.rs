@@ -4,7 +4,7 @@
 //! defaults to ([`data`]); which device a run uses ([`device`]); the one training runner ([`runner`]); the
 //! unimodal encoders' tasks ([`encoders`]); and one folder per multi-modal system, grouped by family
 //! ([`matching`]: tagging, recipe, soundnet; [`translating`]: the captioners; [`referencing`]: VQA, sound-source
-//! localisation).
+//! localisation, audio-visual separation).
 //!
 //! ```no_run
 //! use mm_tasks::data::{check::check_all, DataRoot};

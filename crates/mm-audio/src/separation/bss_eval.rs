@@ -75,7 +75,8 @@ fn cholesky(n: usize, a: impl Fn(usize, usize) -> f64) -> Option<Vec<f64>> {
             let dot: f64 = l[i * n..i * n + j].iter().zip(&l[j * n..j * n + j]).map(|(x, y)| x * y).sum();
             let value = a(i, j) - dot;
             if i == j {
-                if !(value > 0.0) {
+                // A non-positive (or NaN) pivot: not positive definite.
+                if value.is_nan() || value <= 0.0 {
                     return None;
                 }
                 l[i * n + i] = value.sqrt();

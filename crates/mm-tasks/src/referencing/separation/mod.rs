@@ -137,6 +137,8 @@ pub struct SeparatorSizes {
     pub dense_width: usize,
     /// The masks' bound. Default 2.
     pub mask_bound: f64,
+    /// Dropout on the visual stream's output in training. Default 0.5.
+    pub visual_dropout: f64,
 }
 
 impl Default for SeparatorSizes {
@@ -149,6 +151,7 @@ impl Default for SeparatorSizes {
             lstm_hidden: 128,
             dense_width: 256,
             mask_bound: 2.0,
+            visual_dropout: 0.5,
         }
     }
 }
@@ -165,13 +168,13 @@ pub struct SeparationTaskConfig {
     pub signal: SignalSettings,
     /// The network's sizes.
     pub sizes: SeparatorSizes,
-    /// The runner's settings. Defaults: 12 epochs, batch 16, lr 1e-3, gradients clipped at norm 5.
+    /// The runner's settings. Defaults: 8 epochs, batch 16, lr 1e-3, gradients clipped at norm 5.
     pub train: TrainConfig,
 }
 
 impl Default for SeparationTaskConfig {
     fn default() -> Self {
-        let mut train = TrainConfig { epochs: 12, batch_size: 16, lr: 1e-3, checkpoint_every: 100, ..TrainConfig::default() };
+        let mut train = TrainConfig { epochs: 8, batch_size: 16, lr: 1e-3, checkpoint_every: 100, ..TrainConfig::default() };
         train.optimizer.clip_norm = Some(5.0);
         Self { source: SeparationSource::default(), network: Network::AudioVisual, signal: SignalSettings::default(), sizes: SeparatorSizes::default(), train }
     }
@@ -196,6 +199,7 @@ impl SeparationTaskConfig {
             .with_lstm_hidden(s.lstm_hidden)
             .with_dense_width(s.dense_width)
             .with_mask_bound(s.mask_bound)
+            .with_visual_dropout(s.visual_dropout)
     }
 
     /// The mixtures of `split`.

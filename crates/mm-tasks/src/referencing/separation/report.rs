@@ -167,6 +167,9 @@ impl Accumulator {
     }
 }
 
+/// A method's estimates of one mixture: (source index, waveform) for each source it is scored on.
+type Scored = Vec<(usize, Vec<f32>)>;
+
 /// The method names of the report's rows.
 const MIXTURE: &str = "mixture";
 const NETWORK: &str = "network";
@@ -214,7 +217,7 @@ pub fn evaluate(
         let queried = batch.visual.as_ref().map_or(0, |v| v.queried());
         for (i, estimates) in estimate_waveforms(settings, model, &batch).iter().enumerate() {
             let (mixture, sources, kind) = (&batch.mixtures[i], &batch.sources[i], batch.kinds[i]);
-            let mut methods: Vec<(&'static str, Vec<(usize, Vec<f32>)>)> = vec![
+            let mut methods: Vec<(&'static str, Scored)> = vec![
                 (MIXTURE, scored(config.network, queried, sources.len(), fixed).iter().map(|&(j, _)| (j, mixture.clone())).collect()),
                 (NETWORK, scored(config.network, queried, sources.len(), fixed).into_iter().map(|(j, o)| (j, estimates[o].clone())).collect()),
             ];

@@ -86,6 +86,9 @@ pub struct SpeechMixtures {
     pub speakers: [Vec<String>; 3],
     /// ESC-10 folds of training, validation and test noise. Default 1–3; 4; 5.
     pub folds: [Vec<u8>; 3],
+    /// Standard deviation of the Gaussian noise added to the standardised mouth coefficients of training
+    /// mixtures (with the visual stream's dropout, against recalling training targets from the mouth). Default 0.3.
+    pub visual_noise: f32,
 }
 
 impl Default for SpeechMixtures {
@@ -99,6 +102,7 @@ impl Default for SpeechMixtures {
             draws: 2,
             speakers: [names(&["george", "jackson", "lucas", "nicolas"]), names(&["yweweler"]), names(&["theo"])],
             folds: [vec![1, 2, 3], vec![4], vec![5]],
+            visual_noise: 0.3,
         }
     }
 }
@@ -313,6 +317,9 @@ impl Pool {
                         return Err(RunError::Config(format!("separation: no ESC-10 clip in folds {:?}", mixtures.folds[part])));
                     }
                 }
+                if !(mixtures.visual_noise >= 0.0 && mixtures.visual_noise.is_finite()) {
+                    return Err(RunError::Config(format!("separation: visual_noise must be finite and at least 0, not {}", mixtures.visual_noise)));
+                }
                 if mixtures.interferers.is_empty() {
                     return Err(RunError::Config("separation: speech mixtures need at least one interferer kind".into()));
                 }
@@ -416,7 +423,11 @@ impl SpeechPool {
         let mouth = &self.targets[target].mouth;
         let first = ((start as f64 * fps).floor() as usize).min(mouth.nrows() - 1);
         let frames = self.settings.video_frames();
-        let visual = Array2::from_shape_fn((frames, mouth.ncols()), |(k, j)| mouth[[(first + k).min(mouth.nrows() - 1), j]]);
+        let mut visual = Array2::from_shape_fn((frames, mouth.ncols()), |(k, j)| mouth[[(first + k).min(mouth.nrows() - 1), j]]);
+        if training && self.mixtures.visual_noise > 0.0 {
+            let deviation = self.mixtures.visual_noise;
+            visual.mapv_inplace(|v| v + deviation * standard_normal(rng));
+        }
         let frame_of_step = self.settings.frame_of_step(start, first);
         SeparationItem {
             mixture,
@@ -455,6 +466,12 @@ impl ShapesPool {
             redraw: None,
         }
     }
+}
+
+/// A draw from N(0, 1) (Box–Muller).
+fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
+    let (u, v): (f32, f32) = (rng.random::<f32>().max(f32::MIN_POSITIVE), rng.random());
+    (-2.0 * u.ln()).sqrt() * (std::f32::consts::TAU * v).cos()
 }
 
 /// `len` samples from `start`, zero-padded past the end.
