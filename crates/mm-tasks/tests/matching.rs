@@ -142,13 +142,14 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
             text_encoder: encoder_kind,
             ..Default::default()
         };
-        config.train.epochs = 2;
+        config.train.epochs = 4;
         let run = RunDir::create(dir, "recipe", 0).unwrap();
         train_task::<Recipe>(&config, root, &run, false, None).unwrap();
         let report = evaluate_recipe(run.path(), root, &burn::tensor::Device::flex()).unwrap();
         assert_eq!((report.seen.test_sets.len(), report.held_out.test_sets.len(), report.order_chance), (2, 2, 0.25));
         assert_eq!((report.seen.chance_median_rank, report.held_out.chance_median_rank), (100.5, 50.5));
-        // Chance is a median rank of 100.5 among 200 test pairs; two short epochs already do better both ways.
+        // Chance is a median rank of 100.5 among 200 test pairs; four short epochs already do better both ways (two
+        // were too few for the bag of words to be sure of it).
         let [image_to_text, text_to_image] = [report.seen.image_to_text[0], report.seen.text_to_image[0]];
         assert!(image_to_text < 95.0 && text_to_image < 95.0, "{encoder_kind:?}: medR {image_to_text} and {text_to_image}, chance 100.5");
         assert!(report.seen.image_to_text_interval[0].is_finite(), "an interval over two sets");
@@ -242,14 +243,14 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) -> PathBuf {
 fn soundnet_scenes(dir: &Path, root: &DataRoot, digit_paired: &Path) {
     let mut shapes = ShapesTaskConfig { train_scenes: 1024, valid_scenes: 64, test_scenes: 64, ..Default::default() };
     shapes.encoder = shapes.encoder.with_stages(vec![8, 16, 32]);
-    shapes.train.epochs = 6;
+    shapes.train.epochs = 10;
     let teacher = RunDir::create(dir, "shapes", 0).unwrap();
     train_task::<Shapes>(&shapes, root, &teacher, false, None).unwrap();
     let scenes = SceneSplits { train_scenes: 512, valid_scenes: 64, test_scenes: 200, ..ScenePairing::default().scenes };
     let pairing = ScenePairing { teacher_run: Some(teacher.path().into()), scenes };
     let mut config =
         SoundNetConfig { pairing: Pairing::ShapesScenes(pairing.clone()), probe: ProbeSettings { steps: 20, ..Default::default() }, ..Default::default() };
-    config.train.epochs = 4;
+    config.train.epochs = 8;
     let run = RunDir::create(dir, "soundnet", 3).unwrap();
     train_task::<SoundNet>(&config, root, &run, false, None).unwrap();
 
@@ -280,8 +281,9 @@ fn soundnet_scenes(dir: &Path, root: &DataRoot, digit_paired: &Path) {
         assert_eq!((0..48).filter(|&l| item.right[l] == 1.0).collect::<Vec<_>>(), expected);
     }
 
-    // The student starts to hear what the teacher sees: after four short epochs its likeliest object is in the
-    // scene about twice as often as the most frequent object is (0.13 against 0.055 when written).
+    // The student starts to hear what the teacher sees: after eight short epochs (from a teacher of ten) its
+    // likeliest object is in the scene about four times as often as the most frequent object is (0.235 against
+    // 0.055 when written; four epochs from a teacher of six were too few to be sure of beating it).
     let report = probe_student(run.path(), root, &burn::tensor::Device::flex()).unwrap();
     assert!(report.student_accuracy > report.student_baseline + 0.04, "student {} vs baseline {}", report.student_accuracy, report.student_baseline);
     assert!(report.pairing.starts_with("co-occurrence"));
