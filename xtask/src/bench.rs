@@ -33,6 +33,9 @@ pub enum BenchCommand {
     Word2vec(crate::bench_word2vec::BenchWord2vecArgs),
     /// One training step of the mnist CNN (batch 64, AdamW) on flex against PyTorch, same run.
     TrainStep(crate::bench_train::TrainStepArgs),
+    /// Every model family's training step and inference batch on each mm device (flex, wgpu) beside PyTorch on
+    /// the CPU (same threads) and CUDA (where present), plus the STFT, log-mel and word2vec, in one table.
+    Devices(crate::bench_devices::DevicesArgs),
 }
 
 /// Median wall time of `repeats` calls in milliseconds, after two warm-up calls.
@@ -51,11 +54,15 @@ pub fn median_ms<T>(repeats: usize, mut call: impl FnMut() -> T) -> f64 {
     times[times.len() / 2]
 }
 
+/// The signal references' times (ms) and versions, by tool.
 #[derive(Deserialize)]
-struct Reference {
-    stft_ms: std::collections::BTreeMap<String, f64>,
-    logmel_ms: std::collections::BTreeMap<String, f64>,
-    versions: std::collections::BTreeMap<String, String>,
+pub struct Reference {
+    /// STFT.
+    pub stft_ms: std::collections::BTreeMap<String, f64>,
+    /// Log-mel.
+    pub logmel_ms: std::collections::BTreeMap<String, f64>,
+    /// Versions.
+    pub versions: std::collections::BTreeMap<String, String>,
 }
 
 pub fn run(command: BenchCommand) -> Result<ExitCode, Failure> {
@@ -63,20 +70,41 @@ pub fn run(command: BenchCommand) -> Result<ExitCode, Failure> {
         BenchCommand::Signal { input, repeats, python, no_reference } => signal(input, repeats, python, no_reference),
         BenchCommand::Word2vec(args) => crate::bench_word2vec::run(args),
         BenchCommand::TrainStep(args) => crate::bench_train::run(args),
+        BenchCommand::Devices(args) => crate::bench_devices::run(args),
     }
 }
 
-fn signal(input: Option<PathBuf>, repeats: usize, python: Option<PathBuf>, no_reference: bool) -> Result<ExitCode, Failure> {
-    let input = input.unwrap_or_else(|| "../shared/bench/stft_signal.wav".into());
-    let audio = mm_audio::read_wav(&input)?;
+/// The signal bench's input, when none is given.
+pub const SIGNAL_INPUT: &str = "../shared/bench/stft_signal.wav";
+
+/// mm's STFT and log-mel of `input` on one thread (median ms of `repeats` calls), and the references' when asked.
+pub struct SignalTimes {
+    /// The input as read.
+    pub audio: mm_audio::Audio,
+    /// mm's complex STFT, ms.
+    pub stft_ms: f64,
+    /// mm's log-mel, ms.
+    pub logmel_ms: f64,
+    /// The references' times and versions.
+    pub reference: Option<Reference>,
+}
+
+/// Times mm's STFT (n_fft 512, hop 128) and 80-band log-mel of `input`, and the references' unless `no_reference`.
+pub fn time_signal(input: &Path, repeats: usize, python: Option<PathBuf>, no_reference: bool) -> Result<SignalTimes, Failure> {
+    let audio = mm_audio::read_wav(input)?;
     let mut stft = Stft::new(StftConfig::new(512).with_hop_length(128))?;
     let mut config = LogMelConfig::new(audio.sample_rate, 512, 128, 80);
     config.mel = config.mel.with_fmax(8000.0);
     let mut log_mel = LogMel::new(config)?;
-    let mm_stft = median_ms(repeats, || stft.process(&audio.samples).map(|s| s.len()));
-    let mm_logmel = median_ms(repeats, || log_mel.process(&audio.samples).map(|s| s.len()));
+    let stft_ms = median_ms(repeats, || stft.process(&audio.samples).map(|s| s.len()));
+    let logmel_ms = median_ms(repeats, || log_mel.process(&audio.samples).map(|s| s.len()));
+    let reference = if no_reference { None } else { Some(run_reference(input, repeats, python)?) };
+    Ok(SignalTimes { audio, stft_ms, logmel_ms, reference })
+}
 
-    let reference = if no_reference { None } else { Some(run_reference(&input, repeats, python)?) };
+fn signal(input: Option<PathBuf>, repeats: usize, python: Option<PathBuf>, no_reference: bool) -> Result<ExitCode, Failure> {
+    let input = input.unwrap_or_else(|| SIGNAL_INPUT.into());
+    let SignalTimes { audio, stft_ms: mm_stft, logmel_ms: mm_logmel, reference } = time_signal(&input, repeats, python, no_reference)?;
     println!(
         "{:.1} s at {} Hz, n_fft 512, hop 128, periodic Hann, centred (reflect); log-mel 80 Slaney bands, fmax 8000, power 2; \
          one thread; median of {repeats} calls, ms",

@@ -132,8 +132,10 @@ pub fn run(args: TrainStepArgs) -> Result<ExitCode, Failure> {
     }
     println!(
         "mm's default mnist CNN (VGG stages 32/64/128, one conv-BN-ReLU block each, max-pool, GAP, dropout, linear), \
-         batch {}, AdamW; median of {} steps",
-        args.batch, args.repeats
+         batch {}, AdamW; median of {} steps; mm with {}",
+        args.batch,
+        args.repeats,
+        crate::ALLOCATOR
     );
     println!();
     println!("| trainer | ms/step | relative to mm's runner on flex |");

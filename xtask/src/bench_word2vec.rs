@@ -9,12 +9,15 @@ use clap::Args;
 use mm_text::Corpus;
 use mm_text::evaluate::{Benchmarks, Report};
 use mm_text::vectors::WordVectors;
-use mm_text::word2vec::train;
+use mm_text::word2vec::{SkipGramConfig, train};
 use serde::Deserialize;
 
 use crate::Failure;
 use crate::bench::python_with;
 use crate::word2vec::SkipGramArgs;
+
+/// The corpus the bench trains on, when none is given.
+const CORPUS: &str = "../shared/data/text/corpus.txt.gz";
 
 #[derive(Args)]
 pub struct BenchWord2vecArgs {
@@ -71,7 +74,7 @@ impl Row {
 }
 
 pub fn run(args: BenchWord2vecArgs) -> Result<ExitCode, Failure> {
-    let corpus_path = args.corpus.unwrap_or_else(|| "../shared/data/text/corpus.txt.gz".into());
+    let corpus_path = args.corpus.unwrap_or_else(|| CORPUS.into());
     let eval_dir = args.eval_dir.unwrap_or_else(|| corpus_path.parent().unwrap_or(Path::new(".")).to_path_buf());
     let config = args.hyper.config();
     config.validate()?;
@@ -91,22 +94,8 @@ pub fn run(args: BenchWord2vecArgs) -> Result<ExitCode, Failure> {
 
     if !args.no_reference {
         let python = python_with(args.python.clone(), "gensim", &["gensim"])?;
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/word2vec_reference.py");
-        let c = &config;
         let gensim_vectors = std::env::temp_dir().join(format!("mm-bench-gensim-{}.bin", std::process::id()));
-        let output = Command::new(&python)
-            .arg(&script)
-            .arg(&corpus_path)
-            .arg(&eval_dir)
-            .args([c.threads, c.dim, c.window, c.negative, c.min_count as usize].map(|v| v.to_string()))
-            .args([c.sample.to_string(), c.alpha.to_string(), c.epochs.to_string(), c.seed.to_string()])
-            .arg(&gensim_vectors)
-            .env("OMP_NUM_THREADS", "1")
-            .output()?;
-        if !output.status.success() {
-            return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&output.stderr)).into());
-        }
-        let r: GensimResult = serde_json::from_slice(&output.stdout)?;
+        let r = run_gensim(&python, &corpus_path, &eval_dir, &config, &gensim_vectors)?;
         // gensim's vectors are scored by mm's evaluator like every other row; gensim's own scores of them are
         // printed below the table (they agree: crates/mm-text/tests/gensim_round_trip.rs).
         let vectors = WordVectors::read_binary(&gensim_vectors);
@@ -161,6 +150,47 @@ pub fn run(args: BenchWord2vecArgs) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Trains gensim with `config` from `benches/reference/word2vec_reference.py`, saving its vectors to `vectors`.
+fn run_gensim(python: &Path, corpus: &Path, eval_dir: &Path, config: &SkipGramConfig, vectors: &Path) -> Result<GensimResult, Failure> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/word2vec_reference.py");
+    let c = config;
+    let output = Command::new(python)
+        .arg(&script)
+        .arg(corpus)
+        .arg(eval_dir)
+        .args([c.threads, c.dim, c.window, c.negative, c.min_count as usize].map(|v| v.to_string()))
+        .args([c.sample.to_string(), c.alpha.to_string(), c.epochs.to_string(), c.seed.to_string()])
+        .arg(vectors)
+        .env("OMP_NUM_THREADS", "1")
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&output.stderr)).into());
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+/// Training speed in words/s of mm and (unless `no_reference`) gensim with its version, on the default corpus
+/// with the text8 recipe and `threads` threads.
+pub fn speeds(threads: usize, python: Option<PathBuf>, no_reference: bool) -> Result<(f64, Option<(String, f64)>), Failure> {
+    let corpus_path = PathBuf::from(CORPUS);
+    let config = SkipGramConfig { threads, ..SkipGramConfig::default() };
+    config.validate()?;
+    let corpus = Corpus::open(&corpus_path)?;
+    let start = Instant::now();
+    let model = train(&corpus, &config, |_| {})?;
+    let mm = model.vocabulary.corpus_tokens() as f64 * config.epochs as f64 / start.elapsed().as_secs_f64();
+    if no_reference {
+        return Ok((mm, None));
+    }
+    let python = python_with(python, "gensim", &["gensim"])?;
+    let vectors = std::env::temp_dir().join(format!("mm-bench-gensim-{}.bin", std::process::id()));
+    let eval_dir = corpus_path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let r = run_gensim(&python, &corpus_path, &eval_dir, &config, &vectors);
+    let _ = std::fs::remove_file(&vectors);
+    let r = r?;
+    Ok((mm, Some((format!("gensim {}", r.version), r.words_per_s))))
 }
 
 /// Builds the original word2vec.c (from the sdist of the PyPI package `word2vec`, which ships Mikolov's

@@ -1,6 +1,7 @@
 //! `cargo xtask …`: mm's command line.
 
 mod bench;
+mod bench_devices;
 mod bench_train;
 mod bench_word2vec;
 mod data;
@@ -18,6 +19,14 @@ mod translating;
 mod word2vec;
 
 use std::process::ExitCode;
+
+/// The global allocator (see the `mimalloc` feature in Cargo.toml).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The allocator this build uses, for the benches' headers.
+pub const ALLOCATOR: &str = if cfg!(feature = "mimalloc") { "mimalloc" } else { "the system allocator" };
 
 use clap::{Parser, Subcommand};
 

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use mm_tasks::DeviceKind;
 use mm_tasks::data::DataRoot;
 use mm_tasks::encoders::esc10::{Esc10Sounds, eval_folds, train_folds};
 use mm_tasks::encoders::fsdd::FsddDigits;
@@ -14,6 +13,7 @@ use mm_tasks::runner::{
     CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, EVENTS_FILE, METRICS_FILE, MODEL_FILE, Overrides, RunDir, RunFile, Scores, Split, Task, eval_run, load_config,
     load_run_config, train_task,
 };
+use mm_tasks::{DeviceKind, Replica};
 
 use crate::Failure;
 
@@ -111,6 +111,10 @@ pub struct RunArgs {
     /// flex (CPU) or wgpu (GPU). Default: MM_DEVICE, else flex.
     #[arg(long)]
     pub device: Option<DeviceKind>,
+    /// Data-parallel training: devices that share every batch, comma-separated (`wgpu:0,wgpu:1`; `flex,flex`
+    /// runs two replicas on the CPU). The first holds the weights.
+    #[arg(long, value_delimiter = ',')]
+    devices: Vec<Replica>,
     #[arg(long)]
     epochs: Option<usize>,
     #[arg(long)]
@@ -154,7 +158,15 @@ pub struct EvalArgs {
 
 impl RunArgs {
     fn overrides(&self) -> Overrides {
-        Overrides { device: self.device, epochs: self.epochs, batch_size: self.batch_size, lr: self.lr, seed: self.seed, limit: self.limit }
+        Overrides {
+            device: self.device,
+            devices: (!self.devices.is_empty()).then(|| self.devices.clone()),
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            seed: self.seed,
+            limit: self.limit,
+        }
     }
 
     /// The config (file, then flags) and the run folder: a new one, or the one to resume with its saved config.

@@ -47,6 +47,8 @@ const LONG: &[&str] = &[
     "cargo xtask bench signal",
     "cargo xtask bench word2vec",
     "cargo xtask bench train-step",
+    "cargo xtask bench devices",
+    "cargo xtask train mnist --devices wgpu:0,wgpu:1",
 ];
 
 fn data_dir() -> Option<PathBuf> {

@@ -16,6 +16,8 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Int, Tensor};
 
+use crate::gather::{gather_rows, global_loss};
+
 /// Rows scaled to unit length (`[B, D]` → `[B, D]`).
 pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
     let norm = x.clone().powf_scalar(2.0).sum_dim(1).sqrt().clamp_min(1e-12);
@@ -30,26 +32,34 @@ pub fn similarity_matrix(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
 /// Symmetric InfoNCE (CLIP's loss): cross-entropy of picking the true partner among the batch, from `a` to `b`
 /// and from `b` to `a`, on similarities divided by `temperature` (`[1]`, e.g. a learnable parameter's `exp`).
 /// Returns `[1]`.
+///
+/// Under data-parallel training the negatives are the global batch's ([`crate::gather`]).
 pub fn info_nce(a: Tensor<2>, b: Tensor<2>, temperature: Tensor<1>) -> Tensor<1> {
+    let (a, b) = (gather_rows(a), gather_rows(b));
     let [batch, _] = a.dims();
     let device = a.device();
     let logits = similarity_matrix(a, b) / temperature.reshape([1, 1]);
     let targets = Tensor::<1, Int>::arange(0..batch as i64, &device);
     let loss = CrossEntropyLossConfig::new().init(&device);
-    (loss.forward(logits.clone(), targets.clone()) + loss.forward(logits.transpose(), targets)) / 2.0
+    global_loss((loss.forward(logits.clone(), targets.clone()) + loss.forward(logits.transpose(), targets)) / 2.0)
 }
 
 /// InfoNCE when rows come in groups whose members are interchangeable (captions of one class, pictures of one
 /// class): each row's target is spread evenly over the rows of its group in the other set, in both directions,
 /// so that a same-group row is never pushed away as a negative. `groups` `[B]`; `temperature` divides the
-/// cosines. Returns `[1]`; with every group a single row it is [`info_nce`].
+/// cosines. Returns `[1]`; with every group a single row it is [`info_nce`]. Negatives come from the global batch
+/// under data-parallel training.
 pub fn grouped_info_nce(a: Tensor<2>, b: Tensor<2>, groups: Tensor<1, Int>, temperature: f32) -> Tensor<1> {
+    let [rows] = groups.dims();
+    // Group ids travel as floats, exact for ids below 2^24.
+    let groups = gather_rows(groups.float().reshape([rows, 1])).reshape([-1]).int();
+    let (a, b) = (gather_rows(a), gather_rows(b));
     let [batch, _] = a.dims();
     let logits = similarity_matrix(a, b) / temperature;
     let same = groups.clone().reshape([batch, 1]).expand([batch, batch]).equal(groups.reshape([1, batch]).expand([batch, batch])).float();
     let targets = same.clone() / same.sum_dim(1);
     let one_way = |logits: Tensor<2>| (targets.clone() * log_softmax(logits, 1)).sum_dim(1).mean().neg();
-    (one_way(logits.clone()) + one_way(logits.transpose())) / 2.0
+    global_loss((one_way(logits.clone()) + one_way(logits.transpose())) / 2.0)
 }
 
 /// Which negatives a triplet loss charges each anchor for.
@@ -68,14 +78,15 @@ pub enum Negatives {
 
 /// The hinge triplet loss in both directions (`a` anchors against negatives among `b`, and `b` anchors against
 /// negatives among `a`): `[margin − s(a_i, b_i) + s(a_i, b_j)]+` for the negatives `j` chosen by `negatives`.
-/// Mean over the batch; returns `[1]`.
+/// Mean over the batch; returns `[1]`. Negatives come from the global batch under data-parallel training.
 pub fn triplet_loss(a: Tensor<2>, b: Tensor<2>, margin: f32, negatives: Negatives) -> Tensor<1> {
-    triplet_loss_of_scores(similarity_matrix(a, b), margin, negatives)
+    global_loss(triplet_loss_of_scores(similarity_matrix(gather_rows(a), gather_rows(b)), margin, negatives))
 }
 
 /// [`triplet_loss`] on given scores `[B, B]` in [−1, 1] (true pairs on the diagonal; row `i` is anchor `i`'s
 /// scores against every candidate, column `j` candidate `j`'s against every anchor): for pairs scored by more
-/// than two embeddings' cosine, such as a picture attended by each sound. Returns `[1]`.
+/// than two embeddings' cosine, such as a picture attended by each sound. Returns `[1]`. The scores are the
+/// caller's: under data-parallel training they cover one replica's shard unless the caller gathers.
 pub fn triplet_loss_of_scores(scores: Tensor<2>, margin: f32, negatives: Negatives) -> Tensor<1> {
     (one_way_triplet(scores.clone(), margin, negatives) + one_way_triplet(scores.transpose(), margin, negatives)).mean()
 }

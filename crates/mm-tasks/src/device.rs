@@ -71,6 +71,66 @@ impl DeviceKind {
     }
 }
 
+/// One device of data-parallel training (`train.devices`, `--devices`): a backend and which of its devices, written
+/// `flex`, `wgpu` (the adapter wgpu prefers) or `wgpu:N` (the N-th discrete GPU). flex has one device, the CPU:
+/// several flex replicas share its thread pool, which is what the tests use to check the arithmetic on a machine
+/// without GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Replica {
+    /// The backend.
+    pub kind: DeviceKind,
+    /// Which of its devices; `None` for the default one.
+    pub index: Option<usize>,
+}
+
+impl std::str::FromStr for Replica {
+    type Err = DeviceError;
+    fn from_str(text: &str) -> Result<Self, DeviceError> {
+        let (kind, index) = match text.split_once(':') {
+            Some((kind, index)) => (kind, Some(index.parse().map_err(|_| DeviceError::Unknown(text.to_string()))?)),
+            None => (text, None),
+        };
+        Ok(Self { kind: kind.parse()?, index })
+    }
+}
+
+impl TryFrom<String> for Replica {
+    type Error = DeviceError;
+    fn try_from(text: String) -> Result<Self, DeviceError> {
+        text.parse()
+    }
+}
+
+impl From<Replica> for String {
+    fn from(replica: Replica) -> String {
+        replica.to_string()
+    }
+}
+
+impl std::fmt::Display for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            Some(index) => write!(f, "{}:{index}", self.kind),
+            None => write!(f, "{}", self.kind),
+        }
+    }
+}
+
+impl Replica {
+    /// The burn device, checked to work as [`DeviceKind::device`] checks it.
+    pub fn device(self) -> Result<Device, DeviceError> {
+        match (self.kind, self.index) {
+            (DeviceKind::Wgpu, Some(index)) => {
+                let device = Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index));
+                probe(&device).map_err(|e| DeviceError::NoAdapter(format!("wgpu:{index}: {e}")))?;
+                Ok(device)
+            }
+            (kind, _) => kind.device(),
+        }
+    }
+}
+
 /// Runs `1 + 1` on the device; wgpu reports a missing adapter by panicking, which is caught and returned.
 fn probe(device: &Device) -> Result<(), String> {
     match quietly(|| Tensor::<1>::ones([1], device).add_scalar(1.0).into_scalar::<f32>())? {
@@ -129,6 +189,10 @@ mod tests {
 
     #[test]
     fn parses_names() {
+        let replica: Replica = "wgpu:1".parse().unwrap();
+        assert_eq!((replica.kind, replica.index, replica.to_string()), (DeviceKind::Wgpu, Some(1), "wgpu:1".to_string()));
+        assert_eq!("flex".parse::<Replica>().unwrap(), Replica { kind: DeviceKind::Flex, index: None });
+        assert!("wgpu:x".parse::<Replica>().unwrap_err().to_string().contains("wgpu:x"));
         assert_eq!("flex".parse::<DeviceKind>().unwrap(), DeviceKind::Flex);
         assert_eq!("WGPU".parse::<DeviceKind>().unwrap(), DeviceKind::Wgpu);
         assert!("cuda".parse::<DeviceKind>().unwrap_err().to_string().contains("flex"));

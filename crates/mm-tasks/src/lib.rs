@@ -25,4 +25,4 @@ pub mod referencing;
 pub mod runner;
 pub mod translating;
 
-pub use device::{DeviceError, DeviceKind};
+pub use device::{DeviceError, DeviceKind, Replica};

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RunError;
 use super::optim::OptimizerSettings;
-use crate::DeviceKind;
+use crate::{DeviceKind, Replica};
 
 /// Settings every training run has. Each task's config embeds one as `train`, with that task's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +40,9 @@ pub struct TrainConfig {
     pub prefetch: usize,
     /// The device (flex or wgpu). Default: MM_DEVICE, else flex.
     pub device: Option<DeviceKind>,
+    /// Data-parallel training: the devices that share every batch, e.g. `["wgpu:0", "wgpu:1"]` (the first holds
+    /// the weights and the optimiser). Default: none, one device (`device`).
+    pub devices: Vec<Replica>,
 }
 
 impl Default for TrainConfig {
@@ -57,6 +60,7 @@ impl Default for TrainConfig {
             workers: 2,
             prefetch: 4,
             device: None,
+            devices: Vec::new(),
         }
     }
 }
@@ -66,6 +70,8 @@ impl Default for TrainConfig {
 pub struct Overrides {
     /// `--device`.
     pub device: Option<DeviceKind>,
+    /// `--devices`.
+    pub devices: Option<Vec<Replica>>,
     /// `--epochs`.
     pub epochs: Option<usize>,
     /// `--batch-size`.
@@ -82,6 +88,9 @@ impl Overrides {
     /// Applies every flag that was given.
     pub fn apply(&self, config: &mut TrainConfig) {
         config.device = self.device.or(config.device);
+        if let Some(devices) = &self.devices {
+            config.devices = devices.clone();
+        }
         config.epochs = self.epochs.unwrap_or(config.epochs);
         config.batch_size = self.batch_size.unwrap_or(config.batch_size);
         config.lr = self.lr.unwrap_or(config.lr);
@@ -94,6 +103,7 @@ impl Overrides {
     pub fn given(&self) -> Vec<&'static str> {
         let flags = [
             ("--device", self.device.is_some()),
+            ("--devices", self.devices.is_some()),
             ("--epochs", self.epochs.is_some()),
             ("--batch-size", self.batch_size.is_some()),
             ("--lr", self.lr.is_some()),
@@ -113,6 +123,9 @@ impl TrainConfig {
                 "train: epochs, batch_size, lr and keep_checkpoints must be positive and finite (got {}, {}, {}, {})",
                 self.epochs, self.batch_size, self.lr, self.keep_checkpoints
             )));
+        }
+        if self.device.is_some() && !self.devices.is_empty() {
+            return Err(RunError::Config("train.device and train.devices (--device and --devices) both given: give one".into()));
         }
         if let Some((name, scale)) = self.module_lr.iter().find(|(_, s)| !(**s >= 0.0 && s.is_finite())) {
             return Err(RunError::Config(format!("train.module_lr.{name}: {scale} is not a rate multiplier (0 or more)")));

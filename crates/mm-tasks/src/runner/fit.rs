@@ -19,10 +19,11 @@ use super::commands::load_run_config;
 use super::loader::{Loader, Prepare};
 use super::metrics::{self, EpochMetrics, Scores};
 use super::optim::Optimizers;
+use super::replicas::{ShardBatcher, replicated_step};
 use super::run_dir::write_atomically;
 use super::step::{Learner, Tally};
 use super::tensorboard::refresh_events;
-use super::{Context, RunDir, RunError, Task, curves};
+use super::{BatchOf, Batcher, Context, RunDir, RunError, Task, curves};
 use crate::DeviceKind;
 
 /// The config a run was trained with (and its pinned inputs), saved beside its weights.
@@ -80,8 +81,17 @@ pub fn fit<T: Task>(
     // would draw from each other's stream. Runs in one process take turns, so each is exactly reproducible.
     static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let plain = DeviceKind::resolve(settings.device)?.device()?;
+    let plain_devices: Vec<Device> = if settings.devices.is_empty() {
+        vec![DeviceKind::resolve(settings.device)?.device()?]
+    } else {
+        settings.devices.iter().map(|replica| replica.device()).collect::<Result<_, _>>()?
+    };
+    if plain_devices.len() > 1 && !<T::Model as Learner>::data_parallel() {
+        return Err(RunError::Config(format!("train.devices: {} replaces the training step and trains on one device only", T::NAME)));
+    }
+    let plain = plain_devices[0].clone();
     let device = plain.clone().autodiff();
+    let replicas: Vec<Device> = plain_devices.iter().map(|d| d.clone().autodiff()).collect();
     device.seed(settings.seed);
     let metrics_path = run.path().join(METRICS_FILE);
 
@@ -106,7 +116,8 @@ pub fn fit<T: Task>(
     metrics::rewrite(&metrics_path, &state.history)?;
 
     let batcher = T::batcher(config);
-    let loader = Loader::new(train, batcher.clone(), settings.workers, settings.prefetch);
+    let shards: Arc<dyn Batcher<T::Item, Vec<BatchOf<T>>>> = Arc::new(ShardBatcher::new(batcher.clone(), replicas.clone()));
+    let loader = Loader::new(train, shards, settings.workers, settings.prefetch);
     let valid_loader = Loader::new(valid, batcher, settings.workers, settings.prefetch);
     let selection = T::selection(config);
     for epoch in state.epoch..settings.epochs {
@@ -130,12 +141,16 @@ pub fn fit<T: Task>(
 
         let bar = progress_bar(T::NAME, epoch, settings.epochs, steps_per_epoch, first_batch);
         let mut last_finite_step = state.step;
-        for (b, batch) in loader.batches(order, settings.batch_size, first_batch, Some(prepare), &device) {
-            let batch = batch?;
+        for (b, shards) in loader.batches(order, settings.batch_size, first_batch, Some(prepare), &device) {
+            let shards = shards?;
             // Every draw of this step comes from (seed, epoch, batch): a resumed run repeats it exactly.
-            device.seed(settings.seed.wrapping_add(1_000_003 * (epoch as u64 + 1)).wrapping_add(7919 * b as u64));
+            let step_seed = settings.seed.wrapping_add(1_000_003 * (epoch as u64 + 1)).wrapping_add(7919 * b as u64);
+            device.seed(step_seed);
             let output;
-            (model, output) = model.train_step(&batch, &mut optimizers);
+            (model, output) = match shards.as_slice() {
+                [batch] if replicas.len() == 1 => model.train_step(batch, &mut optimizers),
+                _ => replicated_step(model, &shards, &replicas, step_seed, &mut optimizers),
+            };
             optimizers.tick();
             tally.add(&output);
             state.step = optimizers.step;

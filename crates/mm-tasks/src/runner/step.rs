@@ -60,6 +60,18 @@ pub trait Learner: Module + Clone + std::fmt::Debug + 'static {
         Vec::new()
     }
 
+    /// Whether [`Learner::objective`] compares examples across the batch through [`mm_joint::gather`] (InfoNCE,
+    /// triplet losses), so that data-parallel training must show it every replica's embeddings. Default false.
+    fn gathers() -> bool {
+        false
+    }
+
+    /// Whether the model can train data-parallel ([`super::replicated_step`]), which takes the default
+    /// [`Learner::train_step`]'s one loss and one optimiser. Default true; models that replace the step say false.
+    fn data_parallel() -> bool {
+        true
+    }
+
     /// One training step: by default, the gradient of [`Learner::objective`]'s loss applied by the `model`
     /// optimiser, each named sub-module at its own rate.
     fn train_step(self, batch: &Self::Batch, optimizers: &mut Optimizers) -> (Self, StepOutput) {
@@ -75,6 +87,17 @@ pub trait Learner: Module + Clone + std::fmt::Debug + 'static {
 pub fn step_with_module_rates<M: Learner>(model: M, mut grads: Gradients, optimizers: &mut Optimizers, name: &str) -> M {
     let groups = model.split_gradients(&mut grads);
     let rest = GradientsParams::from_grads(grads, &model);
+    apply_gradients(model, rest, groups, optimizers, name)
+}
+
+/// Applies `rest` at the full rate and each named group at its sub-module's rate, with optimiser `name`.
+pub(crate) fn apply_gradients<M: Learner>(
+    model: M,
+    rest: GradientsParams,
+    groups: Vec<(&'static str, GradientsParams)>,
+    optimizers: &mut Optimizers,
+    name: &str,
+) -> M {
     let mut model = optimizers.step(name, model, rest, 1.0);
     for (module, params) in groups {
         let scale = optimizers.module_scale(module);

@@ -237,6 +237,11 @@ impl RecipeMatcher {
 impl Learner for RecipeMatcher {
     type Batch = RecipeBatch;
 
+    /// The triplet loss takes its negatives from the global batch under data-parallel training.
+    fn gathers() -> bool {
+        true
+    }
+
     /// The pairwise loss plus semantic regularisation; `accuracy` is the semantic classifier's on the pictures.
     fn objective(&self, batch: &RecipeBatch) -> StepOutput {
         let [n, _] = batch.features.dims();

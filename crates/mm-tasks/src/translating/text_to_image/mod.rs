@@ -156,6 +156,11 @@ impl TextToImageModel {
 impl Learner for TextToImageModel {
     type Batch = GanBatch;
 
+    /// The GAN alternates two optimisers in its own step, which data-parallel training does not split.
+    fn data_parallel() -> bool {
+        false
+    }
+
     /// Both losses without a step (noise from the device's generator).
     fn objective(&self, batch: &GanBatch) -> StepOutput {
         let [n, _, _, _] = batch.pictures.dims();

@@ -234,6 +234,11 @@ impl TextEmbeddingModel {
 impl Learner for TextEmbeddingModel {
     type Batch = CaptionedBatch;
 
+    /// Grouped InfoNCE takes its negatives from the global batch under data-parallel training.
+    fn gathers() -> bool {
+        true
+    }
+
     /// Grouped InfoNCE; `accuracy` counts pictures whose nearest caption in the batch is of their group.
     fn objective(&self, batch: &CaptionedBatch) -> StepOutput {
         let [n] = batch.groups.dims();
