@@ -1,5 +1,6 @@
 """PyTorch's side of `cargo run -p mm-benches --example flex_conv_step`: the same 3 x 3 convolution (batch 64,
-32 -> 64 channels, 14 x 14, padding 1, no bias), forward alone and forward + backward, median ms of 30 calls.
+32 -> 64 channels, 14 x 14, padding 1, no bias), forward alone, forward + backward, and each gradient alone
+(torch.nn.grad), median ms of 30 calls.
 
     python benches/reference/conv_step_reference.py THREADS
 """
@@ -36,4 +37,21 @@ def both():
     return w.grad.sum().item() + x.grad.sum().item()
 
 
-print(f"torch {torch.__version__}, {torch.get_num_threads()} threads: forward {median_ms(forward):.2f} ms, forward + backward {median_ms(both):.2f} ms")
+g = torch.randn(64, 64, 14, 14)
+
+
+def input_grad():
+    with torch.no_grad():
+        return torch.nn.grad.conv2d_input(x.shape, w, g, padding=1).sum().item()
+
+
+def weight_grad():
+    with torch.no_grad():
+        return torch.nn.grad.conv2d_weight(x, w.shape, g, padding=1).sum().item()
+
+
+print(
+    f"torch {torch.__version__}, {torch.get_num_threads()} threads: forward {median_ms(forward):.2f} ms, "
+    f"forward + backward {median_ms(both):.2f} ms; input gradient {median_ms(input_grad):.2f} ms, "
+    f"weight gradient {median_ms(weight_grad):.2f} ms"
+)

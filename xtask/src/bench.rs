@@ -148,7 +148,7 @@ pub fn python_with(explicit: Option<PathBuf>, modules: &str, packages: &[&str]) 
 }
 
 fn run_reference(input: &Path, repeats: usize, python: Option<PathBuf>) -> Result<Reference, Failure> {
-    let packages = ["librosa==0.11.0", "scipy", "torch==2.11.0", "torchaudio==2.11.0", "soundfile"];
+    let packages = ["librosa==0.11.0", "scipy", "torch", "torchaudio", "soundfile"];
     let python = python_with(python, "librosa, scipy, torch, torchaudio, soundfile", &packages)?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/signal_reference.py");
     let output = Command::new(&python)

@@ -117,7 +117,7 @@ pub fn run(args: TrainStepArgs) -> Result<ExitCode, Failure> {
         rows.push((format!("mm {} runner step on wgpu", env!("CARGO_PKG_VERSION")), time_runner_steps(&device, args.batch, args.repeats)));
     }
     if !args.no_reference {
-        let python = python_with(args.python.clone(), "torch", &["torch==2.11.0"])?;
+        let python = python_with(args.python.clone(), "torch", &["torch"])?;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/train_step_reference.py");
         let output = Command::new(&python)
             .arg(&script)
