@@ -187,48 +187,37 @@ def adamw(model):
     return torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-4, eps=1e-5)
 
 
-def classifier(model, shape, batch, device):
-    optimizer = adamw(model)
-    inputs = torch.randn(batch, *shape, device=device)
-    labels = torch.arange(batch, device=device) % 10
-    test = torch.randn(batch, *shape, device=device)
+def steps(model, optimizer, loss, outputs):
+    """A training step on `loss()` and an inference batch summing `outputs()`, each read back."""
 
     def train():
         model.train()
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(inputs), labels)
-        loss.backward()
+        value = loss()
+        value.backward()
         optimizer.step()
-        return loss.item()
+        return value.item()
 
     def infer():
         model.eval()
         with torch.no_grad():
-            return model(test).sum().item()
+            return outputs().sum().item()
 
     return train, infer
+
+
+def classifier(model, shape, batch, device):
+    inputs, test = torch.randn(batch, *shape, device=device), torch.randn(batch, *shape, device=device)
+    labels = torch.arange(batch, device=device) % 10
+    return steps(model, adamw(model), lambda: F.cross_entropy(model(inputs), labels), lambda: model(test))
 
 
 def captioner(batch, device):
     model = Captioner().to(device)
-    optimizer = adamw(model)
     tokens = (torch.arange(batch * 16, device=device) * 7919 % 1000).view(batch, 16)
     features, test = torch.randn(batch, 64, device=device), torch.randn(batch, 64, device=device)
-
-    def train():
-        model.train()
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(features, tokens).reshape(-1, 1000), tokens.reshape(-1))
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    def infer():
-        model.eval()
-        with torch.no_grad():
-            return model(test, tokens).sum().item()
-
-    return train, infer
+    loss = lambda: F.cross_entropy(model(features, tokens).reshape(-1, 1000), tokens.reshape(-1))
+    return steps(model, adamw(model), loss, lambda: model(test, tokens))
 
 
 def gan(batch, device):
@@ -273,21 +262,7 @@ def separator(batch, device):
     mixture = torch.randn(batch, 2, 101, 129, device=device)
     targets = torch.randn(batch, 2, 2, 101, 129, device=device)
     test = torch.randn(batch, 2, 101, 129, device=device)
-
-    def train():
-        model.train()
-        optimizer.zero_grad()
-        loss = pit_loss(apply_masks(model(mixture), mixture), targets)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    def infer():
-        model.eval()
-        with torch.no_grad():
-            return model(test).sum().item()
-
-    return train, infer
+    return steps(model, optimizer, lambda: pit_loss(apply_masks(model(mixture), mixture), targets), lambda: model(test))
 
 
 def workload(family, batch, device):
