@@ -7,7 +7,7 @@
 //! replica's gradient is then the global-batch loss's gradient through its own rows, and their sum over replicas
 //! is the global-batch loss's gradient: OpenCLIP's `gather_with_grad = False` with the local rows kept
 //! differentiable, and its note that DDP's gradient averaging must become a sum. [`global_loss`] undoes the
-//! runner's weighting of each replica's loss by its share of the batch for such losses.
+//! runner's weighting of each replica's loss by its share of the batch in the gradient of such losses.
 //!
 //! Outside data-parallel training (no gathering set up on this thread) both functions return their input.
 
@@ -91,12 +91,17 @@ pub fn gather_rows(rows: Tensor<2>) -> Tensor<2> {
     })
 }
 
-/// A loss over gathered rows, `[1]`: divided by this replica's share of the batch under data-parallel training
-/// (the runner weights each replica's loss by that share; a loss already over the global batch must not be), else
-/// the loss itself.
+/// A loss over gathered rows, `[1]`. Under data-parallel training the runner weights each replica's loss by its
+/// share of the batch, which is right for a mean over the replica's own examples but not for a loss already over
+/// the global batch: here the loss keeps its value (so that the weighted sum over replicas reports it once) while
+/// its gradient is divided by the share (so that each replica's weighted gradient is the whole loss's gradient
+/// through its own rows). Outside data-parallel training, the loss itself.
 pub fn global_loss(loss: Tensor<1>) -> Tensor<1> {
     GATHERING.with(|g| match g.borrow().as_ref() {
-        Some(gathering) if gathering.phase == Phase::Use => loss / gathering.share,
+        Some(gathering) if gathering.phase == Phase::Use => {
+            let value = loss.clone().detach();
+            value.clone() + (loss - value) / gathering.share
+        }
         _ => loss,
     })
 }
@@ -120,7 +125,7 @@ mod tests {
         let all: Vec<f32> = gather_rows(rows(2.0)).into_data().try_to_vec().unwrap();
         assert_eq!(all, [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]);
         let loss: f32 = global_loss(Tensor::from_floats([1.0], &device)).into_scalar();
-        assert!((loss - 3.0).abs() < 1e-6);
+        assert!((loss - 1.0).abs() < 1e-6, "the value is kept; the gradient is scaled (tests/data_parallel.rs)");
         assert!(end());
         assert!(!end(), "ended");
     }

@@ -96,13 +96,18 @@ fn one_and_two_devices<M: Learner<Batch = Pairs>>(model: M, shards_at: usize) ->
     let (mut two, mut opt_two) = (model, optimizers());
     let devices = vec![device.clone(), device.clone()];
     for batch in &batches {
-        (one, _) = one.train_step(batch, &mut opt_one);
+        let one_output;
+        (one, one_output) = one.train_step(batch, &mut opt_one);
         let cut = |t: &Tensor<2>| [t.clone().narrow(0, 0, shards_at), t.clone().narrow(0, shards_at, 12 - shards_at)];
         let ([l0, l1], [r0, r1]) = (cut(&batch.left), cut(&batch.right));
         let shards = [Pairs { left: l0, right: r0 }, Pairs { left: l1, right: r1 }];
         let output;
         (two, output) = replicated_step(two, &shards, &devices, 0, &mut opt_two);
         assert_eq!(output.examples, 12);
+        let [a, b]: [f32; 2] = [one_output.loss.into_scalar(), output.loss.into_scalar()];
+        if M::gathers() {
+            assert!((a - b).abs() < 1e-5, "the reported loss is the global batch's: {a} on one device, {b} on two");
+        }
     }
     (weights(&one), weights(&two))
 }
