@@ -38,6 +38,14 @@ pub enum BenchCommand {
     Devices(crate::bench_devices::DevicesArgs),
 }
 
+/// The thread count to give the references: `flag` when given, else flex's (rayon's pool: RAYON_NUM_THREADS,
+/// else every core).
+pub fn flex_threads(flag: Option<usize>) -> usize {
+    flag.unwrap_or_else(|| {
+        std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    })
+}
+
 /// Median wall time of `repeats` calls in milliseconds, after two warm-up calls.
 pub fn median_ms<T>(repeats: usize, mut call: impl FnMut() -> T) -> f64 {
     for _ in 0..2 {

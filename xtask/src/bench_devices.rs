@@ -79,9 +79,7 @@ struct TorchRun {
 }
 
 pub fn run(args: DevicesArgs) -> Result<ExitCode, Failure> {
-    let threads = args.threads.unwrap_or_else(|| {
-        std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    });
+    let threads = crate::bench::flex_threads(args.threads);
     let families = if args.families.is_empty() { Family::ALL.to_vec() } else { args.families.clone() };
     let mut notes = Vec::new();
     let devices: Vec<(DeviceKind, Device)> = if args.devices.is_empty() {

@@ -104,9 +104,7 @@ fn time_runner_steps(device: &Device, batch: usize, repeats: usize) -> f64 {
 }
 
 pub fn run(args: TrainStepArgs) -> Result<ExitCode, Failure> {
-    let threads = args.threads.unwrap_or_else(|| {
-        std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    });
+    let threads = crate::bench::flex_threads(args.threads);
     let flex = Device::flex().autodiff();
     let mut rows = vec![
         (format!("mm {} runner step on flex", env!("CARGO_PKG_VERSION")), time_runner_steps(&flex, args.batch, args.repeats)),
