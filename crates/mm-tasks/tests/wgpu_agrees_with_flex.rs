@@ -4,14 +4,22 @@
 //! weights. CI installs a software Vulkan device (Mesa's llvmpipe), so this runs everywhere; where no adapter
 //! exists outside CI the test says so and passes. `-- --nocapture` prints each comparison's largest difference.
 
+use std::sync::{Mutex, MutexGuard};
+
 use burn::tensor::{Device, Tensor, TensorData};
 use mm_audio::device::DeviceLogMel;
 use mm_audio::signal::LogMelConfig;
 use mm_tasks::device::{DeviceKind, agreement_check};
 
-fn wgpu() -> Option<Device> {
+/// The wgpu device, held by one test at a time. Tests on one shared device from two threads failed once in CI
+/// with a panic re-raised from the device's runner thread (its message lost, see `report_every_panic`); the
+/// tests are about agreement, not concurrency, and take no longer one at a time on two cores.
+fn wgpu() -> Option<(Device, MutexGuard<'static, ()>)> {
+    static TURN: Mutex<()> = Mutex::new(());
+    report_every_panic();
+    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     match DeviceKind::Wgpu.device() {
-        Ok(device) => Some(device),
+        Ok(device) => Some((device, turn)),
         Err(error) if std::env::var_os("CI").is_none() => {
             eprintln!("skipping: {error}");
             None
@@ -20,16 +28,33 @@ fn wgpu() -> Option<Device> {
     }
 }
 
+/// Writes every panic straight to the process's stderr as well. The test harness captures a panic's message
+/// for the test whose thread spawned the panicking one: a worker thread of flex's pool or of wgpu belongs to
+/// whichever test started it first, and its panic reaches a later test only as a payload re-raised without a
+/// message. Then CI's log still names the thread and the cause.
+fn report_every_panic() {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+            let line = format!("panic on thread '{thread}': {info}\n{}\n", std::backtrace::Backtrace::force_capture());
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+            default(info);
+        }));
+    });
+}
+
 #[test]
 fn tensor_operations_agree() {
-    let Some(device) = wgpu() else { return };
+    let Some((device, _turn)) = wgpu() else { return };
     let difference = agreement_check(&device).unwrap();
     assert!(difference < 1e-4, "wgpu differs from flex by {difference}");
 }
 
 #[test]
 fn log_mel_on_the_device_agrees() {
-    let Some(device) = wgpu() else { return };
+    let Some((device, _turn)) = wgpu() else { return };
     // Tones over a noise floor about 40 dB down, as in real recordings: in a band with no energy at all, dB
     // values only compare rounding noise.
     let mut state = 12345u32;
@@ -125,7 +150,7 @@ fn close(family: &str, what: &str, a: &[f32], b: &[f32], tolerance: f32) {
 /// Builds the family's model on flex, copies the same weights to wgpu, runs `one_step` on each and compares
 /// outputs and loss (1e-4 of their largest value), gradients (1e-3) and updated parameters (1e-4).
 fn families_agree<M: Module + Clone>(family: &str, make: impl Fn(&Device) -> M, run: impl Fn(&M, &Device) -> (Tensor<1>, Tensor<1>)) {
-    let Some(gpu) = wgpu() else { return };
+    let Some((gpu, _turn)) = wgpu() else { return };
     let (flex, gpu) = (Device::flex().autodiff(), gpu.autodiff());
     let model = make(&flex);
     // Parameters initialise lazily; reading them fixes the weights before the copy.
@@ -175,7 +200,7 @@ fn resnet_image_encoder_agrees() {
 #[test]
 fn torchvision_resnets_agree() {
     use mm_vision::torchvision::{TorchvisionArchitecture, TorchvisionConfig};
-    let Some(gpu) = wgpu() else { return };
+    let Some((gpu, _turn)) = wgpu() else { return };
     let flex = Device::flex();
     for architecture in [TorchvisionArchitecture::ResNet18, TorchvisionArchitecture::ResNet50] {
         let net = TorchvisionConfig::new(architecture).init(&flex);

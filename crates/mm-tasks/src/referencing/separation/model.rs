@@ -303,6 +303,10 @@ impl Separator {
     /// - `mixture`: `[B, 2, T, F]`, the compressed STFT's real and imaginary parts (`F` = the config's `bins`)
     /// - `visual`: the queried sources' streams (audio-visual networks; ignored by audio-only ones)
     /// - returns `[B, S, 2, T, F]`: S = the queried sources (audio-visual) or the config's `sources` (audio-only)
+    ///
+    /// # Panics
+    /// When the mixture's shape is not `[B, 2, T, F]`, or an audio-visual network is given no visual batch (the
+    /// task's batcher always gives one; [`Separator::is_audio_visual`] says which a network needs).
     pub fn masks(&self, mixture: Tensor<4>, visual: Option<&VisualBatch>) -> Tensor<5> {
         let [b, two, t, f] = mixture.dims();
         assert_eq!((two, f), (2, self.bins), "mixture must be [B, 2, T, {}], got {:?}", self.bins, mixture.dims());
