@@ -131,10 +131,12 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
     }
 
     let mut results = Vec::new();
-    for encoder_kind in [TextEncoderKind::Lstm, TextEncoderKind::BagOfWords] {
+    // The bag of words learns slowly from 1,024 pairs (image-to-text medR 90 to 94 over three seeds after four
+    // epochs, against chance 100.5) but its epochs are cheap: 4,096 pairs for six epochs give 40 to 44 in 5 s.
+    for (encoder_kind, train_pairs, epochs) in [(TextEncoderKind::Lstm, 1024, 4), (TextEncoderKind::BagOfWords, 4096, 6)] {
         let mut config = RecipeConfig {
             encoder_run: Some(encoder.into()),
-            train_pairs: 1024,
+            train_pairs,
             valid_pairs: 200,
             test_pairs: 200,
             held_out_test_pairs: 100,
@@ -142,15 +144,15 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
             text_encoder: encoder_kind,
             ..Default::default()
         };
-        config.train.epochs = 4;
+        config.train.epochs = epochs;
         let run = RunDir::create(dir, "recipe", 0).unwrap();
         train_task::<Recipe>(&config, root, &run, false, None).unwrap();
         let report = evaluate_recipe(run.path(), root, &burn::tensor::Device::flex()).unwrap();
         assert_eq!((report.seen.test_sets.len(), report.held_out.test_sets.len(), report.order_chance), (2, 2, 0.25));
         assert_eq!((report.seen.chance_median_rank, report.held_out.chance_median_rank), (100.5, 50.5));
-        // Chance is a median rank of 100.5 among 200 test pairs; four short epochs already do better both ways (two
-        // were too few for the bag of words to be sure of it).
+        // Chance is a median rank of 100.5 among 200 test pairs; both encoders do clearly better both ways.
         let [image_to_text, text_to_image] = [report.seen.image_to_text[0], report.seen.text_to_image[0]];
+        println!("recipe, {encoder_kind:?}: test medR {image_to_text} image to text, {text_to_image} text to image");
         assert!(image_to_text < 95.0 && text_to_image < 95.0, "{encoder_kind:?}: medR {image_to_text} and {text_to_image}, chance 100.5");
         assert!(report.seen.image_to_text_interval[0].is_finite(), "an interval over two sets");
         for file in ["recipe.json", "retrieval.png", "joint-space.png"] {
@@ -212,14 +214,15 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) -> PathBuf {
     let pairing = DigitPairing { teacher_run: Some(encoder.into()), pairs_per_recording: 1, ..Default::default() };
     let mut config =
         SoundNetConfig { pairing: Pairing::ByDigit(pairing.clone()), probe: ProbeSettings { steps: 20, ..Default::default() }, ..Default::default() };
-    config.train.epochs = 3;
+    config.train.epochs = 5;
     config.train.limit = Some(768);
     let run = RunDir::create(dir, "soundnet", 0).unwrap();
     train_task::<SoundNet>(&config, root, &run, false, None).unwrap();
     let report = probe_student(run.path(), root, &burn::tensor::Device::flex()).unwrap();
     assert_eq!(report.layers.len(), 5);
-    // Three short epochs without one audio label: the student's digit head is well above its baseline (the most
-    // frequent digit, 0.10; 0.27 when written), and its layers already carry more about the digit than the same
+    println!("digit-paired student: test accuracy {} (baseline {})", report.student_accuracy, report.student_baseline);
+    // Five short epochs without one audio label: the student's digit head is well above its baseline (the most
+    // frequent digit, 0.10; 0.30 when written, three epochs gave 0.27), and its layers already carry more about the digit than the same
     // layers untrained.
     assert!(report.student_accuracy > report.student_baseline + 0.1, "student accuracy {} (baseline {})", report.student_accuracy, report.student_baseline);
     assert!((report.student_baseline - 0.1).abs() < 0.02, "FSDD's test split has 30 of each digit: {}", report.student_baseline);
@@ -285,6 +288,7 @@ fn soundnet_scenes(dir: &Path, root: &DataRoot, digit_paired: &Path) {
     // likeliest object is in the scene about four times as often as the most frequent object is (0.235 against
     // 0.055 when written; four epochs from a teacher of six were too few to be sure of beating it).
     let report = probe_student(run.path(), root, &burn::tensor::Device::flex()).unwrap();
+    println!("co-occurrence student: test accuracy {} (baseline {})", report.student_accuracy, report.student_baseline);
     assert!(report.student_accuracy > report.student_baseline + 0.04, "student {} vs baseline {}", report.student_accuracy, report.student_baseline);
     assert!(report.pairing.starts_with("co-occurrence"));
     // Other seeds' reports summarise into intervals; a run paired otherwise is refused.
