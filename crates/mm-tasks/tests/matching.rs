@@ -222,8 +222,8 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) -> PathBuf {
     assert_eq!(report.layers.len(), 5);
     println!("digit-paired student: test accuracy {} (baseline {})", report.student_accuracy, report.student_baseline);
     // Five short epochs without one audio label: the student's digit head is well above its baseline (the most
-    // frequent digit, 0.10; 0.30 when written, three epochs gave 0.27), and its layers already carry more about the digit than the same
-    // layers untrained.
+    // frequent digit, 0.10; 0.30 when written, where three epochs gave 0.27), and its layers already carry more
+    // about the digit than the same layers untrained.
     assert!(report.student_accuracy > report.student_baseline + 0.1, "student accuracy {} (baseline {})", report.student_accuracy, report.student_baseline);
     assert!((report.student_baseline - 0.1).abs() < 0.02, "FSDD's test split has 30 of each digit: {}", report.student_baseline);
     let best = |pick: fn(&LayerProbe) -> f64| report.layers.iter().map(pick).fold(0.0, f64::max);
