@@ -11,9 +11,10 @@ use mm_audio::device::DeviceLogMel;
 use mm_audio::signal::LogMelConfig;
 use mm_tasks::device::{DeviceKind, agreement_check};
 
-/// The wgpu device, held by one test at a time. Tests on one shared device from two threads failed once in CI
-/// with a panic re-raised from the device's runner thread (its message lost, see `report_every_panic`); the
-/// tests are about agreement, not concurrency, and take no longer one at a time on two cores.
+/// The wgpu device, held by one test at a time. Tests sharing the device from two threads failed once in a run
+/// of `.ci/run`, with a panic re-raised from the device's runner thread (its message lost, see
+/// `report_every_panic`); the tests are about agreement, not concurrency, and take no longer one at a time on
+/// two cores.
 fn wgpu() -> Option<(Device, MutexGuard<'static, ()>)> {
     static TURN: Mutex<()> = Mutex::new(());
     report_every_panic();
