@@ -9,11 +9,12 @@ gradients, the outputs' sum read back), each after five warm-up calls.
 """
 import json
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from timing import median_ms
 
 
 def conv_bn_relu(cin, cout, stride=1, relu=True):
@@ -279,18 +280,6 @@ def workload(family, batch, device):
     if family == "separator":
         return separator(batch, device)
     raise SystemExit(f"unknown family {family}")
-
-
-def median_ms(call, repeats):
-    for _ in range(5):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return times[len(times) // 2]
 
 
 def main():

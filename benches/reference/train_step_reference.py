@@ -9,10 +9,11 @@ dropout 0.2 and a linear layer to 10 classes. Prints one JSON object: the median
 """
 import json
 import sys
-import time
 
 import torch
 from torch import nn
+
+from timing import median_ms
 
 batch, repeats, threads = map(int, sys.argv[1:4])
 torch.set_num_threads(threads)
@@ -43,12 +44,4 @@ def step():
     return loss.item()
 
 
-for _ in range(5):
-    step()
-times = []
-for _ in range(repeats):
-    start = time.perf_counter()
-    step()
-    times.append((time.perf_counter() - start) * 1000)
-times.sort()
-print(json.dumps({"version": torch.__version__, "ms": times[len(times) // 2], "threads": torch.get_num_threads()}))
+print(json.dumps({"version": torch.__version__, "ms": median_ms(step, repeats), "threads": torch.get_num_threads()}))
