@@ -11,6 +11,9 @@ use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld};
 
 use crate::Failure;
 
+/// The most scenes drawn on the contact sheet (every scene still gets its own files).
+const MAX_SHEET: usize = 64;
+
 #[derive(Args)]
 pub struct ShapesArgs {
     /// How many scenes.
@@ -28,13 +31,14 @@ pub struct ShapesArgs {
 }
 
 pub fn run(args: ShapesArgs) -> Result<ExitCode, Failure> {
+    let end = args.start.checked_add(args.count).ok_or_else(|| format!("--start {} with -n {}: the last scene's index overflows", args.start, args.count))?;
     let world = ShapesWorld::new(ShapesConfig::default(), args.seed);
-    std::fs::create_dir_all(&args.output)?;
+    std::fs::create_dir_all(&args.output).map_err(|e| format!("--output {}: {e}", args.output.display()))?;
     let config = world.config();
     let mut log_mel = LogMel::new(LogMelConfig::new(config.sample_rate, 512, 128, 64))?;
     let mut records = Vec::new();
     let mut sheet = Vec::new();
-    for index in args.start..args.start + args.count {
+    for index in args.start..end {
         let scene = world.scene(index);
         let stem = args.output.join(format!("scene_{index:05}"));
         mm_vision::save_png(stem.with_extension("png"), &scene.image)?;
@@ -56,12 +60,21 @@ pub fn run(args: ShapesArgs) -> Result<ExitCode, Failure> {
             "objects": scene.objects,
             "questions": scene.questions,
         }));
-        sheet.push((scene.image, scene.caption));
+        if sheet.len() < MAX_SHEET {
+            sheet.push((scene.image, scene.caption));
+        }
     }
     let json = args.output.join("scenes.json");
-    std::fs::write(&json, serde_json::to_string_pretty(&serde_json::json!({ "seed": args.seed, "scenes": records }))?)?;
+    let text = serde_json::to_string_pretty(&serde_json::json!({ "seed": args.seed, "scenes": records }))?;
+    mm_files::write_bytes(&json, text.as_bytes()).map_err(|e| format!("{}: {e}", json.display()))?;
     let sheet_path = args.output.join("sheet.png");
     mm_vision::picture::captioned_grid(&sheet, 4, 3, &sheet_path)?;
-    println!("wrote {} scenes (seed {}) to {}: sheet.png, scenes.json, and per scene .png, .wav and _logmel.png", args.count, args.seed, args.output.display());
+    println!(
+        "wrote {} scenes (seed {}) to {}: sheet.png (the first {}), scenes.json, and per scene .png, .wav and _logmel.png",
+        args.count,
+        args.seed,
+        args.output.display(),
+        sheet.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

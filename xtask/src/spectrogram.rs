@@ -73,7 +73,7 @@ pub fn run(args: SpectrogramArgs) -> Result<ExitCode, Failure> {
         }
     };
     if let Some(rate) = args.sample_rate {
-        audio = audio.resample(rate)?;
+        audio = audio.resample(rate).map_err(|e| format!("--sample-rate {rate}: {e}"))?;
     }
     let rate = audio.sample_rate;
     let stft_config = StftConfig::new(args.n_fft).with_hop_length(args.hop.unwrap_or(args.n_fft / 4)).with_window(args.window);
@@ -103,9 +103,12 @@ pub fn run(args: SpectrogramArgs) -> Result<ExitCode, Failure> {
         }
     };
 
+    if let Some(value) = values.iter().find(|v| !v.is_finite()) {
+        return Err(format!("{name}: its spectrogram holds {value}, beyond f32's range (are the samples scaled to [-1, 1]?)").into());
+    }
     let stem = strip_extension(&args.output);
     if let Some(parent) = stem.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(parent).map_err(|e| format!("--output {}: cannot make the folder {}: {e}", args.output.display(), parent.display()))?;
     }
     let npy = stem.with_extension("npy");
     let png = stem.with_extension("png");

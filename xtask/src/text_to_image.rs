@@ -100,7 +100,7 @@ pub fn eval(args: &CompareEvalArgs) -> Result<ExitCode, Failure> {
 pub struct GenerateArgs {
     /// What to draw, e.g. "the digit seven" or "an odd digit with one loop".
     text: String,
-    /// How many pictures (different noise).
+    /// How many pictures (different noise), at most 100,000; the grid shows the first 256.
     #[arg(short = 'n', long = "count", default_value_t = 16, value_parser = crate::flags::at_least_one)]
     count: usize,
     /// The grid (PNG); the pictures themselves go beside it as .npy, [N, C, H, W] float32 in [0, 1].
@@ -120,9 +120,14 @@ pub struct GenerateArgs {
 pub fn generate(args: GenerateArgs) -> Result<ExitCode, Failure> {
     let device = DeviceKind::resolve(args.device)?.device()?;
     let (pictures, config) = pictures_of_text(&args.run, &args.text, args.count, args.seed, &device)?;
-    let columns = (args.count as f64).sqrt().ceil() as usize;
-    save_pictures(&pictures, config.source.channels(), config.image_size, columns, &args.output)?;
-    println!("{} pictures of {:?}: {} and {}", args.count, args.text, args.output.display(), args.output.with_extension("npy").display());
+    let shown = save_pictures(&pictures, config.source.channels(), config.image_size, &args.output)?;
+    println!(
+        "{} pictures of {:?}: {} (the first {shown}) and {} (all)",
+        args.count,
+        args.text,
+        args.output.display(),
+        args.output.with_extension("npy").display()
+    );
     println!("{}", serde_json::json!({ "text": args.text, "count": args.count, "grid": args.output, "pictures": args.output.with_extension("npy") }));
     Ok(ExitCode::SUCCESS)
 }

@@ -189,8 +189,7 @@ impl RunArgs {
             return Ok((config, run, true));
         }
         let mut config = match &self.config {
-            // A task config, or a run's config.json (to start a new run with the settings of an old one).
-            Some(path) => load_config::<T::Config>(path).or_else(|e| load_config::<RunFile<T::Config>>(path).map(|f| f.config).map_err(|_| e))?,
+            Some(path) => load_task_config::<T>(path)?,
             None => T::Config::default(),
         };
         self.overrides().apply(T::train_config_mut(&mut config));
@@ -199,6 +198,53 @@ impl RunArgs {
         Ok((config, run, false))
     }
 }
+
+/// A task config, or a run's config.json (to start a new run with the settings of an old one). A run of
+/// another task says whose it is; so does a config that only another task's settings read.
+fn load_task_config<T: Task>(path: &Path) -> Result<T::Config, Failure> {
+    if let Ok(run) = load_config::<RunFile<serde::de::IgnoredAny>>(path) {
+        if run.task != T::NAME {
+            return Err(format!("--config {}: the config of a {} run, not a {} run", path.display(), run.task, T::NAME).into());
+        }
+        return Ok(load_config::<RunFile<T::Config>>(path)?.config);
+    }
+    load_config::<T::Config>(path).map_err(|error| {
+        let owners: Vec<&str> = TASK_CONFIGS.iter().filter(|(name, reads)| *name != T::NAME && reads(path)).map(|(name, _)| *name).collect();
+        match owners.as_slice() {
+            [] => error.into(),
+            owners => format!("--config {}: a {} config, not a {} config ({error})", path.display(), owners.join(" or "), T::NAME).into(),
+        }
+    })
+}
+
+/// Whether a file reads as `T`'s config.
+fn reads_as<T: Task>(path: &Path) -> bool {
+    load_config::<T::Config>(path).is_ok()
+}
+
+/// Whether a file reads as one task's config.
+type ReadsAs = fn(&Path) -> bool;
+
+/// Every runner task by name, with whether a file reads as its config.
+const TASK_CONFIGS: &[(&str, ReadsAs)] = &[
+    (Mnist::NAME, reads_as::<Mnist>),
+    (FsddDigits::NAME, reads_as::<FsddDigits>),
+    (Esc10Sounds::NAME, reads_as::<Esc10Sounds>),
+    (Shapes::NAME, reads_as::<Shapes>),
+    (mm_tasks::matching::tagging::Tagging::NAME, reads_as::<mm_tasks::matching::tagging::Tagging>),
+    (mm_tasks::matching::recipe::Recipe::NAME, reads_as::<mm_tasks::matching::recipe::Recipe>),
+    (mm_tasks::matching::soundnet::SoundNet::NAME, reads_as::<mm_tasks::matching::soundnet::SoundNet>),
+    (mm_tasks::translating::show_and_tell::ShowAndTellTask::NAME, reads_as::<mm_tasks::translating::show_and_tell::ShowAndTellTask>),
+    (mm_tasks::translating::show_attend_tell::ShowAttendTellTask::NAME, reads_as::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>),
+    (mm_tasks::referencing::vqa::Vqa::NAME, reads_as::<mm_tasks::referencing::vqa::Vqa>),
+    (mm_tasks::referencing::localisation::Localisation::NAME, reads_as::<mm_tasks::referencing::localisation::Localisation>),
+    (mm_tasks::referencing::separation::Separation::NAME, reads_as::<mm_tasks::referencing::separation::Separation>),
+    (
+        mm_tasks::translating::text_to_image::text_embedding::TextEmbedding::NAME,
+        reads_as::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>,
+    ),
+    (mm_tasks::translating::text_to_image::TextToImage::NAME, reads_as::<mm_tasks::translating::text_to_image::TextToImage>),
+];
 
 pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
     match task.unwrap_or(TrainTask::Shapes(RunArgs { runs: "runs".into(), ..Default::default() })) {

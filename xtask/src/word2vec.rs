@@ -163,7 +163,7 @@ pub fn train_command(args: TrainArgs) -> Result<ExitCode, Failure> {
         evaluation: &report,
     };
     let json_path = args.out.with_extension("eval.json");
-    write_atomically(&json_path, &serde_json::to_vec_pretty(&record)?)?;
+    mm_files::write_bytes(&json_path, &serde_json::to_vec_pretty(&record)?).map_err(|e| format!("{}: {e}", json_path.display()))?;
     println!("vectors: {}\nevaluation: {}", args.out.display(), json_path.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -200,12 +200,4 @@ fn print_report(report: &Report) {
     for (name, score) in [("WordSim353", &report.wordsim353), ("SimLex-999", &report.simlex999)] {
         println!("{name}: Spearman {:.4} over {}/{} pairs", score.spearman, score.covered, score.total);
     }
-}
-
-/// Writes through a temporary file and a rename, so an interrupted run leaves the old file or none.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    std::fs::write(&partial, bytes)?;
-    std::fs::rename(&partial, path)
 }

@@ -8,6 +8,10 @@ use crate::{Error, Result};
 /// "rate") is an error rather than a resampler that tries to allocate gigabytes.
 pub const MAX_SAMPLE_RATE: u32 = 1_536_000;
 
+/// The most samples a clip may have after resampling: 2^28 (about 4.7 hours at 16 kHz, 1 GiB of f32). A clip
+/// whose header declares a rate far below its real one (a 1 Hz "recording") would otherwise ask for gigabytes.
+pub const MAX_SAMPLES: usize = 1 << 28;
+
 /// Checks that a sample rate is in 1..=[`MAX_SAMPLE_RATE`]; `what` names where it came from.
 pub fn check_sample_rate(rate: u32, what: &str) -> Result<()> {
     if (1..=MAX_SAMPLE_RATE).contains(&rate) {
@@ -48,8 +52,15 @@ impl Audio {
         if !(1..=MAX_SAMPLE_RATE).contains(&from) || !(1..=MAX_SAMPLE_RATE).contains(&to) {
             return Err(error(format!("sample rates must be in 1..={MAX_SAMPLE_RATE} Hz")));
         }
+        let wanted = (self.samples.len() as u64 * to as u64).div_ceil(from as u64);
+        if wanted > MAX_SAMPLES as u64 {
+            return Err(error(format!(
+                "{} samples at {from} Hz would become {wanted} at {to} Hz, more than mm resamples ({MAX_SAMPLES}); is the file's sample rate right?",
+                self.samples.len()
+            )));
+        }
+        let wanted = wanted as usize;
         let mut resampler = FftFixedIn::<f32>::new(from as usize, to as usize, 1024, 2, 1).map_err(|e| error(e.to_string()))?;
-        let wanted = (self.samples.len() as u64 * to as u64).div_ceil(from as u64) as usize;
         let delay = resampler.output_delay();
         let mut out = Vec::with_capacity(wanted + delay + resampler.output_frames_max());
         let mut buffer = resampler.output_buffer_allocate(true);
@@ -61,8 +72,11 @@ impl Audio {
             position += read;
         }
         let rest = &self.samples[position..];
-        let (_, written) = resampler.process_partial_into_buffer(Some(&[rest]), &mut buffer, None).map_err(|e| error(e.to_string()))?;
-        out.extend_from_slice(&buffer[0][..written]);
+        // A clip whose length is a whole number of chunks has no rest: rubato refuses an empty partial chunk.
+        if !rest.is_empty() {
+            let (_, written) = resampler.process_partial_into_buffer(Some(&[rest]), &mut buffer, None).map_err(|e| error(e.to_string()))?;
+            out.extend_from_slice(&buffer[0][..written]);
+        }
         while out.len() < wanted + delay {
             let (_, written) = resampler.process_partial_into_buffer(None::<&[&[f32]]>, &mut buffer, None).map_err(|e| error(e.to_string()))?;
             out.extend_from_slice(&buffer[0][..written]);
@@ -104,5 +118,20 @@ mod tests {
         let down = Audio::new(tone(44100, 44100), 44100).resample(16000).unwrap();
         assert_eq!(down.samples.len(), 16000);
         assert!(Audio::new(vec![0.0; 10], 0).resample(8000).is_err());
+    }
+
+    #[test]
+    fn clips_of_whole_chunks_resample() {
+        // 1.024 s at 16 kHz is exactly 16 chunks of 1024 samples.
+        for len in [1024, 16_384, 2048 * 3] {
+            let out = Audio::new(vec![0.25; len], 16000).resample(22050).unwrap();
+            assert_eq!(out.samples.len(), (len * 22050).div_ceil(16000), "{len} samples");
+        }
+    }
+
+    #[test]
+    fn a_rate_that_would_ask_for_gigabytes_is_refused_before_allocating() {
+        let message = Audio::new(vec![0.0; 200_000], 1).resample(16000).unwrap_err().to_string();
+        assert!(message.contains("200000 samples at 1 Hz") && message.contains("sample rate right"), "{message}");
     }
 }

@@ -30,25 +30,10 @@ pub use audio::{Audio, MAX_SAMPLE_RATE, check_sample_rate};
 pub use error::{Error, Result};
 pub use io::{WavInfo, ogg_info, read_audio, read_ogg, read_wav, write_wav};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// The temporary name a file is written under before it is renamed into place (`out.png` → `out.partial.png`:
-/// encoders that choose the format by extension still see it), so that a crash never leaves a half-written file
-/// where a user expects a whole one.
-pub(crate) fn partial_path(path: &Path) -> PathBuf {
-    let mut extension = std::ffi::OsString::from("partial");
-    if let Some(original) = path.extension() {
-        extension.push(".");
-        extension.push(original);
-    }
-    path.with_extension(extension)
-}
-
-/// Writes a float32 array as a `.npy` file (through a temporary file renamed into place).
+/// Writes a float32 array as a `.npy` file (through a temporary file, fsynced and renamed into place).
 pub fn write_npy<D: ndarray::Dimension>(path: &Path, array: ndarray::ArrayView<f32, D>) -> Result<()> {
     use ndarray_npy::WriteNpyExt;
-    let partial = partial_path(path);
-    let file = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, e))?;
-    array.write_npy(std::io::BufWriter::new(file)).map_err(|e| Error::invalid(path, format!("cannot write npy: {e}")))?;
-    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+    mm_files::write_with(path, |out| array.write_npy(out).map_err(std::io::Error::other)).map_err(|e| Error::io(path, e))
 }

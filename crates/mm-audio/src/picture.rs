@@ -51,9 +51,9 @@ impl SpectrogramPicture {
     /// Draws `values` (`[frames, rows]`, e.g. decibels) and saves a PNG through a temporary file.
     pub fn save(&self, values: ArrayView2<f32>, path: &Path) -> Result<()> {
         ensure_font();
-        let partial = crate::partial_path(path);
-        self.draw(values, &partial).map_err(|message| Error::Picture { path: path.into(), message })?;
-        std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+        let partial = mm_files::Partial::with_format(path, "png");
+        self.draw(values, partial.path()).map_err(|message| Error::Picture { path: path.into(), message })?;
+        partial.commit().map_err(|e| Error::io(path, e))
     }
 
     fn draw(&self, values: ArrayView2<f32>, path: &Path) -> std::result::Result<(), String> {
@@ -65,8 +65,12 @@ impl SpectrogramPicture {
             return Err("nothing to draw: the spectrogram is empty".into());
         }
         let top = values.iter().copied().filter(|v| v.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+        if !top.is_finite() {
+            return Err("no value of the spectrogram is a finite number (a signal whose power overflows f32: are its samples scaled to [-1, 1]?)".into());
+        }
         let bottom = top - self.dynamic_range;
-        let colour = |v: f32| ViridisRGB.get_color_normalized(v.clamp(bottom, top), bottom, top);
+        // Infinite values saturate; a value that is not a number is drawn as the floor.
+        let colour = |v: f32| ViridisRGB.get_color_normalized(if v.is_nan() { bottom } else { v.clamp(bottom, top) }, bottom, top);
         let duration = frames as f32 * self.seconds_per_frame;
 
         let root = BitMapBackend::new(path, self.size).into_drawing_area();
@@ -141,5 +145,37 @@ impl SpectrogramPicture {
             }))
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn picture() -> SpectrogramPicture {
+        SpectrogramPicture {
+            title: "test".into(),
+            seconds_per_frame: 0.01,
+            frequency: FrequencyAxis::Linear { hz_per_bin: 100.0 },
+            value_label: "dB".into(),
+            dynamic_range: 80.0,
+            size: (400, 200),
+        }
+    }
+
+    #[test]
+    fn values_beyond_f32_are_an_error_or_saturate_never_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overflow.png");
+        let infinite = ndarray::Array2::from_elem((4, 3), f32::INFINITY);
+        let message = picture().save(infinite.view(), &path).unwrap_err().to_string();
+        assert!(message.contains("overflow.png") && message.contains("finite"), "{message}");
+        assert!(!path.exists() && std::fs::read_dir(dir.path()).unwrap().count() == 0, "nothing is left behind");
+        let mixed = ndarray::Array2::from_shape_fn((4, 3), |(i, j)| [f32::NAN, f32::INFINITY, -3.0, f32::NEG_INFINITY][(i + j) % 4]);
+        picture().save(mixed.view(), &path).unwrap();
+        assert!(path.is_file());
+        let bare = dir.path().join("no-extension");
+        picture().save(mixed.view(), &bare).unwrap();
+        assert_eq!(&std::fs::read(&bare).unwrap()[1..4], b"PNG", "a picture without an extension is a PNG");
     }
 }

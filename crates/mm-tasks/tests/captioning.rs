@@ -214,6 +214,16 @@ fn captioners_train_on_coco_in_its_own_layout() {
     let run = RunDir::create(dir.path(), "show-and-tell", 1).unwrap();
     train_task::<ShowAndTellTask>(&config, &root, &run, false, None).unwrap();
     assert_eq!(report(run.path()).greedy.all.scenes, 3);
+    // A split file whose test pictures are missing fails before the first step, not after the whole training.
+    let mut listed: Vec<serde_json::Value> = splits.iter().enumerate().map(|(i, s)| entry(i, s)).collect();
+    for image in listed.iter_mut().filter(|image| image["split"] == "test") {
+        image["filename"] = serde_json::json!("missing-test.jpg");
+    }
+    std::fs::write(&karpathy, serde_json::to_vec(&serde_json::json!({ "images": listed })).unwrap()).unwrap();
+    let late = RunDir::create(dir.path(), "show-and-tell", 3).unwrap();
+    let error = train_task::<ShowAndTellTask>(&config, &root, &late, false, None).unwrap_err();
+    assert!(error.to_string().contains("missing-test.jpg"), "{error}");
+    assert!(!late.path().join("checkpoints").exists() && !late.path().join(mm_tasks::runner::METRICS_FILE).exists(), "nothing was trained");
     // A split file that names a missing picture is an error naming the picture.
     std::fs::write(&karpathy, r#"{"images":[{"filepath":"val2017","filename":"nope.jpg","split":"train","sentences":[{"raw":"a"}]},{"filepath":"val2017","filename":"nope.jpg","split":"val","sentences":[{"raw":"a"}]},{"filepath":"val2017","filename":"nope.jpg","split":"test","sentences":[{"raw":"a"}]}]}"#).unwrap();
     let error = train_task::<ShowAndTellTask>(&config, &root, &RunDir::create(dir.path(), "show-and-tell", 2).unwrap(), false, None).unwrap_err();

@@ -103,11 +103,22 @@ fn text_to_image_trains_resumes_reports_and_draws() {
     assert_eq!(pictures.len(), 5 * 32 * 32);
     assert!(pictures.iter().all(|v| (-1.0..=1.0).contains(v)));
     let grid = dir.path().join("grid.png");
-    save_pictures(&pictures, 1, run_config.image_size, 3, &grid).unwrap();
+    assert_eq!(save_pictures(&pictures, 1, run_config.image_size, &grid).unwrap(), 5);
     let saved: ndarray::Array4<f32> = ndarray_npy::read_npy(grid.with_extension("npy")).unwrap();
     assert_eq!(saved.shape(), &[5, 1, 32, 32]);
     assert!(image::open(&grid).is_ok());
     assert!(pictures_of_text(whole.path(), "  ", 1, 0, &device).unwrap_err().to_string().contains("empty"));
+    assert!(pictures_of_text(whole.path(), "seven", 200_000, 0, &device).unwrap_err().to_string().contains("--count 200000"));
+    // Many pictures: the grid is capped, the .npy keeps every one (and a grid without an extension is a PNG).
+    let many = vec![0.5f32; 300 * 8 * 8];
+    let bare = dir.path().join("many");
+    assert_eq!(save_pictures(&many, 1, 8, &bare).unwrap(), 256);
+    let saved: ndarray::Array4<f32> = ndarray_npy::read_npy(bare.with_extension("npy")).unwrap();
+    assert_eq!(saved.shape(), &[300, 1, 8, 8]);
+    assert!(
+        image::open(&bare).is_err_and(|e| e.to_string().contains("format"))
+            || image::ImageReader::open(&bare).unwrap().with_guessed_format().unwrap().format() == Some(image::ImageFormat::Png)
+    );
 
     // Settings that cannot work are refused by name.
     let device = burn::tensor::Device::flex();

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::{Error, Result};
 
@@ -260,21 +260,9 @@ fn header(path: &Path, reader: &mut BufReader<std::fs::File>, bytes_per_value: u
     Ok((count, dim))
 }
 
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
-}
-
-/// Writes `body` to `path.partial`, flushes it to the disk (fsync), then renames it over `path`.
+/// Writes `body` to `path` through mm-files' atomic writer (temporary file, fsync, rename).
 pub(crate) fn write_atomically(path: &Path, body: impl FnOnce(&mut BufWriter<std::fs::File>) -> std::io::Result<()>) -> Result<()> {
-    let partial = partial_path(path);
-    let io = |source| Error::Io { path: path.into(), source };
-    let mut out = BufWriter::new(std::fs::File::create(&partial).map_err(io)?);
-    body(&mut out).and_then(|()| out.flush()).map_err(io)?;
-    out.get_ref().sync_all().map_err(io)?;
-    drop(out);
-    std::fs::rename(&partial, path).map_err(io)
+    mm_files::write_with(path, body).map_err(|source| Error::Io { path: path.into(), source })
 }
 
 #[cfg(test)]

@@ -20,10 +20,10 @@ pub fn image_dimensions(path: impl AsRef<Path>) -> Result<(u32, u32)> {
     image::image_dimensions(path).map_err(|source| Error::Image { path: path.into(), source })
 }
 
-/// Saves an RGB image as PNG through a temporary file renamed into place.
+/// Saves an RGB image as PNG (whatever the extension) through a temporary file, fsynced and renamed into place.
 pub fn save_png(path: impl AsRef<Path>, image: &RgbImage) -> Result<()> {
     let path = path.as_ref();
-    let partial = crate::partial_path(path);
-    image.save_with_format(&partial, image::ImageFormat::Png).map_err(|source| Error::Image { path: path.into(), source })?;
-    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+    let partial = mm_files::Partial::with_format(path, "png");
+    image.save_with_format(partial.path(), image::ImageFormat::Png).map_err(|source| Error::Image { path: path.into(), source })?;
+    partial.commit().map_err(|e| Error::io(path, e))
 }

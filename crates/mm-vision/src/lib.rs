@@ -27,17 +27,3 @@ pub use error::{Error, Result};
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 pub use image_io::{image_dimensions, load_rgb, save_png};
-
-use std::path::{Path, PathBuf};
-
-/// The temporary name a file is written under before it is renamed into place (`out.png` → `out.partial.png`:
-/// encoders that choose the format by extension still see it), so that a crash never leaves a half-written file
-/// where a user expects a whole one.
-pub(crate) fn partial_path(path: &Path) -> PathBuf {
-    let mut extension = std::ffi::OsString::from("partial");
-    if let Some(original) = path.extension() {
-        extension.push(".");
-        extension.push(original);
-    }
-    path.with_extension(extension)
-}

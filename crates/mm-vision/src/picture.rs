@@ -51,9 +51,9 @@ pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, p
     let lines = items.iter().map(|(_, caption)| wrap(caption, chars_per_line).len()).max().unwrap_or(1).clamp(4, MAX_LINES);
     let tile_h = cell_h * zoom + 8 + 16 * lines as u32 + 16;
     let rows = items.len().div_ceil(columns) as u32;
-    let partial = crate::partial_path(path);
+    let partial = mm_files::Partial::with_format(path, "png");
     {
-        let root = BitMapBackend::new(&partial, (tile_w * columns as u32, tile_h * rows)).into_drawing_area();
+        let root = BitMapBackend::new(partial.path(), (tile_w * columns as u32, tile_h * rows)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| failure(e.to_string()))?;
         let font = ("sans-serif", 13).into_font();
         for (i, (image, caption)) in items.iter().enumerate() {
@@ -70,7 +70,7 @@ pub fn captioned_grid(items: &[(RgbImage, String)], columns: usize, zoom: u32, p
         }
         root.present().map_err(|e| failure(e.to_string()))?;
     }
-    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+    partial.commit().map_err(|e| Error::io(path, e))
 }
 
 /// The most caption lines drawn under a picture.

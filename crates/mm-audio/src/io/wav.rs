@@ -46,7 +46,8 @@ fn wav_error(path: &Path, source: hound::Error) -> Error {
 
 /// Reads a WAV file and averages its channels into mono f32 in [-1, 1].
 ///
-/// A file whose data ends before the length its header declares is an error, not a shorter clip.
+/// A file whose data ends before the length its header declares is an error, not a shorter clip; so is a
+/// float sample that is not a finite number (NaN or infinite), which no transform downstream could use.
 pub fn read_wav(path: impl AsRef<Path>) -> Result<Audio> {
     let path = path.as_ref();
     let mut reader = WavReader::open(path).map_err(|source| wav_error(path, source))?;
@@ -65,6 +66,9 @@ pub fn read_wav(path: impl AsRef<Path>) -> Result<Audio> {
         }
     }
     .map_err(|source| wav_error(path, source))?;
+    if let Some(at) = interleaved.iter().position(|s| !s.is_finite()) {
+        return Err(Error::invalid(path, format!("sample {at} is {} (a WAV's float samples must be finite numbers)", interleaved[at])));
+    }
     let channels = spec.channels as usize;
     if !interleaved.len().is_multiple_of(channels) {
         return Err(Error::invalid(path, "the data ends in the middle of a frame"));
@@ -74,20 +78,20 @@ pub fn read_wav(path: impl AsRef<Path>) -> Result<Audio> {
     Ok(Audio::new(samples, spec.sample_rate))
 }
 
-/// Writes mono 16-bit PCM (samples are clipped to [-1, 1]), through a temporary file renamed into place.
+/// Writes mono 16-bit PCM (samples are clipped to [-1, 1]), through a temporary file fsynced and renamed into place.
 pub fn write_wav(path: impl AsRef<Path>, audio: &Audio) -> Result<()> {
     let path = path.as_ref();
     let spec = WavSpec { channels: 1, sample_rate: audio.sample_rate, bits_per_sample: 16, sample_format: SampleFormat::Int };
-    let partial = crate::partial_path(path);
+    let partial = mm_files::Partial::new(path);
     let write = || -> Result<(), hound::Error> {
-        let mut writer = WavWriter::create(&partial, spec)?;
+        let mut writer = WavWriter::create(partial.path(), spec)?;
         for &s in &audio.samples {
             writer.write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32).round() as i16)?;
         }
         writer.finalize()
     };
     write().map_err(|source| wav_error(path, source))?;
-    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+    partial.commit().map_err(|e| Error::io(path, e))
 }
 
 #[cfg(test)]
@@ -114,6 +118,22 @@ mod tests {
         writer.write_sample(64i8).unwrap();
         writer.finalize().unwrap();
         assert_eq!(read_wav(&pcm8).unwrap().samples, vec![0.5]);
+    }
+
+    #[test]
+    fn float_samples_that_are_not_numbers_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, bad) in [("nan.wav", f32::NAN), ("inf.wav", f32::INFINITY), ("neg.wav", f32::NEG_INFINITY)] {
+            let path = dir.path().join(name);
+            let spec = WavSpec { channels: 1, sample_rate: 16000, bits_per_sample: 32, sample_format: SampleFormat::Float };
+            let mut writer = WavWriter::create(&path, spec).unwrap();
+            for s in [0.1, bad, 0.2] {
+                writer.write_sample(s).unwrap();
+            }
+            writer.finalize().unwrap();
+            let message = read_wav(&path).unwrap_err().to_string();
+            assert!(message.contains(name) && message.contains("sample 1") && message.contains("finite"), "{message}");
+        }
     }
 
     #[test]

@@ -46,6 +46,8 @@ impl ObamaSegment {
 /// Reads a mouth-coefficient file in the data set's layout (`[4 × frames, 8]` float64, or float32) and keeps one
 /// row per video frame: `[frames, 8]`.
 pub fn mouth_frames(path: &Path) -> Result<Array2<f32>, RunError> {
+    // The header's shape is checked against the file's size before the reader allocates it.
+    mm_files::check_npy(path).map_err(|problem| RunError::invalid(path, problem))?;
     let rows: Array2<f32> = match read_npy::<_, Array2<f64>>(path) {
         Ok(rows) => rows.mapv(|v| v as f32),
         Err(_) => read_npy::<_, Array2<f32>>(path).map_err(|e| RunError::invalid(path, format!("not a [rows, 8] float .npy array: {e}")))?,
@@ -81,4 +83,24 @@ pub fn obama_segments(dir: &Path) -> Result<Vec<ObamaSegment>, RunError> {
         return Err(RunError::invalid(&index, "no segments listed"));
     }
     Ok(segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_declaring_more_rows_than_the_file_holds_is_refused_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("00002-000.npy");
+        ndarray_npy::write_npy(&path, &Array2::<f64>::zeros((4, 8))).unwrap();
+        // The same file, its header claiming 10^11 rows (the header's padding makes room for the longer number).
+        let bytes = std::fs::read(&path).unwrap();
+        let header = String::from_utf8_lossy(&bytes[10..bytes.len() - 4 * 8 * 8]).into_owned();
+        let claimed = header.replacen("(4, 8)", "(100000000000, 8)", 1).replacen(&" ".repeat(11), "", 1);
+        assert_eq!(claimed.len(), header.len());
+        std::fs::write(&path, [&bytes[..10], claimed.as_bytes(), &bytes[10 + header.len()..]].concat()).unwrap();
+        let message = mouth_frames(&path).unwrap_err().to_string();
+        assert!(message.contains("00002-000.npy") && message.contains("100000000000"), "{message}");
+    }
 }

@@ -166,7 +166,8 @@ impl CrossValidation {
 /// folds that finished are kept and an interrupted fold continues from its checkpoint (a fold not begun starts
 /// afresh). `None` if `stop_after` stopped a fold early.
 pub fn train_folds(config: &Esc10Config, root: &DataRoot, run: &RunDir, resume: bool, stop_after: Option<usize>) -> Result<Option<CrossValidation>, RunError> {
-    let _lock = crate::runner::start_run_of_parts::<Esc10Sounds>(config, run)?;
+    let (_lock, config) = crate::runner::start_run_of_parts::<Esc10Sounds>(config, run)?;
+    let config = &config;
     let mut folds = Vec::new();
     for fold in 1..=5u8 {
         let child = run.child(&format!("fold-{fold}"))?;

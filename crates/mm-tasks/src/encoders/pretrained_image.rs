@@ -69,6 +69,15 @@ impl PretrainedImageEncoder {
         }
     }
 
+    /// The finished run the encoder comes from, to resolve it when a run starts (none for torchvision weights,
+    /// a file pinned by content).
+    pub fn runs_mut(&mut self) -> Vec<&mut PathBuf> {
+        match self {
+            PretrainedImageEncoder::Shapes { run } => vec![run],
+            PretrainedImageEncoder::Torchvision { .. } => Vec::new(),
+        }
+    }
+
     /// The files the encoder is read from (pinned in the run's config).
     pub fn inputs(&self) -> Vec<PathBuf> {
         match self {

@@ -79,6 +79,9 @@ pub fn label_names() -> Vec<String> {
 /// Objectness, 6 colours, 4 shapes, 2 sizes: what the model says about each place of the feature map.
 const ATTRIBUTES: usize = 1 + 6 + 4 + 2;
 
+/// The largest picture side the shapes task draws (a 100,000-pixel side would ask for 120 GB a batch).
+pub const MAX_IMAGE_SIZE: u32 = 1024;
+
 /// An image encoder whose feature map says, at each place, how likely an object is there and what its colour,
 /// shape and size are; a label "size colour shape" is as likely as the best place for it:
 /// `P(label) = max_p P(object at p) · P(colour | p) · P(shape | p) · P(size | p)`.
@@ -248,8 +251,8 @@ impl Dataset<ClassItem> for ShapesItems {
 impl ShapesTaskConfig {
     /// The scenes of a split (and a check of the settings).
     pub fn items(&self, split: Split) -> Result<ShapesItems, RunError> {
-        if self.image_size < 16 {
-            return Err(RunError::Config(format!("shapes: image_size {} is too small to draw the shapes (16 or more)", self.image_size)));
+        if !(16..=MAX_IMAGE_SIZE).contains(&self.image_size) {
+            return Err(RunError::Config(format!("shapes: image_size {} cannot be drawn (16 to {MAX_IMAGE_SIZE} pixels a side)", self.image_size)));
         }
         let splits = SceneSplits {
             train_scenes: self.train_scenes,

@@ -30,9 +30,10 @@ pub fn draw_joint_space(
     };
     let projected: Vec<(f64, f64)> = points.chunks(dim).map(project).collect();
     let labelled: Vec<(String, (f64, f64))> = words.iter().map(|(w, v)| (w.clone(), project(v))).collect();
-    let temporary = crate::runner::partial(path).with_extension("png");
-    draw(&projected, groups, group_names, group_colours, &labelled, title, &temporary).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
-    std::fs::rename(&temporary, path).map_err(|e| RunError::Io { path: path.into(), source: e })
+    let temporary = mm_files::Partial::with_format(path, "png");
+    draw(&projected, groups, group_names, group_colours, &labelled, title, temporary.path())
+        .map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
+    temporary.commit().map_err(|e| RunError::Io { path: path.into(), source: e })
 }
 
 fn draw(

@@ -13,7 +13,7 @@ use burn::store::ModuleRecord;
 use serde::{Deserialize, Serialize};
 
 use super::optim::Optimizers;
-use super::run_dir::{partial, sync_dir, sync_tree};
+use super::run_dir::{partial_folder, sync_dir, sync_tree};
 use super::step::TallySnapshot;
 use super::{EpochMetrics, RunError};
 
@@ -93,15 +93,53 @@ pub(crate) fn best_folder(run: &Path) -> PathBuf {
     checkpoints(run).join("best")
 }
 
+/// `NAME.old` beside the folder `target`: where a folder being replaced waits until its successor is in place.
+fn old_folder(target: &Path) -> PathBuf {
+    let mut name = target.as_os_str().to_owned();
+    name.push(".old");
+    PathBuf::from(name)
+}
+
+/// Writes the folder `target` whole or not at all: into `NAME.partial/`, fsynced; then an existing `target` is
+/// renamed aside to `NAME.old/`, the new folder renamed into place, and the old one removed. A kill at any moment
+/// leaves `target` whole, or (between the two renames) no `target` beside a complete `NAME.partial/`, which
+/// [`recover_folder`] puts in place.
 fn write_folder(target: &Path, write: impl FnOnce(&Path) -> Result<(), RunError>) -> Result<(), RunError> {
-    let partial = partial(target);
+    recover_folder(target)?;
+    let partial = partial_folder(target);
+    let old = old_folder(target);
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).map_err(|e| RunError::io(&partial, e))?;
     write(&partial)?;
     sync_tree(&partial)?;
-    let _ = std::fs::remove_dir_all(target);
+    let parent = target.parent().expect("a checkpoint has a folder");
+    if target.exists() {
+        let _ = std::fs::remove_dir_all(&old);
+        std::fs::rename(target, &old).map_err(|e| RunError::io(target, e))?;
+    }
     std::fs::rename(&partial, target).map_err(|e| RunError::io(target, e))?;
-    sync_dir(target.parent().expect("a checkpoint has a folder"))
+    sync_dir(parent)?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| RunError::io(&old, e))?;
+    }
+    Ok(())
+}
+
+/// Finishes a replacement that a kill interrupted between its two renames: with `NAME.old/` set aside and no
+/// `target`, the complete `NAME.partial/` (written and fsynced before anything was set aside) takes its place;
+/// without one, the old folder goes back.
+fn recover_folder(target: &Path) -> Result<(), RunError> {
+    let old = old_folder(target);
+    if target.exists() || !old.exists() {
+        return Ok(());
+    }
+    let partial = partial_folder(target);
+    let source = if partial.exists() { &partial } else { &old };
+    eprintln!("warning: {} was being replaced when its writer stopped; restoring it from {}", target.display(), source.display());
+    std::fs::rename(source, target).map_err(|e| RunError::io(target, e))?;
+    sync_dir(target.parent().expect("a checkpoint has a folder"))?;
+    let _ = std::fs::remove_dir_all(&old);
+    Ok(())
 }
 
 fn write_state(dir: &Path, state: &Checkpoint) -> Result<(), RunError> {
@@ -131,6 +169,11 @@ pub(crate) fn save<M: Module>(run: &Path, model: &M, optimizers: &Optimizers, st
     Ok(())
 }
 
+/// Whether `run` has a checkpoint to continue from.
+pub(crate) fn has_any(run: &Path) -> bool {
+    !list(run).is_empty()
+}
+
 /// The newest checkpoint folder of `run`, if any.
 pub(crate) fn newest(run: &Path) -> Option<PathBuf> {
     list(run).pop()
@@ -146,6 +189,7 @@ pub(crate) fn save_best<M: Module>(run: &Path, model: &M, state: &Checkpoint) ->
 
 /// Loads the best epoch's weights into `model`.
 pub(crate) fn load_best<M: Module>(run: &Path, model: M) -> Result<M, RunError> {
+    recover_folder(&best_folder(run))?;
     let path = best_folder(run).join(MODEL);
     let record = ModuleRecord::load(&path).map_err(|e| RunError::invalid(&path, e))?;
     model.try_load_record(record).map_err(|e| RunError::invalid(&path, e))
@@ -175,6 +219,7 @@ fn load<M: Module>(dir: &Path, model: M, optimizers: Optimizers) -> Result<(M, O
 /// Loads the newest checkpoint of `run` that reads back whole into `model` and `optimizers`, warning about any
 /// newer one that is damaged; `None` if the run has none.
 pub(crate) fn load_latest<M: Module>(run: &Path, model: M, optimizers: Optimizers) -> Result<Option<(M, Optimizers, Checkpoint)>, RunError> {
+    recover_folder(&best_folder(run))?;
     let found = list(run);
     let mut problems = Vec::new();
     for dir in found.iter().rev() {
@@ -187,4 +232,46 @@ pub(crate) fn load_latest<M: Module>(run: &Path, model: M, optimizers: Optimizer
         }
     }
     if found.is_empty() { Ok(None) } else { Err(RunError::invalid(&checkpoints(run), format!("no checkpoint reads back: {}", problems.join("; ")))) }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::{Linear, LinearConfig};
+    use burn::tensor::Device;
+
+    use super::*;
+
+    fn weights(model: &Linear) -> Vec<f32> {
+        model.weight.val().into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    }
+
+    /// The folder states a kill can leave while `checkpoints/best/` is replaced, made by hand: the next start
+    /// finds whole best weights in each, the new ones once they were complete.
+    #[test]
+    fn best_weights_survive_a_kill_between_the_renames() {
+        let device = Device::flex();
+        let run = tempfile::tempdir().unwrap();
+        let (old, new) = (LinearConfig::new(3, 2).init(&device), LinearConfig::new(3, 2).init(&device));
+        let state = Checkpoint::default();
+        save_best(run.path(), &old, &state).unwrap();
+        let best = best_folder(run.path());
+
+        // Killed after the old best was set aside, the new one complete beside it.
+        write_folder(&partial_folder(&best), |dir| write_model(dir, &new).and_then(|()| write_state(dir, &state))).unwrap();
+        std::fs::rename(&best, old_folder(&best)).unwrap();
+        let loaded = load_best(run.path(), LinearConfig::new(3, 2).init(&device)).unwrap();
+        assert_eq!(weights(&loaded), weights(&new));
+        assert!(!old_folder(&best).exists() && !partial_folder(&best).exists());
+
+        // Killed after the old best was set aside with no complete successor: the old one comes back.
+        std::fs::rename(&best, old_folder(&best)).unwrap();
+        let loaded = load_best(run.path(), LinearConfig::new(3, 2).init(&device)).unwrap();
+        assert_eq!(weights(&loaded), weights(&new));
+
+        // A replacement in one go leaves only the new folder.
+        save_best(run.path(), &old, &state).unwrap();
+        assert_eq!(weights(&load_best(run.path(), LinearConfig::new(3, 2).init(&device)).unwrap()), weights(&old));
+        let names: Vec<String> = std::fs::read_dir(checkpoints(run.path())).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert_eq!(names, ["best"]);
+    }
 }

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use burn::data::dataset::Dataset;
 use serde::{Deserialize, Serialize};
 
-use super::fit::{CONFIG_FILE, fit, load_model};
+use super::checkpoint::Best;
+use super::fit::{CONFIG_FILE, METRICS_FILE, MODEL_FILE, fit, load_model};
 use super::loader::Loader;
+use super::metrics::read as read_metrics;
 use super::pins::{Pin, pin_all};
 use super::run_dir::write_atomically;
 use super::split::Subset;
@@ -31,16 +33,43 @@ pub struct RunFile<C> {
 }
 
 /// Reads a run's config, refusing when it belongs to another task or an input has changed since it started.
+/// The task is read first, so that another task's run says so rather than failing on a field this task lacks.
 pub fn load_run_config<T: Task>(run: &Path) -> Result<T::Config, RunError> {
     let path = run.join(CONFIG_FILE);
-    let file: RunFile<T::Config> = super::load_config(&path)?;
-    if file.task != T::NAME {
-        return Err(RunError::invalid(&path, format!("a {} run, not a {} run", file.task, T::NAME)));
+    let head: RunFile<serde::de::IgnoredAny> = super::load_config(&path)?;
+    if head.task != T::NAME {
+        return Err(RunError::invalid(&path, format!("a {} run, not a {} run", head.task, T::NAME)));
     }
+    let file: RunFile<T::Config> = super::load_config(&path)?;
     for pin in &file.inputs {
         pin.verify()?;
     }
-    Ok(file.config)
+    let mut config = file.config;
+    follow_pinned_runs::<T>(&mut config, &file.inputs);
+    Ok(config)
+}
+
+/// A run started before pretrained runs were resolved at the start names them as it was given them
+/// (`runs/mnist/latest`), and its pins record the folder each was then: each such field is set to its pinned
+/// folder, so that an older run too keeps reading the run it was trained from. A resolved field is its pin's
+/// folder already.
+fn follow_pinned_runs<T: Task>(config: &mut T::Config, pins: &[Pin]) {
+    for run in T::pretrained_runs(config) {
+        let pinned = pins.iter().find(|pin| pin.path == run.join(CONFIG_FILE)).and_then(|pin| pin.resolved.parent());
+        if let Some(folder) = pinned {
+            *run = folder.to_path_buf();
+        }
+    }
+}
+
+/// Resolves the task's pretrained runs ([`Task::pretrained_runs`]) once, as a run starts: each becomes the
+/// folder it names now, links (`latest`) followed, as an absolute path.
+pub fn resolve_pretrained_runs<T: Task>(config: &mut T::Config) -> Result<(), RunError> {
+    for run in T::pretrained_runs(config) {
+        *run = std::fs::canonicalize(&*run)
+            .map_err(|e| RunError::Config(format!("{}: {e} (a finished run this one starts from: train it first)", run.display())))?;
+    }
+    Ok(())
 }
 
 /// A finished (or stopped) training run.
@@ -99,16 +128,20 @@ fn write_run_file<T: Task>(config: &T::Config, path: &Path) -> Result<(), RunErr
 }
 
 /// Starts, or reopens to resume, a run made of several parts (a cross-validation's folds, the zero-shot
-/// splits): takes its lock, writes its `config.json` (the whole protocol's config, inputs pinned) unless it has
-/// one, and moves `latest` to it. Each part is then an ordinary run in a sub-folder, trained by [`train_task`].
-pub fn start_run_of_parts<T: Task>(config: &T::Config, run: &RunDir) -> Result<RunLock, RunError> {
+/// splits): takes its lock, writes its `config.json` (the whole protocol's config, pretrained runs resolved,
+/// inputs pinned) unless it has one, and moves `latest` to it. Returns the lock and the config as written, which
+/// the parts train with: each is then an ordinary run in a sub-folder, trained by [`train_part`].
+pub fn start_run_of_parts<T: Task>(config: &T::Config, run: &RunDir) -> Result<(RunLock, T::Config), RunError> {
     let lock = run.lock()?;
     let config_path = run.path().join(CONFIG_FILE);
     if !config_path.exists() {
-        write_run_file::<T>(config, &config_path)?;
+        let mut resolved = config.clone();
+        resolve_pretrained_runs::<T>(&mut resolved)?;
+        write_run_file::<T>(&resolved, &config_path)?;
     }
+    let config = load_run_config::<T>(run.path())?;
     run.publish()?;
-    Ok(lock)
+    Ok((lock, config))
 }
 
 /// Trains one part of a run of parts (see [`start_run_of_parts`]) in `child` and returns its test scores; when
@@ -127,8 +160,14 @@ pub fn train_part<T: Task>(config: &T::Config, root: &DataRoot, child: &RunDir, 
 }
 
 /// Trains `T` with `config` on the data in `root`, in the folder `run` (continuing from its newest checkpoint
-/// when `resume`, which needs the config the run was started with). Holds the run's lock throughout. Evaluates
-/// the best model on the test split once at the end and writes `evaluation.json`.
+/// when `resume`, which needs the config the run was started with). Holds the run's lock throughout. A new run
+/// resolves its pretrained runs ([`resolve_pretrained_runs`]) and writes `config.json`; `runs/TASK/latest` moves
+/// to it only once every split's data and the device are had. Evaluates the best model on the test split once
+/// at the end and writes `evaluation.json`.
+///
+/// A resumed run whose `checkpoints/` is gone does not start again: a finished one (its `model.safetensors`
+/// written) is re-tested from that file, which it says; one that recorded epochs but has no checkpoint to go on
+/// from is refused; one stopped before its first checkpoint starts from step 0.
 pub fn train_task<T: Task>(
     config: &T::Config,
     root: &DataRoot,
@@ -139,40 +178,101 @@ pub fn train_task<T: Task>(
     let _lock = run.lock()?;
     T::train_config(config).check()?;
     let config_path = run.path().join(CONFIG_FILE);
-    if resume && config_path.exists() {
+    let resume = resume && config_path.exists();
+    let config = if resume {
         let saved = load_run_config::<T>(run.path())?;
-        let (saved, given) = (serde_json::to_value(&saved).expect("configs serialise"), serde_json::to_value(config).expect("configs serialise"));
-        if saved != given {
+        let (written, given) = (serde_json::to_value(&saved).expect("configs serialise"), serde_json::to_value(config).expect("configs serialise"));
+        if written != given {
             return Err(RunError::invalid(&config_path, "the run was started with another config; a resumed run keeps the config it started with"));
         }
+        saved
     } else {
-        write_run_file::<T>(config, &config_path)?;
-    }
-    run.publish()?;
-    let context = Context { root: root.clone(), run: run.path().to_path_buf() };
-    prepare_once::<T>(config, &context)?;
-    let train = split_items::<T>(config, &context, Split::Train)?;
-    let valid = split_items::<T>(config, &context, Split::Valid)?;
-    eprintln!("{}: {} training and {} validation examples; run folder {}", T::NAME, train.len(), valid.len(), run.path().display());
-    let outcome = fit::<T>(config, &context, train, valid, run, resume, stop_after)?;
-    let evaluation = if outcome.finished {
-        let scores = evaluate_split::<T>(config, &context, &outcome.model, Split::Test)?;
-        let file = EvaluationFile { task: T::NAME, split: Split::Test, best_epoch: outcome.best.map(|b| b.epoch), scores: &scores };
-        write_atomically(&run.path().join(EVALUATION_FILE), &serde_json::to_vec_pretty(&file).expect("serialises"))?;
-        Some(scores)
-    } else {
-        None
+        let mut resolved = config.clone();
+        resolve_pretrained_runs::<T>(&mut resolved)?;
+        write_run_file::<T>(&resolved, &config_path)?;
+        // What training reads is what `eval` will read back: the config as written.
+        load_run_config::<T>(run.path())?
     };
+    let context = Context { root: root.clone(), run: run.path().to_path_buf() };
+    if resume && let Some(retested) = resume_without_checkpoints::<T>(&config, &context, run)? {
+        return Ok(retested);
+    }
+    prepare_once::<T>(&config, &context)?;
+    // Every split's inputs are checked before the first step: a test split that cannot be read fails now, not
+    // after the whole training.
+    let train = split_items::<T>(&config, &context, Split::Train)?;
+    let valid = split_items::<T>(&config, &context, Split::Valid)?;
+    let test = split_items::<T>(&config, &context, Split::Test)?;
+    DeviceKind::resolve(T::train_config(&config).device)?.device()?;
+    run.publish()?;
+    eprintln!("{}: {} training and {} validation examples; run folder {}", T::NAME, train.len(), valid.len(), run.path().display());
+    let outcome = fit::<T>(&config, &context, train, valid, run, resume, stop_after)?;
+    let evaluation = if outcome.finished { Some(evaluate_and_record::<T>(&config, &context, &outcome.model, test, outcome.best)?) } else { None };
     Ok(TrainedRun { run: run.clone(), outcome, evaluation })
+}
+
+/// Tests `model` on `test` and writes `evaluation.json`.
+fn evaluate_and_record<T: Task>(
+    config: &T::Config,
+    context: &Context,
+    model: &T::Model,
+    test: Arc<dyn Dataset<T::Item>>,
+    best: Option<Best>,
+) -> Result<Scores, RunError> {
+    let scores = evaluate_items::<T>(config, context, model, test)?;
+    let file = EvaluationFile { task: T::NAME, split: Split::Test, best_epoch: best.map(|b| b.epoch), scores: &scores };
+    write_atomically(&context.run.join(EVALUATION_FILE), &serde_json::to_vec_pretty(&file).expect("serialises"))?;
+    Ok(scores)
+}
+
+/// `--resume` on a run without checkpoints (see [`train_task`]): the re-tested run, an error, or `None` to
+/// start from step 0.
+fn resume_without_checkpoints<T: Task>(config: &T::Config, context: &Context, run: &RunDir) -> Result<Option<TrainedRun<T::Model>>, RunError> {
+    if super::checkpoint::has_any(run.path()) {
+        return Ok(None);
+    }
+    let model_path = run.path().join(MODEL_FILE);
+    let metrics_path = run.path().join(METRICS_FILE);
+    if model_path.exists() {
+        eprintln!("{}: checkpoints/ is gone, so training cannot continue; the run is finished: re-testing its {MODEL_FILE}", run.path().display());
+        let plain = DeviceKind::resolve(T::train_config(config).device)?.device()?;
+        let (_, model) = load_model::<T>(run.path(), &plain)?;
+        let history = if metrics_path.exists() { read_metrics(&metrics_path)? } else { Vec::new() };
+        let best = previous_best(run.path());
+        let test = split_items::<T>(config, context, Split::Test)?;
+        let scores = evaluate_and_record::<T>(config, context, &model, test, best)?;
+        let outcome = FitOutcome { model, history, best, finished: true, steps_trained: 0..0 };
+        return Ok(Some(TrainedRun { run: run.clone(), outcome, evaluation: Some(scores) }));
+    }
+    let recorded = if metrics_path.exists() { read_metrics(&metrics_path)?.len() } else { 0 };
+    if recorded > 0 {
+        return Err(RunError::invalid(
+            &run.path().join("checkpoints"),
+            format!("missing: metrics.jsonl records {recorded} epochs but no checkpoint is left to continue them from, and no {MODEL_FILE}; start a new run"),
+        ));
+    }
+    eprintln!("{}: stopped before its first checkpoint; starting it from step 0", run.path().display());
+    Ok(None)
+}
+
+/// The best epoch a finished run's `evaluation.json` names, if it can be read.
+fn previous_best(run: &Path) -> Option<Best> {
+    let text = std::fs::read_to_string(run.join(EVALUATION_FILE)).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(Best { epoch: value["best_epoch"].as_u64()? as usize, score: f64::NAN })
+}
+
+/// The task's report of `model` on `items`.
+fn evaluate_items<T: Task>(config: &T::Config, context: &Context, model: &T::Model, items: Arc<dyn Dataset<T::Item>>) -> Result<Scores, RunError> {
+    let settings = T::train_config(config);
+    let device = DeviceKind::resolve(settings.device)?.device()?;
+    let loader = Loader::new(items, T::batcher(config), settings.workers, settings.prefetch);
+    T::evaluate(config, context, model, &loader, &device)
 }
 
 /// The task's report of `model` on `split`.
 fn evaluate_split<T: Task>(config: &T::Config, context: &Context, model: &T::Model, split: Split) -> Result<Scores, RunError> {
-    let settings = T::train_config(config);
-    let device = DeviceKind::resolve(settings.device)?.device()?;
-    let items = split_items::<T>(config, context, split)?;
-    let loader = Loader::new(items, T::batcher(config), settings.workers, settings.prefetch);
-    T::evaluate(config, context, model, &loader, &device)
+    evaluate_items::<T>(config, context, model, split_items::<T>(config, context, split)?)
 }
 
 /// Reloads a run's final model and evaluates it on `split` of the data in `root`.

@@ -114,6 +114,13 @@ impl Overrides {
     }
 }
 
+/// The most loader threads (`train.workers`).
+pub const MAX_WORKERS: usize = 256;
+/// The most batches prepared ahead (`train.prefetch`).
+pub const MAX_PREFETCH: usize = 1024;
+/// The largest batch (`train.batch_size`).
+pub const MAX_BATCH: usize = 1 << 20;
+
 impl TrainConfig {
     /// Refuses settings that cannot train.
     pub fn check(&self) -> Result<(), RunError> {
@@ -123,6 +130,14 @@ impl TrainConfig {
                 "train: epochs, batch_size, lr and keep_checkpoints must be positive and finite (got {}, {}, {}, {})",
                 self.epochs, self.batch_size, self.lr, self.keep_checkpoints
             )));
+        }
+        // Each is a count of threads, queued batches or examples that is allocated up front.
+        for (name, value, most) in
+            [("workers", self.workers, MAX_WORKERS), ("prefetch", self.prefetch, MAX_PREFETCH), ("batch_size", self.batch_size, MAX_BATCH)]
+        {
+            if value > most {
+                return Err(RunError::Config(format!("train.{name}: {value} is more than mm allows ({most})")));
+            }
         }
         if self.device.is_some() && !self.devices.is_empty() {
             return Err(RunError::Config("train.device and train.devices (--device and --devices) both given: give one".into()));
@@ -176,6 +191,14 @@ mod tests {
         for lr in [f64::INFINITY, f64::NAN, -1.0] {
             let message = TrainConfig { lr, ..TrainConfig::default() }.check().unwrap_err().to_string();
             assert!(message.contains("lr") && message.contains("finite"), "{message}");
+        }
+        for (name, config) in [
+            ("train.prefetch", TrainConfig { prefetch: 1_000_000_000_000, ..TrainConfig::default() }),
+            ("train.workers", TrainConfig { workers: 100_000, ..TrainConfig::default() }),
+            ("train.batch_size", TrainConfig { batch_size: usize::MAX, ..TrainConfig::default() }),
+        ] {
+            let message = config.check().unwrap_err().to_string();
+            assert!(message.contains(name) && message.contains("more than"), "{message}");
         }
         let infinite_decay = TrainConfig { optimizer: OptimizerSettings { weight_decay: f32::INFINITY, ..Default::default() }, ..TrainConfig::default() };
         assert!(infinite_decay.check().unwrap_err().to_string().contains("train.optimizer"));

@@ -5,7 +5,6 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
-use super::run_dir::partial;
 use super::{EpochMetrics, RunError};
 
 /// Registers the font every plot of the crate draws its text with (once per process): plotters draws text with
@@ -34,9 +33,9 @@ pub fn draw_learning_curves(history: &[EpochMetrics], title: &str, path: &Path) 
     register_plot_font();
     let names = metric_names(history);
     let size = (500 * names.len().max(1) as u32, 420);
-    let temporary = partial(path).with_extension("png");
-    draw(history, &names, title, size, &temporary).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
-    std::fs::rename(&temporary, path).map_err(|e| RunError::io(path, e))?;
+    let temporary = mm_files::Partial::with_format(path, "png");
+    draw(history, &names, title, size, temporary.path()).map_err(|e| RunError::invalid(path, format!("cannot draw: {e}")))?;
+    temporary.commit().map_err(|e| RunError::io(path, e))?;
     Ok(size)
 }
 

@@ -213,7 +213,8 @@ pub fn fit<T: Task>(
         eprintln!("warning: {}: no epoch had a finite validation {}; the last epoch's weights are saved", T::NAME, selection.metric);
         model.valid()
     };
-    save_model(&best, &run.path().join(MODEL_FILE))?;
+    let trained_with = if run.path().join(CONFIG_FILE).exists() { Some(config_digest(&load_run_config::<T>(run.path())?)) } else { None };
+    save_model_trained_with(&best, &run.path().join(MODEL_FILE), trained_with.as_deref())?;
     Ok(FitOutcome { model: best, history: state.history, best: state.best, finished: true, steps_trained: first_step..state.step })
 }
 
@@ -268,23 +269,78 @@ pub fn mean_objective<M: Learner>(
     Ok(tally.means().into_iter().collect())
 }
 
+/// The safetensors metadata key under which a run's final weights record the config they were trained with.
+const TRAINED_WITH: &str = "mm.trained_with";
+
+/// A digest (MD5, hex) of a task config's settings: what a run's weights record they were trained with.
+fn config_digest<C: serde::Serialize>(config: &C) -> String {
+    use md5::{Digest, Md5};
+    let canonical = serde_json::to_vec(&serde_json::to_value(config).expect("configs serialise")).expect("values serialise");
+    Md5::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Saves weights as safetensors, through a temporary file.
 pub fn save_model<M: Module>(model: &M, path: &Path) -> Result<(), RunError> {
+    save_model_trained_with(model, path, None)
+}
+
+/// Saves weights as safetensors, through a temporary file, recording the digest of the config they were
+/// trained with (checked by [`load_model`]).
+fn save_model_trained_with<M: Module>(model: &M, path: &Path, trained_with: Option<&str>) -> Result<(), RunError> {
     let mut store = SafetensorsStore::from_bytes(None);
+    if let Some(digest) = trained_with {
+        store = store.metadata(TRAINED_WITH, digest);
+    }
     model.save_into(&mut store).map_err(|e| RunError::invalid(path, e))?;
     let bytes = store.get_bytes().map_err(|e| RunError::invalid(path, e))?;
     write_atomically(path, &bytes)
 }
 
 /// Reads a run's `config.json` (checking its pinned inputs) and `model.safetensors` into a model on `device`.
+/// Refuses weights that are not all finite, and a `config.json` whose settings are no longer the ones the
+/// weights were trained with (edited since): either would evaluate silently to other numbers.
 pub fn load_model<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T::Model), RunError> {
     let config: T::Config = load_run_config::<T>(run)?;
-    let mut model = T::model(&config, device)?;
     let weights = run.join(MODEL_FILE);
     if !weights.exists() {
         return Err(RunError::invalid(&weights, "missing: the run did not finish (resume it with --resume)"));
     }
-    let mut store = SafetensorsStore::from_file(&weights);
+    let bytes = std::fs::read(&weights).map_err(|e| RunError::io(&weights, e))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| RunError::invalid(&weights, format!("not a safetensors file: {e}")))?;
+    if let Some(recorded) = header.metadata().as_ref().and_then(|m| m.get(TRAINED_WITH))
+        && *recorded != config_digest(&config)
+    {
+        return Err(RunError::invalid(
+            &run.join(CONFIG_FILE),
+            format!("its settings are not the ones {MODEL_FILE} was trained with (it was edited since); restore it, or train a new run with the new settings"),
+        ));
+    }
+    check_finite(&bytes, &weights)?;
+    let mut model = T::model(&config, device)?;
+    let mut store = SafetensorsStore::from_bytes(Some(bytes));
     model.load_from(&mut store).map_err(|e| RunError::invalid(&weights, e))?;
     Ok((config, model.valid()))
+}
+
+/// An error naming the first tensor of a safetensors file that holds a value that is not finite.
+fn check_finite(bytes: &[u8], path: &Path) -> Result<(), RunError> {
+    use safetensors::Dtype;
+    let tensors = safetensors::SafeTensors::deserialize(bytes).map_err(|e| RunError::invalid(path, format!("not a safetensors file: {e}")))?;
+    for (name, view) in tensors.iter() {
+        let data = view.data();
+        let finite = match view.dtype() {
+            Dtype::F32 => data.chunks_exact(4).all(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite()),
+            Dtype::F64 => data.chunks_exact(8).all(|b| f64::from_le_bytes(b.try_into().expect("eight bytes")).is_finite()),
+            Dtype::F16 => data.chunks_exact(2).all(|b| u16::from_le_bytes([b[0], b[1]]) & 0x7C00 != 0x7C00),
+            Dtype::BF16 => data.chunks_exact(2).all(|b| u16::from_le_bytes([b[0], b[1]]) & 0x7F80 != 0x7F80),
+            _ => true,
+        };
+        if !finite {
+            return Err(RunError::invalid(
+                path,
+                format!("the weights {name} hold a value that is not finite (NaN or infinite): the run diverged or the file was damaged"),
+            ));
+        }
+    }
+    Ok(())
 }

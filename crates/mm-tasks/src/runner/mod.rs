@@ -46,8 +46,8 @@ pub use metrics::{EpochMetrics, Scores, read as read_metrics};
 pub use optim::{OptimizerKind, OptimizerSettings, Optimizers, Schedule};
 pub use pins::Pin;
 pub use replicas::{ShardBatcher, replicated_step};
+pub(crate) use run_dir::write_atomically;
 pub use run_dir::{LOCK_FILE, RunDir, RunLock};
-pub(crate) use run_dir::{partial, write_atomically};
 pub use split::{Split, Subset, carve, carve_part};
 pub use spread::{Spread, interval_95};
 pub use step::{Learner, StepOutput, Tally, step_with_module_rates};
@@ -194,6 +194,15 @@ pub trait Task: 'static {
     fn optimizers(config: &Self::Config) -> Vec<(String, OptimizerSettings, f64)> {
         let train = Self::train_config(config);
         vec![("model".into(), train.optimizer.clone(), train.lr)]
+    }
+
+    /// The finished runs the task starts from (pretrained encoders, teachers, judges): the config's fields that
+    /// name them, each filled in with its default where the config leaves it out. The runner resolves them once,
+    /// when a run starts: `runs/mnist/latest` becomes the folder it points at then, as an absolute path, written
+    /// so in the run's `config.json`; the run, its `eval` and its commands keep reading that run when `latest`
+    /// moves on or the command runs from another folder. Default: none.
+    fn pretrained_runs(_config: &mut Self::Config) -> Vec<&mut PathBuf> {
+        Vec::new()
     }
 
     /// Files the run starts from (pretrained models, word vectors, teachers): pinned by content in

@@ -50,30 +50,27 @@ impl RunDir {
         Ok(Self { path })
     }
 
-    /// Takes the run's lock (`run.lock`, naming the holding process) until the guard is dropped. A lock left by
-    /// a process that no longer exists (killed) is taken over; one held by a live process is an error naming it.
+    /// Takes the run's lock until the guard is dropped: an exclusive `flock` on `run.lock`, which the kernel
+    /// releases when the holder exits, however it exits (killed included), so a dead holder never blocks a run
+    /// and two live processes can never both hold it. The file names the holder, for the error another process
+    /// gets; it stays in the folder, since removing it would let a process that opened it just before lock a file
+    /// no one else sees.
     pub fn lock(&self) -> Result<RunLock, RunError> {
+        use std::io::{Seek, Write};
         let path = self.path.join(LOCK_FILE);
-        let me = format!("pid {} on {}", std::process::id(), hostname());
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut file) => {
-                    use std::io::Write;
-                    file.write_all(me.as_bytes()).map_err(|e| RunError::io(&path, e))?;
-                    return Ok(RunLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                    if holder_alive(&holder) {
-                        return Err(RunError::invalid(&path, format!("the run is in use by {holder}; two processes cannot write one run")));
-                    }
-                    eprintln!("warning: {} was left by {holder}, which no longer runs; taking it over", path.display());
-                    let _ = std::fs::remove_file(&path);
-                }
-                Err(e) => return Err(RunError::io(&path, e)),
+        let mut file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(|e| RunError::io(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = if holder.trim().is_empty() { "another process".to_string() } else { holder.trim().to_string() };
+                return Err(RunError::invalid(&path, format!("the run is in use by {holder}; two processes cannot write one run")));
             }
+            Err(std::fs::TryLockError::Error(e)) => return Err(RunError::io(&path, e)),
         }
-        Err(RunError::invalid(&path, "could not take the lock"))
+        let me = format!("pid {} on {}", std::process::id(), hostname());
+        file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(me.as_bytes())).map_err(|e| RunError::io(&path, e))?;
+        Ok(RunLock { file })
     }
 
     /// `root/TASK/latest` → this folder (a relative symbolic link, replaced atomically). A sub-run (a fold)
@@ -102,15 +99,16 @@ impl RunDir {
 /// The lock file in a run folder.
 pub const LOCK_FILE: &str = "run.lock";
 
-/// Holds a run's lock; dropping it releases the lock.
+/// Holds a run's lock; dropping it (or the process ending) releases the lock.
 #[derive(Debug)]
 pub struct RunLock {
-    path: PathBuf,
+    file: std::fs::File,
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        // The holder's name goes, so that the file reads as free; the kernel releases the lock with the file.
+        let _ = self.file.set_len(0);
     }
 }
 
@@ -118,35 +116,15 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "this machine".into())
 }
 
-/// Whether the process a lock names ("pid N on HOST") still runs; a lock from another machine counts as held.
-fn holder_alive(holder: &str) -> bool {
-    let mut words = holder.split_whitespace();
-    let (Some("pid"), Some(pid), Some("on"), Some(host)) = (words.next(), words.next(), words.next(), words.next()) else { return false };
-    if host != hostname() {
-        return true;
-    }
-    if pid == std::process::id().to_string() {
-        return false;
-    }
-    Path::new("/proc").join(pid).exists() || !Path::new("/proc/self").exists()
-}
-
-/// Writes `bytes` to `path` through a temporary file, fsync and a rename, then fsyncs the folder: after a crash
-/// a reader sees the old file or the new one, never a part.
+/// Writes `bytes` to `path` through mm-files' atomic writer (temporary file, fsync, rename, fsync of the folder):
+/// after a crash a reader sees the old file or the new one, never a part.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
-    use std::io::Write;
-    let partial = partial(path);
-    let mut file = std::fs::File::create(&partial).map_err(|e| RunError::io(&partial, e))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| RunError::io(&partial, e))?;
-    drop(file);
-    std::fs::rename(&partial, path).map_err(|e| RunError::io(path, e))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    mm_files::write_bytes(path, bytes).map_err(|e| RunError::io(path, e))
 }
 
 /// fsyncs a folder, so that renames and new files in it survive a crash.
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), RunError> {
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    std::fs::File::open(dir).and_then(|f| f.sync_all()).map_err(|e| RunError::io(dir, e))
+    mm_files::sync_dir(dir).map_err(|e| RunError::io(dir, e))
 }
 
 /// fsyncs every file in a folder, then the folder.
@@ -160,8 +138,8 @@ pub(crate) fn sync_tree(dir: &Path) -> Result<(), RunError> {
     sync_dir(dir)
 }
 
-/// `name.partial` beside `path`.
-pub(crate) fn partial(path: &Path) -> PathBuf {
+/// `name.partial` beside the folder `path` (a checkpoint being written).
+pub(crate) fn partial_folder(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".partial");
     PathBuf::from(name)
@@ -204,16 +182,37 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_is_held_once_and_a_dead_holder_is_replaced() {
+    fn a_lock_is_held_once_and_a_stale_lock_file_is_free() {
         let root = tempfile::tempdir().unwrap();
         let run = RunDir::create(root.path(), "demo", 0).unwrap();
         let lock = run.lock().unwrap();
-        std::fs::write(run.path().join(LOCK_FILE), format!("pid 1 on {}", hostname())).unwrap();
         let message = run.lock().unwrap_err().to_string();
-        assert!(message.contains("run.lock") && message.contains("pid 1"), "{message}");
-        std::fs::write(run.path().join(LOCK_FILE), format!("pid 4000000000 on {}", hostname())).unwrap();
+        assert!(message.contains("run.lock") && message.contains(&format!("pid {}", std::process::id())), "{message}");
         drop(lock);
+        // A file left by a process that died names it, but holds no lock.
         std::fs::write(run.path().join(LOCK_FILE), format!("pid 4000000000 on {}", hostname())).unwrap();
         let _taken = run.lock().unwrap();
+    }
+
+    #[test]
+    fn threads_racing_for_a_lock_get_it_once() {
+        let root = tempfile::tempdir().unwrap();
+        let run = RunDir::create(root.path(), "demo", 0).unwrap();
+        for _ in 0..20 {
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+            let winners: Vec<_> = (0..8)
+                .map(|_| {
+                    let (run, barrier) = (run.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        let held = run.lock().ok();
+                        barrier.wait();
+                        held.is_some()
+                    })
+                })
+                .collect();
+            let held = winners.into_iter().map(|w| w.join().unwrap()).filter(|&held| held).count();
+            assert_eq!(held, 1, "exactly one of eight racing takers holds the lock");
+        }
     }
 }

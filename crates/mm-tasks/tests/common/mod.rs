@@ -6,6 +6,7 @@ use mm_tasks::data::DataRoot;
 
 /// The project's real data (`../shared/data`, beside the checkout); `None` (the test then passes, saying so)
 /// where it is absent outside CI. In CI its absence fails the test.
+#[allow(dead_code)]
 pub fn shared_data() -> Option<DataRoot> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
     if dir.is_dir() {

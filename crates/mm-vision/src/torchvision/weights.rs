@@ -3,7 +3,6 @@
 //! [`save_weights`] writes from it.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use burn::store::pytorch_reader::PytorchReader;
@@ -92,17 +91,7 @@ pub fn save_weights(net: &TorchvisionNet, path: &Path) -> Result<()> {
     }
     .map_err(|e| Error::invalid(path, e.to_string()))?;
     let bytes = store.get_bytes().map_err(|e| Error::invalid(path, e.to_string()))?;
-    let partial = crate::partial_path(path);
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&partial)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&partial, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&partial);
-        Error::io(path, e)
-    })
+    mm_files::write_bytes(path, &bytes).map_err(|e| Error::io(path, e))
 }
 
 /// Which torchvision network a `.pth` state dict holds, read from its keys and shapes: the blocks per layer
@@ -111,8 +100,15 @@ pub fn detect_architecture(path: &Path) -> Result<(TorchvisionArchitecture, usiz
     check_exists(path)?;
     let reader = PytorchReader::new(path).map_err(|e| Error::invalid(path, format!("not a PyTorch file: {e}")))?;
     let shapes: BTreeMap<String, Vec<usize>> = reader.tensors().iter().map(|(k, t)| (k.clone(), t.shape().to_vec())).collect();
-    let classes = |key: &str| shapes.get(key).map(|s| s[0]);
-    if let Some(classes) = classes("fc.weight") {
+    // The classifier's weight is `[classes, features]`; anything else (a 0-d tensor) is not torchvision's.
+    let classes = |key: &str| -> Result<Option<usize>> {
+        match shapes.get(key).map(Vec::as_slice) {
+            None => Ok(None),
+            Some([classes, _]) if *classes > 0 => Ok(Some(*classes)),
+            Some(shape) => Err(Error::invalid(path, format!("{key} has shape {shape:?}, not [classes, features] as torchvision's"))),
+        }
+    };
+    if let Some(classes) = classes("fc.weight")? {
         let blocks = |layer: usize| (0..).take_while(|i| shapes.contains_key(&format!("layer{layer}.{i}.conv1.weight"))).count();
         let bottleneck = shapes.contains_key("layer1.0.conv3.weight");
         let found = [blocks(1), blocks(2), blocks(3), blocks(4)];
@@ -126,7 +122,7 @@ pub fn detect_architecture(path: &Path) -> Result<(TorchvisionArchitecture, usiz
         };
         return Ok((architecture, classes));
     }
-    if let Some(classes) = classes("classifier.6.weight") {
+    if let Some(classes) = classes("classifier.6.weight")? {
         let convolutions = shapes.keys().filter(|k| k.starts_with("features.") && k.ends_with(".weight")).count();
         let architecture = match convolutions {
             8 => TorchvisionArchitecture::Vgg11,

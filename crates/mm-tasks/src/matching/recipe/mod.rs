@@ -283,6 +283,11 @@ impl Task for Recipe {
         &mut config.train
     }
 
+    fn pretrained_runs(config: &mut RecipeConfig) -> Vec<&mut PathBuf> {
+        let default = config.encoder_run();
+        vec![config.encoder_run.get_or_insert(default)]
+    }
+
     fn inputs(config: &RecipeConfig) -> Vec<PathBuf> {
         let run = config.encoder_run();
         vec![run.join(crate::runner::CONFIG_FILE), run.join(crate::runner::MODEL_FILE)]

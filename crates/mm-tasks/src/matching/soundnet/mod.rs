@@ -66,6 +66,15 @@ impl Pairing {
             Pairing::ByDigit(digits) => digits.teacher_run(),
         }
     }
+
+    /// The teacher's run field, filled in with its default where the config leaves it out.
+    fn teacher_run_mut(&mut self) -> &mut PathBuf {
+        let default = self.teacher_run();
+        match self {
+            Pairing::ShapesScenes(scenes) => scenes.teacher_run.get_or_insert(default),
+            Pairing::ByDigit(digits) => digits.teacher_run.get_or_insert(default),
+        }
+    }
 }
 
 /// Its configuration.
@@ -205,6 +214,10 @@ impl Task for SoundNet {
 
     fn train_config_mut(config: &mut SoundNetConfig) -> &mut TrainConfig {
         &mut config.train
+    }
+
+    fn pretrained_runs(config: &mut SoundNetConfig) -> Vec<&mut PathBuf> {
+        vec![config.pairing.teacher_run_mut()]
     }
 
     fn inputs(config: &SoundNetConfig) -> Vec<PathBuf> {

@@ -358,9 +358,9 @@ pub fn summarise(runs: &[PathBuf]) -> Result<SoundNetSummary, RunError> {
 
 fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     crate::runner::register_plot_font();
-    let temporary = crate::runner::partial(path).with_extension("png");
+    let temporary = mm_files::Partial::with_format(path, "png");
     {
-        let root = BitMapBackend::new(&temporary, (900, 480)).into_drawing_area();
+        let root = BitMapBackend::new(temporary.path(), (900, 480)).into_drawing_area();
         root.fill(&WHITE)?;
         let last = report.layers.len() as f64;
         let mut chart = ChartBuilder::on(&root)
@@ -412,7 +412,7 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
             .draw()?;
         root.present()?;
     }
-    std::fs::rename(&temporary, path)?;
+    temporary.commit()?;
     Ok(())
 }
 

@@ -328,6 +328,11 @@ impl Task for Tagging {
         &mut config.train
     }
 
+    fn pretrained_runs(config: &mut TaggingConfig) -> Vec<&mut PathBuf> {
+        let default = config.encoder_run();
+        vec![config.encoder_run.get_or_insert(default)]
+    }
+
     fn inputs(config: &TaggingConfig) -> Vec<PathBuf> {
         let run = config.encoder_run();
         vec![run.join(crate::runner::CONFIG_FILE), run.join(crate::runner::MODEL_FILE), config.vectors.clone()]

@@ -99,7 +99,8 @@ pub fn train_zero_shot(
     stop_after: Option<usize>,
     device: &Device,
 ) -> Result<Option<ZeroShotSummary>, RunError> {
-    let _lock = start_run_of_parts::<Tagging>(config, run)?;
+    let (_lock, config) = start_run_of_parts::<Tagging>(config, run)?;
+    let config = &config;
     let seeds = config.zero_shot.seeds.max(1);
     let mut splits = Vec::new();
     for pair in HELD_OUT_PAIRS {

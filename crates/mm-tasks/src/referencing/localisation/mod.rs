@@ -229,6 +229,10 @@ impl Task for Localisation {
         &mut config.train
     }
 
+    fn pretrained_runs(config: &mut LocalisationTaskConfig) -> Vec<&mut PathBuf> {
+        config.source.runs_mut().into()
+    }
+
     fn inputs(config: &LocalisationTaskConfig) -> Vec<PathBuf> {
         config.source.runs().iter().flat_map(|run| [run.join(CONFIG_FILE), run.join(MODEL_FILE)]).collect()
     }

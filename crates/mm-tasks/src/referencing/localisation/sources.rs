@@ -105,6 +105,14 @@ impl LocalisationSource {
         }
     }
 
+    /// The same fields, to resolve them when a run starts.
+    pub fn runs_mut(&mut self) -> [&mut PathBuf; 2] {
+        match self {
+            LocalisationSource::DigitGrids(grids) => [&mut grids.mnist_run, &mut grids.fsdd_run],
+            LocalisationSource::Shapes(shapes) => [&mut shapes.shapes_run, &mut shapes.soundnet_run],
+        }
+    }
+
     /// The picture's `[channels, side]`.
     pub fn picture_shape(&self) -> Result<[usize; 2], RunError> {
         match self {

@@ -39,6 +39,10 @@ pub fn answer_question(run: &Path, picture: &RgbImage, question: &str, top: usiz
     let (config, model) = load_model::<Vqa>(run, device)?;
     let prepared = run.join("prepared");
     let vocabulary = AnswerVocabulary::load(&prepared)?;
+    if vocabulary.answers.len() > config.answers {
+        let path = prepared.join(super::questions::ANSWERS_FILE);
+        return Err(RunError::invalid(&path, format!("{} answers listed, more than the {} the network scores", vocabulary.answers.len(), config.answers)));
+    }
     let tokens = encode_question(&load_tokenizer(&prepared)?, question, config.max_question_len)?;
     let side = config.encoder.side()?;
     let scaled = image::imageops::resize(picture, side as u32, side as u32, FilterType::Triangle);

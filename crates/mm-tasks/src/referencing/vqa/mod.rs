@@ -232,6 +232,10 @@ impl Task for Vqa {
         &mut config.train
     }
 
+    fn pretrained_runs(config: &mut VqaTaskConfig) -> Vec<&mut PathBuf> {
+        config.encoder.runs_mut()
+    }
+
     fn inputs(config: &VqaTaskConfig) -> Vec<PathBuf> {
         let mut inputs = config.encoder.inputs();
         inputs.extend(config.word_vectors.clone());

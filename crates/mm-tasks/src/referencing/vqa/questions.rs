@@ -240,7 +240,11 @@ impl AnswerVocabulary {
     pub fn load(prepared: &Path) -> Result<Self, RunError> {
         let path = prepared.join(ANSWERS_FILE);
         let bytes = std::fs::read(&path).map_err(|e| RunError::io(&path, e))?;
-        serde_json::from_slice(&bytes).map_err(|e| RunError::invalid(&path, e))
+        let vocabulary: Self = serde_json::from_slice(&bytes).map_err(|e| RunError::invalid(&path, e))?;
+        if vocabulary.answers.is_empty() {
+            return Err(RunError::invalid(&path, "the answer list is empty: the run has no answer to give"));
+        }
+        Ok(vocabulary)
     }
 
     /// Writes it there (atomically).
@@ -252,5 +256,22 @@ impl AnswerVocabulary {
     /// training never saw).
     pub fn prior_answer(&self, question_type: &str) -> &str {
         self.prior.get(question_type).unwrap_or(&self.most_frequent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_answer_list_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = AnswerVocabulary { answers: Vec::new(), prior: BTreeMap::new(), most_frequent: String::new() };
+        empty.save(dir.path()).unwrap();
+        let message = AnswerVocabulary::load(dir.path()).unwrap_err().to_string();
+        assert!(message.contains(ANSWERS_FILE) && message.contains("empty"), "{message}");
+        let one = AnswerVocabulary { answers: vec!["red".into()], prior: BTreeMap::new(), most_frequent: "red".into() };
+        one.save(dir.path()).unwrap();
+        assert_eq!(AnswerVocabulary::load(dir.path()).unwrap(), one);
     }
 }

@@ -127,6 +127,10 @@ fn check_images(images: Vec<CocoImage>, source: &Path, split: Split) -> Result<V
     if let Some(image) = images.iter().find(|i| i.captions.is_empty()) {
         return Err(RunError::invalid(source, format!("{} has no caption", image.path.display())));
     }
+    // Pictures are read when a batch asks for them: a missing one is found here, before any training.
+    if let Some(image) = images.iter().find(|i| !i.path.is_file()) {
+        return Err(RunError::invalid(source, format!("{} picture {} is missing", split.name(), image.path.display())));
+    }
     Ok(images)
 }
 

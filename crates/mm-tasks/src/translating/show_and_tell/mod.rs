@@ -109,6 +109,10 @@ impl Task for ShowAndTellTask {
         &mut config.train
     }
 
+    fn pretrained_runs(config: &mut ShowAndTellTaskConfig) -> Vec<&mut PathBuf> {
+        config.captions.encoder.runs_mut()
+    }
+
     fn inputs(config: &ShowAndTellTaskConfig) -> Vec<PathBuf> {
         config.captions.inputs()
     }

@@ -149,6 +149,10 @@ impl Task for ShowAttendTellTask {
         &mut config.train
     }
 
+    fn pretrained_runs(config: &mut ShowAttendTellTaskConfig) -> Vec<&mut PathBuf> {
+        config.captions.encoder.runs_mut()
+    }
+
     fn inputs(config: &ShowAttendTellTaskConfig) -> Vec<PathBuf> {
         config.captions.inputs()
     }

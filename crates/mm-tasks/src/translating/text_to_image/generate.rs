@@ -16,6 +16,9 @@ pub fn pictures_of_text(run: &Path, text: &str, count: usize, seed: u64, device:
     if text.split_whitespace().next().is_none() {
         return Err(RunError::Config("the text is empty".into()));
     }
+    if !(1..=MAX_PICTURES).contains(&count) {
+        return Err(RunError::Config(format!("--count {count}: 1 to {MAX_PICTURES} pictures at a time")));
+    }
     let (config, model) = load_model::<TextToImage>(run, device)?;
     let (encoder_config, encoder, tokenizer) = load_text_embedding(&config.text_encoder, device)?;
     let unknown: Vec<&str> = text.split_whitespace().filter(|w| tokenizer.id(&w.to_lowercase()).is_none()).collect();
@@ -27,15 +30,25 @@ pub fn pictures_of_text(run: &Path, text: &str, count: usize, seed: u64, device:
     Ok((pictures, config))
 }
 
-/// Writes `pictures` (`[N, channels · side · side]` in [-1, 1]) as a grid of `columns` to `png`, and beside
-/// it, with the extension `.npy`, the pictures themselves: `[N, channels, side, side]` float32 in [0, 1].
-pub fn save_pictures(pictures: &[f32], channels: usize, side: usize, columns: usize, png: &Path) -> Result<(), RunError> {
+/// The most pictures drawn in a grid (16 × 16); the `.npy` beside it holds every picture.
+pub const MAX_GRID_PICTURES: usize = 256;
+
+/// The most pictures one call generates: 100,000 (a 64 × 64 colour picture is 48 KiB as f32).
+pub const MAX_PICTURES: usize = 100_000;
+
+/// Writes the first [`MAX_GRID_PICTURES`] of `pictures` (`[N, channels · side · side]` in [-1, 1]) as a square
+/// grid to `png`, and beside it, with the extension `.npy`, every picture: `[N, channels, side, side]` float32
+/// in [0, 1]. Returns how many the grid shows.
+pub fn save_pictures(pictures: &[f32], channels: usize, side: usize, png: &Path) -> Result<usize, RunError> {
     let n = pictures.len() / (channels * side * side);
+    let shown = n.min(MAX_GRID_PICTURES);
     let cells: Vec<(image::RgbImage, String)> =
-        pictures.chunks(channels * side * side).map(|p| (super::report::to_rgb(p, channels, side), String::new())).collect();
+        pictures.chunks(channels * side * side).take(shown).map(|p| (super::report::to_rgb(p, channels, side), String::new())).collect();
+    let columns = (shown as f64).sqrt().ceil() as usize;
     mm_vision::picture::captioned_grid(&cells, columns.max(1), 3, png).map_err(|e| RunError::invalid(png, e))?;
     let unit: Vec<f32> = pictures.iter().map(|v| ((v + 1.0) / 2.0).clamp(0.0, 1.0)).collect();
     let array = ndarray::Array4::from_shape_vec((n, channels, side, side), unit).expect("pictures of channels × side × side");
     let npy = png.with_extension("npy");
-    mm_audio::write_npy(&npy, array.view()).map_err(|e| RunError::invalid(&npy, e))
+    mm_audio::write_npy(&npy, array.view()).map_err(|e| RunError::invalid(&npy, e))?;
+    Ok(shown)
 }

@@ -204,6 +204,10 @@ impl Task for TextToImage {
         &mut config.train
     }
 
+    fn pretrained_runs(config: &mut TextToImageConfig) -> Vec<&mut PathBuf> {
+        vec![&mut config.text_encoder, &mut config.judge]
+    }
+
     fn inputs(config: &TextToImageConfig) -> Vec<PathBuf> {
         [&config.text_encoder, &config.judge].iter().flat_map(|run| [run.join(CONFIG_FILE), run.join(MODEL_FILE)]).collect()
     }

@@ -315,6 +315,10 @@ impl Task for TextEmbedding {
         &mut config.train
     }
 
+    fn pretrained_runs(config: &mut TextEmbeddingConfig) -> Vec<&mut PathBuf> {
+        vec![&mut config.image_encoder]
+    }
+
     fn inputs(config: &TextEmbeddingConfig) -> Vec<PathBuf> {
         vec![config.image_encoder.join(CONFIG_FILE), config.image_encoder.join(MODEL_FILE)]
     }
