@@ -119,6 +119,19 @@ fn a_start_that_fails_leaves_latest_on_the_last_good_run() {
     assert_eq!(latest(dir.path(), "shapes"), good, "latest stays on the run that trained");
 }
 
+/// A run of parts (ESC-10's five folds) whose data is missing fails at its first part's start, and `latest`
+/// stays where it was.
+#[test]
+fn a_run_of_parts_that_cannot_start_leaves_latest_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let run = RunDir::create(dir.path(), "esc10", 0).unwrap();
+    let config = mm_tasks::encoders::esc10::Esc10Config::default();
+    let message = mm_tasks::encoders::esc10::train_folds(&config, &DataRoot::at(empty.path()), &run, false, None).unwrap_err().to_string();
+    assert!(message.contains("esc10"), "{message}");
+    assert!(!dir.path().join("esc10/latest").exists(), "no run that never started becomes the latest");
+}
+
 #[test]
 fn a_resumed_run_without_checkpoints_is_retested_or_refused_never_retrained() {
     let _turn = common::turn();

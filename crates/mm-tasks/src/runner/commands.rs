@@ -128,9 +128,10 @@ fn write_run_file<T: Task>(config: &T::Config, path: &Path) -> Result<(), RunErr
 }
 
 /// Starts, or reopens to resume, a run made of several parts (a cross-validation's folds, the zero-shot
-/// splits): takes its lock, writes its `config.json` (the whole protocol's config, pretrained runs resolved,
-/// inputs pinned) unless it has one, and moves `latest` to it. Returns the lock and the config as written, which
-/// the parts train with: each is then an ordinary run in a sub-folder, trained by [`train_part`].
+/// splits): takes its lock and writes its `config.json` (the whole protocol's config, pretrained runs resolved,
+/// inputs pinned) unless it has one. Returns the lock and the config as written, which the parts train with:
+/// each is then an ordinary run in a sub-folder ([`RunDir::child`]), trained by [`train_part`]; `latest` moves to
+/// the run once its first part has started.
 pub fn start_run_of_parts<T: Task>(config: &T::Config, run: &RunDir) -> Result<(RunLock, T::Config), RunError> {
     let lock = run.lock()?;
     let config_path = run.path().join(CONFIG_FILE);
@@ -140,7 +141,6 @@ pub fn start_run_of_parts<T: Task>(config: &T::Config, run: &RunDir) -> Result<(
         write_run_file::<T>(&resolved, &config_path)?;
     }
     let config = load_run_config::<T>(run.path())?;
-    run.publish()?;
     Ok((lock, config))
 }
 
@@ -151,6 +151,7 @@ pub fn start_run_of_parts<T: Task>(config: &T::Config, run: &RunDir) -> Result<(
 pub fn train_part<T: Task>(config: &T::Config, root: &DataRoot, child: &RunDir, resume: bool, stop_after: Option<usize>) -> Result<Option<Scores>, RunError> {
     let done = child.path().join(EVALUATION_FILE);
     if resume && done.exists() {
+        child.publish()?;
         let text = std::fs::read_to_string(&done).map_err(|e| RunError::io(&done, e))?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| RunError::invalid(&done, e))?;
         return serde_json::from_value(value["scores"].clone()).map(Some).map_err(|e| RunError::invalid(&done, e));
@@ -255,7 +256,7 @@ fn resume_without_checkpoints<T: Task>(config: &T::Config, context: &Context, ru
     Ok(None)
 }
 
-/// The best epoch a finished run's `evaluation.json` names, if it can be read.
+/// The best epoch a finished run's `evaluation.json` names, if it can be read (its score is not recorded there).
 fn previous_best(run: &Path) -> Option<Best> {
     let text = std::fs::read_to_string(run.join(EVALUATION_FILE)).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;

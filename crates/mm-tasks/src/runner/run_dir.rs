@@ -9,6 +9,8 @@ use super::RunError;
 #[derive(Debug, Clone)]
 pub struct RunDir {
     path: PathBuf,
+    /// The run this one is a part of (a fold of a cross-validation), when it was made by [`RunDir::child`].
+    owner: Option<Box<RunDir>>,
 }
 
 impl RunDir {
@@ -26,7 +28,7 @@ impl RunDir {
             path = task_dir.join(format!("{stamp}-seed{seed}-{n}"));
         }
         std::fs::create_dir_all(&path).map_err(|e| RunError::io(&path, e))?;
-        Ok(Self { path })
+        Ok(Self { path, owner: None })
     }
 
     /// An existing run folder (e.g. to resume or evaluate it); `root/TASK/latest` is followed.
@@ -35,7 +37,7 @@ impl RunDir {
         if !path.is_dir() {
             return Err(RunError::invalid(&path, "not a run folder"));
         }
-        Ok(Self { path })
+        Ok(Self { path, owner: None })
     }
 
     /// The folder.
@@ -47,7 +49,7 @@ impl RunDir {
     pub fn child(&self, name: &str) -> Result<Self, RunError> {
         let path = self.path.join(name);
         std::fs::create_dir_all(&path).map_err(|e| RunError::io(&path, e))?;
-        Ok(Self { path })
+        Ok(Self { path, owner: Some(Box::new(self.clone())) })
     }
 
     /// Takes the run's lock until the guard is dropped: an exclusive `flock` on `run.lock`, which the kernel
@@ -73,9 +75,13 @@ impl RunDir {
         Ok(RunLock { file })
     }
 
-    /// `root/TASK/latest` → this folder (a relative symbolic link, replaced atomically). A sub-run (a fold)
-    /// leaves `latest` alone.
+    /// `root/TASK/latest` → this folder (a relative symbolic link, replaced atomically). A part of a run (a fold,
+    /// made by [`RunDir::child`]) publishes the run it belongs to instead, so that a run of parts becomes the
+    /// latest once its first part has started; a sub-run opened on its own leaves `latest` alone.
     pub fn publish(&self) -> Result<(), RunError> {
+        if let Some(owner) = &self.owner {
+            return owner.publish();
+        }
         let parent = self.path.parent().expect("a run folder has a task folder");
         if parent.join(LOCK_FILE).exists() || parent.join(super::fit::CONFIG_FILE).exists() {
             return Ok(());
