@@ -20,6 +20,7 @@
 pub mod data;
 pub mod device;
 pub mod encoders;
+pub mod inputs;
 pub mod matching;
 pub mod referencing;
 pub mod runner;

@@ -13,8 +13,7 @@ use mm_vision::transforms::Normalize;
 use serde::{Deserialize, Serialize};
 
 use crate::encoders::shapes::Shapes;
-use crate::matching::pretrained::load_pretrained;
-use crate::runner::{CONFIG_FILE, MODEL_FILE, RunError, load_run_config};
+use crate::runner::{CONFIG_FILE, MODEL_FILE, RunError, load_pretrained, load_run_config};
 
 /// Where a system's pretrained image encoder comes from (`encoder` in its config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -233,11 +233,7 @@ impl ShapesItems {
 impl Dataset<ClassItem> for ShapesItems {
     fn get(&self, index: usize) -> Result<ClassItem, DatasetError> {
         let objects = self.objects(index);
-        let image = render(&objects, self.image_size);
-        let mut input = Vec::with_capacity(3 * (self.image_size * self.image_size) as usize);
-        for channel in 0..3 {
-            input.extend(image.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
-        }
+        let input = crate::inputs::picture_input(&render(&objects, self.image_size));
         let mut labels = vec![0f32; 48];
         objects.iter().for_each(|o| labels[label_of(o)] = 1.0);
         Ok(ClassItem { input, target: Target::Labels(labels) })

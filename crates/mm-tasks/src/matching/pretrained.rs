@@ -6,7 +6,7 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use mm_vision::encoders::ImageEncoder;
 
-use crate::runner::{RunError, Task, load_model};
+use crate::runner::RunError;
 
 /// How an encoder's feature map `[B, C, H, W]` becomes one row per image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,16 +16,6 @@ pub enum MapReadout {
     /// The average over height of each column, flattened channel-major: `[C · W]` — keeps left-to-right order,
     /// for pictures read in a line.
     Columns,
-}
-
-/// Loads the final model of `run`, a finished run of task `T`, on `device`, naming the run on failure.
-pub fn load_pretrained<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T::Model), RunError> {
-    load_model::<T>(run, device).map_err(|error| match error {
-        RunError::Io { path, source } => {
-            RunError::Config(format!("pretrained run {}: {}: {source} (train it first: cargo xtask train {})", run.display(), path.display(), T::NAME))
-        }
-        other => other,
-    })
 }
 
 /// Encodes `images` (`[N, C·H·W]` row-major, `shape` = `[C, H, W]`) in batches of 256 and reads out each map.

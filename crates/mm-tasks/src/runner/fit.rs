@@ -323,6 +323,17 @@ pub fn load_model<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T:
     Ok((config, model.valid()))
 }
 
+/// Loads the final model of `run`, a finished run of task `T` that another run starts from (a pretrained
+/// encoder, a teacher), on `device`; a missing file names the run and how to make it.
+pub fn load_pretrained<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T::Model), RunError> {
+    load_model::<T>(run, device).map_err(|error| match error {
+        RunError::Io { path, source } => {
+            RunError::Config(format!("pretrained run {}: {}: {source} (train it first: cargo xtask train {})", run.display(), path.display(), T::NAME))
+        }
+        other => other,
+    })
+}
+
 /// An error naming the first tensor of a safetensors file that holds a value that is not finite.
 fn check_finite(bytes: &[u8], path: &Path) -> Result<(), RunError> {
     use safetensors::Dtype;

@@ -40,7 +40,7 @@ pub use commands::{EVALUATION_FILE, RunFile, TrainedRun, eval_run, limited, load
 pub use config::{Overrides, TrainConfig, check_dropout, load_config};
 pub use curves::draw_learning_curves;
 pub(crate) use curves::register_plot_font;
-pub use fit::{CONFIG_FILE, CURVES_FILE, FitOutcome, METRICS_FILE, MODEL_FILE, fit, load_model, mean_objective, save_model};
+pub use fit::{CONFIG_FILE, CURVES_FILE, FitOutcome, METRICS_FILE, MODEL_FILE, fit, load_model, load_pretrained, mean_objective, save_model};
 pub use loader::{Batches, Loader, Prepare};
 pub use metrics::{EpochMetrics, Scores, read as read_metrics};
 pub use optim::{OptimizerKind, OptimizerSettings, Optimizers, Schedule};

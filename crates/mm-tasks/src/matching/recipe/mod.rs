@@ -13,10 +13,11 @@ use mm_joint::recipe::{MatchingLoss, RecipeModel, RecipeModelConfig, TextEncoder
 use mm_joint::retrieval::paired_retrieval;
 use serde::{Deserialize, Serialize};
 
-use super::pretrained::{MapReadout, cached_rows, encode_images, load_pretrained};
+use super::pretrained::{MapReadout, cached_rows, encode_images};
 use crate::encoders::mnist::{Mnist, MnistConfig};
 use crate::runner::{
-    Batcher, Context, Dataset, InMemDataset, Learner, Loader, RunError, Scores, Selection, Split, StepOutput, Task, TrainConfig, load_run_config,
+    Batcher, Context, Dataset, InMemDataset, Learner, Loader, RunError, Scores, Selection, Split, StepOutput, Task, TrainConfig, load_pretrained,
+    load_run_config,
 };
 
 mod pairs;

@@ -15,9 +15,9 @@ use crate::encoders::ImageClassifier;
 use crate::encoders::fsdd::fsdd_recordings;
 use crate::encoders::mnist::{Mnist, mnist_split};
 use crate::encoders::sound::SoundInput;
-use crate::matching::pretrained::{MapReadout, cached_rows, encode_images, load_pretrained};
+use crate::matching::pretrained::{MapReadout, cached_rows, encode_images};
 use crate::matching::probe::{LinearProbe, ProbeSettings};
-use crate::runner::{Classifier, Context, Dataset, RunError, Split, argmax, load_run_config};
+use crate::runner::{Classifier, Context, Dataset, RunError, Split, argmax, load_pretrained, load_run_config};
 
 /// A scene: a name and the digits that belong to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

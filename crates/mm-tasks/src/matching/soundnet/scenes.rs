@@ -15,9 +15,9 @@ use super::{SoundNetConfig, SoundNetItem, one_hot};
 use crate::data::shapes::{Object, SceneSplits, ShapesConfig, ShapesWorld};
 use crate::encoders::shapes::{SceneDescriber, Shapes, ShapesItems, label_names, label_of};
 use crate::encoders::sound::SoundFeatures;
-use crate::matching::pretrained::{MapReadout, cached_rows, encode_images, load_pretrained};
+use crate::matching::pretrained::{MapReadout, cached_rows, encode_images};
 use crate::matching::probe::{LinearProbe, ProbeSettings};
-use crate::runner::{Classifier, Context, Dataset, DatasetError, RunError, Split, argmax, load_run_config};
+use crate::runner::{Classifier, Context, Dataset, DatasetError, RunError, Split, argmax, load_pretrained, load_run_config};
 
 /// The scene teacher's classes: a scene whose objects are all warm (red, orange, yellow: the low notes), all cool,
 /// or both.

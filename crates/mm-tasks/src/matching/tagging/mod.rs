@@ -17,13 +17,14 @@ mod zero_shot;
 pub use report::{Arithmetic, CalibratedStacking, TaggingReport, ZeroShot, evaluate_tagging, search_images, tag_image};
 pub use zero_shot::{HELD_OUT_PAIRS, SplitSummary, ZeroShotSummary, is_zero_shot, train_zero_shot};
 
-use super::pretrained::{MapReadout, cached_rows, encode_images, load_pretrained};
+use super::pretrained::{MapReadout, cached_rows, encode_images};
 use crate::data::DataRoot;
 use crate::data::shapes::{Colour, Shape, Size};
 use crate::encoders::mnist::{Mnist, mnist_split};
 use crate::encoders::shapes::{Shapes, label_names};
 use crate::runner::{
-    Batcher, ClassBatch, ClassBatcher, ClassItem, Classifier, Context, Dataset, InMemDataset, RunError, Split, Target, Task, TrainConfig, load_run_config,
+    Batcher, ClassBatch, ClassBatcher, ClassItem, Classifier, Context, Dataset, InMemDataset, RunError, Split, Target, Task, TrainConfig, load_pretrained,
+    load_run_config,
 };
 
 /// The task.

@@ -16,8 +16,8 @@ use crate::data::DataRoot;
 use crate::data::data_error;
 use crate::data::shapes::Colour;
 use crate::matching::joint_plot::draw_joint_space;
-use crate::matching::pretrained::{MapReadout, encode_images, load_pretrained};
-use crate::runner::{RunError, Split, load_model};
+use crate::matching::pretrained::{MapReadout, encode_images};
+use crate::runner::{RunError, Split, load_model, load_pretrained};
 
 /// Zero-shot tagging of the held-out digits, whose pictures and names training never saw.
 #[derive(Debug, Clone, Serialize)]
@@ -410,10 +410,7 @@ pub fn tag_image(run: &Path, picture: &Path, extra: &[String], k: usize, device:
             let (shapes_config, describer) = load_pretrained::<crate::encoders::shapes::Shapes>(&config.encoder_run(), device)?;
             let side = shapes_config.image_size;
             let resized = image::imageops::resize(&image, side, side, image::imageops::FilterType::Triangle);
-            let mut values = Vec::new();
-            for channel in 0..3 {
-                values.extend(resized.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
-            }
+            let values = crate::inputs::picture_input(&resized);
             encode_images(&describer.encoder, &values, [3, side as usize, side as usize], MapReadout::AverageAndMax, device)
         }
     };

@@ -12,9 +12,8 @@ use mm_vision::encoders::ImageEncoder;
 use crate::encoders::fsdd::FsddDigits;
 use crate::encoders::mnist::Mnist;
 use crate::encoders::sound::{MapReadout, SoundEncoder, SoundFeatures, SoundInput};
-use crate::matching::pretrained::load_pretrained;
 use crate::matching::soundnet::SoundNet;
-use crate::runner::{RunError, load_run_config};
+use crate::runner::{RunError, load_pretrained, load_run_config};
 
 /// How a sound becomes the sound encoder's input row, as the encoder's own run made it.
 #[derive(Debug, Clone, PartialEq)]

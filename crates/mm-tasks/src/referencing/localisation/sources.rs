@@ -27,8 +27,8 @@ use crate::data::shapes::{SceneSplits, ShapesConfig, ShapesWorld, object_mask};
 use crate::encoders::fsdd::{FsddDigits, FsddProtocol};
 use crate::encoders::mnist::MnistItems;
 use crate::encoders::shapes::Shapes;
+use crate::inputs::picture_input;
 use crate::runner::{Dataset, RunError, Split, load_run_config};
-use crate::translating::captions::picture_input;
 use mm_vision::mnist::MnistPart;
 
 /// Side of a digit grid's cell: an MNIST digit (28 × 28) with a 2-pixel margin, so that a VGG map of stride 8

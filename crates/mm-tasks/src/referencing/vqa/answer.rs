@@ -13,8 +13,8 @@ use serde::Serialize;
 use super::items::{EncodedQuestion, VqaBatcher, VqaItem, encode_question};
 use super::questions::AnswerVocabulary;
 use super::{Vqa, VqaModel};
+use crate::inputs::{load_tokenizer, picture_input};
 use crate::runner::{RunError, load_model};
-use crate::translating::captions::{load_tokenizer, picture_input};
 
 /// What a run answers.
 #[derive(Debug, Clone, Serialize)]

@@ -16,7 +16,7 @@ pub use evaluate::{
 pub use picture::{CaptionTask, PictureCaption, caption_picture, picture_tensor};
 pub use source::{CaptionSource, CocoSplits};
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use burn::tensor::activation::log_softmax;
@@ -28,11 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::data_error;
 use crate::data::shapes::Object;
+use crate::inputs::{TOKENIZER_FILE, load_tokenizer, picture_input};
 use crate::runner::{Batcher, Context, Dataset, DatasetError, RunError, Split};
 use source::Pictures;
-
-/// The tokenizer's file in a run's `prepared/`.
-pub const TOKENIZER_FILE: &str = "tokenizer.json";
 
 /// What the captioners of a run share in their configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,11 +107,6 @@ impl CaptionSettings {
     }
 }
 
-/// The run's tokenizer.
-pub fn load_tokenizer(prepared: &Path) -> Result<TextTokenizer, RunError> {
-    TextTokenizer::load(prepared.join(TOKENIZER_FILE)).map_err(data_error)
-}
-
 /// One captioned picture.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaptionItem {
@@ -123,15 +116,6 @@ pub struct CaptionItem {
     pub tokens: Vec<u32>,
     /// The picture's index in its split.
     pub index: usize,
-}
-
-/// A picture as the shapes encoder reads it: channels first, scaled to [-1, 1].
-pub fn picture_input(image: &image::RgbImage) -> Vec<f32> {
-    let mut input = Vec::with_capacity(3 * (image.width() * image.height()) as usize);
-    for channel in 0..3 {
-        input.extend(image.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
-    }
-    input
 }
 
 /// The captioned pictures of one split, drawn or read when asked for.

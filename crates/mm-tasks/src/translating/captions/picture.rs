@@ -8,7 +8,8 @@ use image::RgbImage;
 use image::imageops::FilterType;
 use mm_generate::decoding::BeamSearchConfig;
 
-use super::{CaptionItem, CaptionSettings, Captioner, load_tokenizer, picture_input};
+use super::{CaptionItem, CaptionSettings, Captioner};
+use crate::inputs::{load_tokenizer, picture_input};
 use crate::runner::{RunError, Task, load_model};
 
 /// A captioning task: its config holds [`CaptionSettings`].

@@ -25,8 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::{CaptionEmbeddings, GanBatch, GanItem, TextToImageConfig, TextToImageModel, canvas};
 use crate::encoders::ImageClassifier;
 use crate::encoders::mnist::{Mnist, mnist_split};
-use crate::matching::pretrained::load_pretrained;
-use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split, write_atomically};
+use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split, load_pretrained, write_atomically};
 
 /// The test report's file in the run folder.
 pub const REPORT_FILE: &str = "text_to_image.json";

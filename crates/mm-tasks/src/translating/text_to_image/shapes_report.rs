@@ -17,8 +17,7 @@ use super::sources::{CaptionSource, scene_picture};
 use super::{CaptionEmbeddings, GanBatch, GanItem, TextToImageConfig, TextToImageModel};
 use crate::data::shapes::{Claim, Named, Object, parse_caption};
 use crate::encoders::shapes::{SceneDescriber, Shapes};
-use crate::matching::pretrained::load_pretrained;
-use crate::runner::{Context, Loader, RunError, Scores, Split, write_atomically};
+use crate::runner::{Context, Loader, RunError, Scores, Split, load_pretrained, write_atomically};
 
 /// Pictures generated per caption for the diversity measure, and the fewest real test scenes a caption needs
 /// to be measured.

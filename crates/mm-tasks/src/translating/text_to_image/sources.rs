@@ -134,10 +134,5 @@ impl CaptionSource {
 
 /// A rendered scene as `[3 · side · side]`, channels first, in [-1, 1].
 pub fn scene_picture(world: &ShapesWorld, index: usize, side: u32) -> Vec<f32> {
-    let image = crate::data::shapes::render(&world.objects(index as u64), side);
-    let mut out = Vec::with_capacity(3 * (side * side) as usize);
-    for channel in 0..3 {
-        out.extend(image.pixels().map(|p| p.0[channel] as f32 / 127.5 - 1.0));
-    }
-    out
+    crate::inputs::picture_input(&crate::data::shapes::render(&world.objects(index as u64), side))
 }

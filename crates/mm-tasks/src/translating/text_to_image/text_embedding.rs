@@ -29,12 +29,11 @@ use crate::data::data_error;
 use crate::data::shapes::{ShapesWorld, caption};
 use crate::encoders::mnist::{Mnist, MnistItems, mnist_split};
 use crate::encoders::shapes::Shapes;
-use crate::matching::pretrained::load_pretrained;
+use crate::inputs::{TOKENIZER_FILE, load_tokenizer};
 use crate::runner::{
     Batcher, CONFIG_FILE, Context, Dataset, DatasetError, Learner, Loader, MODEL_FILE, RunError, Scores, Selection, Split, StepOutput, Task, TrainConfig,
-    load_run_config, write_atomically,
+    load_pretrained, load_run_config, write_atomically,
 };
-use crate::translating::captions::{TOKENIZER_FILE, load_tokenizer};
 
 /// The test report's file in the run folder.
 pub const REPORT_FILE: &str = "text_embedding.json";
