@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 
 use support::{text, xtask, xtask_in};
 
-/// Long enough that a resumed second epoch outlasts the start of every racing process (a few seconds).
+/// Long enough that the two epochs left after the first outlast the start of every racing process (seconds).
 const CONFIG: &str = r#"
 train_scenes = 2048
 valid_scenes = 32
@@ -23,7 +23,7 @@ stages = [8, 16]
 blocks_per_stage = 1
 
 [train]
-epochs = 2
+epochs = 3
 batch_size = 8
 "#;
 
