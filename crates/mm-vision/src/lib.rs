@@ -12,6 +12,7 @@
 //! ```
 
 pub mod coco;
+mod encoder_output;
 pub mod encoders;
 mod error;
 mod image_io;

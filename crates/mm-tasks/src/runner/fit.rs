@@ -15,25 +15,16 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::{self, Best, Checkpoint};
-use super::commands::load_run_config;
 use super::loader::{Loader, Prepare};
 use super::metrics::{self, EpochMetrics, Scores};
 use super::optim::Optimizers;
 use super::replicas::{ShardBatcher, replicated_step};
-use super::run_dir::write_atomically;
+use super::run_dir::{CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE, write_atomically};
+use super::run_file::load_run_config;
 use super::step::{Learner, Tally};
 use super::tensorboard::refresh_events;
 use super::{BatchOf, Batcher, Context, RunDir, RunError, Task, curves};
 use crate::DeviceKind;
-
-/// The config a run was trained with (and its pinned inputs), saved beside its weights.
-pub const CONFIG_FILE: &str = "config.json";
-/// The final weights: the best epoch's by the task's validation score.
-pub const MODEL_FILE: &str = "model.safetensors";
-/// Per-epoch metrics.
-pub const METRICS_FILE: &str = "metrics.jsonl";
-/// The learning-curve picture.
-pub const CURVES_FILE: &str = "curves.png";
 
 /// How often the progress bar reads the running sums back from the device.
 const READ_EVERY: usize = 10;

@@ -83,7 +83,7 @@ impl RunDir {
             return owner.publish();
         }
         let parent = self.path.parent().expect("a run folder has a task folder");
-        if parent.join(LOCK_FILE).exists() || parent.join(super::fit::CONFIG_FILE).exists() {
+        if parent.join(LOCK_FILE).exists() || parent.join(CONFIG_FILE).exists() {
             return Ok(());
         }
         let latest = parent.join("latest");
@@ -102,6 +102,16 @@ impl RunDir {
     }
 }
 
+/// The config a run was trained with (and its pinned inputs), saved beside its weights.
+pub const CONFIG_FILE: &str = "config.json";
+/// The final weights: the best epoch's by the task's validation score.
+pub const MODEL_FILE: &str = "model.safetensors";
+/// Per-epoch metrics.
+pub const METRICS_FILE: &str = "metrics.jsonl";
+/// The learning-curve picture.
+pub const CURVES_FILE: &str = "curves.png";
+/// The test split's report, written when a run finishes.
+pub const EVALUATION_FILE: &str = "evaluation.json";
 /// The lock file in a run folder.
 pub const LOCK_FILE: &str = "run.lock";
 

@@ -19,6 +19,7 @@ use burn::tensor::{Device, Tensor};
 pub use resnet::{ResNetEncoder, ResNetEncoderConfig};
 pub use vgg::{VggEncoder, VggEncoderConfig};
 
+pub use crate::encoder_output::EncoderOutput;
 use crate::torchvision::TorchvisionNet;
 
 /// Which family an [`ImageEncoder`] is.
@@ -117,24 +118,6 @@ impl ImageEncoder {
             ImageEncoder::ResNet(resnet) => resnet.forward(images),
             ImageEncoder::Torchvision(net) => net.encode(images),
         }
-    }
-}
-
-/// What an encoder returns.
-#[derive(Debug, Clone)]
-pub struct EncoderOutput {
-    /// Global average of the feature map: `[B, D]` with `D` = channels of the last stage.
-    pub pooled: Tensor<2>,
-    /// The last stage's feature map: `[B, C, H', W']`.
-    pub features: Tensor<4>,
-}
-
-impl EncoderOutput {
-    /// Pools `features` `[B, C, H, W]` by averaging over space.
-    pub fn from_features(features: Tensor<4>) -> Self {
-        let [batch, channels, _, _] = features.dims();
-        let pooled = features.clone().mean_dim(3).mean_dim(2).reshape([batch, channels]);
-        Self { pooled, features }
     }
 }
 

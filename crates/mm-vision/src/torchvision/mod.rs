@@ -25,7 +25,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::encoders::EncoderOutput;
+use crate::encoder_output::EncoderOutput;
 
 /// A torchvision architecture, named as `torchvision.models` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

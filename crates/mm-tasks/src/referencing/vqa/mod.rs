@@ -11,6 +11,7 @@ mod answer;
 mod items;
 mod model;
 pub mod questions;
+mod records;
 pub mod report;
 pub mod vqa_v2;
 

@@ -4,13 +4,14 @@
 //! frequent training answers) with the per-type prior.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use image::RgbImage;
 use image::imageops::FilterType;
 use serde::{Deserialize, Serialize};
 
 use super::accuracy::normalise_answer;
+pub use super::records::{PictureQuestions, PictureSource, QuestionRecord};
 use super::vqa_v2::{VqaV2Files, read_split};
 use crate::data::data_error;
 use crate::data::shapes::{Colour, Object, SceneSplits, Shape, ShapesConfig, ShapesWorld, render};
@@ -76,41 +77,6 @@ pub enum QuestionSplit {
     Runner(Split),
     /// Test-seed scenes holding a held-out combination (shapes world with `held_out` only).
     Compositional,
-}
-
-/// One question with what the humans answered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QuestionRecord {
-    /// The question.
-    pub text: String,
-    /// The human answers (ten in VQA; the shapes world's one answer ten times).
-    pub humans: Vec<String>,
-    /// The answer the humans agree on most (the training target).
-    pub multiple_choice: String,
-    /// The question's type: VQA's question prefix ("what color is the"), the shapes world's kind ("count").
-    /// The per-type prior baseline answers by it.
-    pub question_type: String,
-    /// The answer's type: VQA's "yes/no", "number" or "other", the shapes world's kind. The report's table
-    /// groups by it.
-    pub answer_type: String,
-}
-
-/// Where a picture comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PictureSource {
-    /// Scene `i` of the split's shapes world.
-    Scene(u64),
-    /// A picture file.
-    File(PathBuf),
-}
-
-/// A picture and its questions.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PictureQuestions {
-    /// The picture.
-    pub picture: PictureSource,
-    /// Its questions.
-    pub questions: Vec<QuestionRecord>,
 }
 
 /// The pictures and questions of one split.

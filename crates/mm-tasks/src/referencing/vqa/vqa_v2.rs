@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::questions::{PictureQuestions, PictureSource, QuestionRecord};
+use super::records::{PictureQuestions, PictureSource, QuestionRecord};
 use crate::runner::RunError;
 
 /// The three files of one split.
