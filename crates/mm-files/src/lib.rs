@@ -60,11 +60,6 @@ impl Partial {
         &self.temporary
     }
 
-    /// The file it will become.
-    pub fn target(&self) -> &Path {
-        &self.target
-    }
-
     /// fsyncs the written file, renames it over the target and fsyncs the folder, so that after a crash the
     /// target is the old file or the new one, whole.
     pub fn commit(mut self) -> io::Result<()> {
@@ -88,7 +83,8 @@ pub fn write_with(target: &Path, body: impl FnOnce(&mut BufWriter<File>) -> io::
     let partial = Partial::new(target);
     let mut out = BufWriter::new(File::create(partial.path())?);
     body(&mut out)?;
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    // Flushed and closed here; `commit` fsyncs it.
+    out.into_inner().map_err(|e| e.into_error())?;
     partial.commit()
 }
 

@@ -58,8 +58,8 @@ pub fn fit<T: Task>(
 ) -> Result<FitOutcome<T::Model>, RunError> {
     let settings = T::train_config(config).clone();
     settings.check()?;
-    // What the final weights record they were trained with: the config as `eval` will read it back.
-    let trained_with = if run.path().join(CONFIG_FILE).exists() { Some(config_digest(&load_run_config::<T>(run.path())?)) } else { None };
+    // What the final weights record they were trained with (train_task passes the config as `eval` reads it back).
+    let trained_with = config_digest(config);
     if train.is_empty() || valid.is_empty() {
         return Err(RunError::Config(format!("{}: no training or validation examples", T::NAME)));
     }
@@ -206,7 +206,7 @@ pub fn fit<T: Task>(
         eprintln!("warning: {}: no epoch had a finite validation {}; the last epoch's weights are saved", T::NAME, selection.metric);
         model.valid()
     };
-    save_model_trained_with(&best, &run.path().join(MODEL_FILE), trained_with.as_deref())?;
+    save_model_trained_with(&best, &run.path().join(MODEL_FILE), Some(&trained_with))?;
     Ok(FitOutcome { model: best, history: state.history, best: state.best, finished: true, steps_trained: first_step..state.step })
 }
 
