@@ -5,7 +5,6 @@
 //! systems — image tagging, ordered-text (recipe-style) retrieval and SoundNet's student. Their data and
 //! training live in mm-tasks (`cargo xtask train tagging|recipe|soundnet`). See the README.
 
-pub mod gather;
 pub mod losses;
 pub mod projection;
 pub mod recipe;

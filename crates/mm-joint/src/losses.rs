@@ -16,7 +16,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::activation::{log_softmax, relu};
 use burn::tensor::{Int, Tensor};
 
-use crate::gather::{gather_rows, global_loss};
+use mm_runner::gather::{gather_rows, global_loss};
 
 /// Rows scaled to unit length (`[B, D]` → `[B, D]`).
 pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
@@ -33,7 +33,7 @@ pub fn similarity_matrix(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
 /// and from `b` to `a`, on similarities divided by `temperature` (`[1]`, e.g. a learnable parameter's `exp`).
 /// Returns `[1]`.
 ///
-/// Under data-parallel training the negatives are the global batch's ([`crate::gather`]).
+/// Under data-parallel training the negatives are the global batch's ([`mm_runner::gather`]).
 pub fn info_nce(a: Tensor<2>, b: Tensor<2>, temperature: Tensor<1>) -> Tensor<1> {
     let (a, b) = (gather_rows(a), gather_rows(b));
     let [batch, _] = a.dims();

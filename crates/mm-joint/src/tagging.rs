@@ -115,6 +115,13 @@ impl TaggingModel {
     }
 }
 
+impl mm_runner::Classifier for TaggingModel {
+    /// Frozen image features `[B, d_image]` → log-odds of each training tag `[B, T]`.
+    fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
+        self.forward(inputs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

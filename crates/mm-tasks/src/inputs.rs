@@ -5,7 +5,7 @@ use std::path::Path;
 
 use mm_text::tokenizer::TextTokenizer;
 
-use crate::data::data_error;
+use crate::data_error;
 use crate::runner::RunError;
 
 /// The tokenizer's file in a run's `prepared/`.

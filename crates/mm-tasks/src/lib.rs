@@ -1,10 +1,10 @@
 //! # mm-tasks
 //!
-//! The top of mm: where data lives and whether it is whole, and the embedded shapes world that every command
-//! defaults to ([`data`]); which device a run uses ([`device`]); the one training runner ([`runner`]); the
-//! unimodal encoders' tasks ([`encoders`]); and one folder per multi-modal system, grouped by family
+//! The top of mm: the unimodal encoders' tasks ([`encoders`]), the inputs several systems share ([`inputs`]),
+//! and one folder per multi-modal system, grouped by family
 //! ([`matching`]: tagging, recipe, soundnet; [`translating`]: the captioners; [`referencing`]: VQA, sound-source
-//! localisation, audio-visual separation).
+//! localisation, audio-visual separation). Each is a [`runner::Task`] that the runner (the mm-runner crate)
+//! trains on data from the data layer (the mm-data crate); both are re-exported here as [`runner`] and [`data`].
 //!
 //! ```no_run
 //! use mm_tasks::data::{check::check_all, DataRoot};
@@ -17,13 +17,21 @@
 // `!(x > 0.0)` is how settings reject NaN together with the values out of range.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-pub mod data;
-pub mod device;
 pub mod encoders;
 pub mod inputs;
 pub mod matching;
 pub mod referencing;
-pub mod runner;
 pub mod translating;
 
-pub use device::{DeviceError, DeviceKind, Replica};
+pub use mm_data as data;
+pub use mm_runner as runner;
+pub use mm_runner::device;
+pub use mm_runner::{DeviceError, DeviceKind, Replica};
+
+use mm_data::DataError;
+use mm_runner::RunError;
+
+/// A data error of a modality crate (a decoder, a tokenizer, a picture writer) as the runner's error.
+pub(crate) fn data_error(error: impl Into<DataError>) -> RunError {
+    RunError::Data(error.into())
+}

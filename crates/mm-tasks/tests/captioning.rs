@@ -10,9 +10,9 @@ mod common;
 use std::path::Path;
 
 use mm_generate::decoding::BeamSearchConfig;
-use mm_tasks::data::DataRoot;
 use mm_tasks::data::shapes::SceneSplits;
 use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld, render};
+use mm_tasks::data::{DataError, DataRoot};
 use mm_tasks::encoders::shapes::Shapes;
 use mm_tasks::runner::{RunDir, RunError, TrainConfig, load_model, train_task};
 use mm_tasks::translating::captions::{CaptionReport, CaptionSettings, CaptionSource, CocoSplits, PretrainedImageEncoder, REPORT_FILE, caption_picture};
@@ -113,7 +113,7 @@ fn both_captioners_train_resume_evaluate_and_caption() {
     let reused = ShowAndTellTaskConfig { captions: reused, train: train(1), ..Default::default() };
     assert!(matches!(
         train_task::<ShowAndTellTask>(&reused, &root, &RunDir::create(dir.path(), "show-and-tell", 8).unwrap(), false, None),
-        Err(RunError::Config(_))
+        Err(RunError::Data(DataError::BadSetting { .. }))
     ));
     let missing = ShowAndTellTaskConfig { captions: settings(&dir.path().join("no-such-run")), train: train(1), ..Default::default() };
     let error = train_task::<ShowAndTellTask>(&missing, &root, &RunDir::create(dir.path(), "show-and-tell", 9).unwrap(), false, None).unwrap_err();

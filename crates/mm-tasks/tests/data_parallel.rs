@@ -153,5 +153,5 @@ fn the_runner_trains_on_two_devices_and_refuses_what_it_cannot_split() {
     // `device` and `devices` together are refused.
     let both = TrainConfig { device: Some(DeviceKind::Flex), ..config.train.clone() };
     let error = both.check().unwrap_err();
-    assert!(matches!(error, RunError::Config(ref m) if m.contains("train.devices")), "{error}");
+    assert!(matches!(error, RunError::BadSetting { ref name, .. } if name.contains("train.devices")), "{error}");
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use common::shared_data;
 use mm_joint::recipe::TextEncoderKind;
-use mm_tasks::data::DataRoot;
 use mm_tasks::data::shapes::{SceneSplits, ShapesConfig, ShapesWorld};
+use mm_tasks::data::{DataError, DataRoot};
 use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig, label_of};
 use mm_tasks::matching::probe::ProbeSettings;
 use mm_tasks::matching::recipe::{Recipe, RecipeConfig, TEXT_LEN, evaluate_recipe, generate_pairs, instruction, tokens};
@@ -99,7 +99,7 @@ fn tagging(dir: &Path, root: &DataRoot, encoder: &Path) {
     assert!(error.contains("oval") && error.contains("short.txt"), "{error}");
     let absent = TaggingConfig { vectors: dir.join("absent.bin"), ..config };
     let error = train_task::<Tagging>(&absent, root, &RunDir::create(dir, "tagging", 2).unwrap(), false, None).unwrap_err();
-    assert!(matches!(error, RunError::Config(ref m) if m.contains("absent.bin")), "{error}");
+    assert!(matches!(error, RunError::MissingInput { ref path, .. } if path.ends_with("absent.bin")), "{error}");
     assert!(tag_image(run.path(), &dir.join("nothing.png"), &[], 3, &device).unwrap_err().to_string().contains("nothing.png"));
 }
 
@@ -298,5 +298,8 @@ fn soundnet_scenes(dir: &Path, root: &DataRoot, digit_paired: &Path) {
     assert!(matches!(summarise(&[run.path().into(), digit_paired.into()]), Err(RunError::Invalid { .. })));
     let same_seeds = ScenePairing { scenes: SceneSplits { valid_seed: scenes.train_seed, ..scenes }, ..pairing };
     let same_seeds = SoundNetConfig { pairing: Pairing::ShapesScenes(same_seeds), ..config };
-    assert!(matches!(train_task::<SoundNet>(&same_seeds, root, &RunDir::create(dir, "soundnet", 4).unwrap(), false, None), Err(RunError::Config(_))));
+    assert!(matches!(
+        train_task::<SoundNet>(&same_seeds, root, &RunDir::create(dir, "soundnet", 4).unwrap(), false, None),
+        Err(RunError::Data(DataError::BadSetting { .. }))
+    ));
 }

@@ -11,7 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::sound::{MapReadout, SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig, class_items, random_time_shift};
-use crate::data::{DataRoot, data_error};
+use crate::data::DataRoot;
+use crate::data_error;
 use crate::runner::{
     Batcher, ClassBatch, ClassBatcher, ClassItem, Context, Dataset, InMemDataset, Loader, RunDir, RunError, Scores, Selection, Split, TargetKind, Task,
     TrainConfig, classification_scores,

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::mnist::{VALIDATION_SEED, digit_classes};
 use super::sound::{MapReadout, SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig, class_items, random_time_shift};
-use crate::data::{DataRoot, data_error};
+use crate::data::DataRoot;
+use crate::data_error;
 use crate::runner::{
     Batcher, ClassBatch, ClassBatcher, ClassItem, Context, Dataset, InMemDataset, Loader, RunError, Scores, Selection, Split, Task, TrainConfig, carve_part,
     classification_scores,

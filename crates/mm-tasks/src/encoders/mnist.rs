@@ -11,7 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{ImageClassifier, ImageClassifierConfig, Pooling};
-use crate::data::{DIGIT_NAMES, DataRoot, data_error};
+use crate::data::{DIGIT_NAMES, DataRoot};
+use crate::data_error;
 use crate::runner::{
     Batcher, ClassBatch, ClassBatcher, ClassItem, Context, Dataset, DatasetError, Loader, RunError, Scores, Selection, Split, Target, TargetKind, Task,
     TrainConfig, carve_part, classification_scores,

@@ -12,7 +12,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::data_error;
+use crate::data_error;
 use crate::runner::{ClassItem, Classifier, RunError, Target};
 
 /// What a sound model listens to.

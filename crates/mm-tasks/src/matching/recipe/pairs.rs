@@ -7,7 +7,8 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::{DataRoot, Dataset, data_error};
+use crate::data::{DataRoot, Dataset};
+use crate::data_error;
 use crate::encoders::mnist::VALIDATION_SEED;
 use crate::runner::{RunError, Split, carve_part};
 

@@ -13,7 +13,8 @@ use serde::Serialize;
 use image::RgbImage;
 
 use super::{Recipe, RecipeBatcher, RecipePairs, SLOTS, TestDigitSets, embed_all, generate_test_sets, items, picture_rows, test_seed};
-use crate::data::{DataRoot, data_error};
+use crate::data::DataRoot;
+use crate::data_error;
 use crate::matching::joint_plot::draw_joint_space;
 use crate::runner::{InMemDataset, Loader, RunError, interval_95, load_model};
 

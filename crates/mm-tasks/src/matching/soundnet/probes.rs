@@ -13,8 +13,8 @@ use plotters::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{SoundNet, SoundNetBatcher};
-use crate::data::data_error;
 use crate::data::{DataRoot, Dataset};
+use crate::data_error;
 use crate::encoders::fsdd::fsdd_recordings;
 use crate::encoders::sound::{SoundFeatures, SoundInput};
 use crate::matching::probe::{LinearProbe, ProbeSettings};

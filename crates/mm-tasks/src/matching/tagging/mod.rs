@@ -23,8 +23,7 @@ use crate::data::shapes::{Colour, Shape, Size};
 use crate::encoders::mnist::{Mnist, mnist_split};
 use crate::encoders::shapes::{Shapes, label_names};
 use crate::runner::{
-    Batcher, ClassBatch, ClassBatcher, ClassItem, Classifier, Context, Dataset, InMemDataset, RunError, Split, Target, Task, TrainConfig, load_pretrained,
-    load_run_config,
+    Batcher, ClassBatch, ClassBatcher, ClassItem, Context, Dataset, InMemDataset, RunError, Split, Target, Task, TrainConfig, load_pretrained, load_run_config,
 };
 
 /// The task.
@@ -248,7 +247,7 @@ pub fn world_features(
             let side = shapes_config.image_size as usize;
             let (mut pictures, mut words) = (Vec::new(), Vec::new());
             for i in 0..scenes.len() {
-                let item = scenes.get(i).map_err(|e| RunError::Data(e.to_string().into()))?;
+                let item = scenes.get(i)?;
                 pictures.extend_from_slice(&item.input);
                 let Target::Labels(row) = item.target else { unreachable!("shapes scenes have labels") };
                 words.push(scene_words(&row));
@@ -273,7 +272,7 @@ pub fn split_words(config: &TaggingConfig, root: &DataRoot, split: Split) -> Res
             let scenes = shapes_config.items(split)?;
             (0..scenes.len())
                 .map(|i| {
-                    let item = scenes.get(i).map_err(|e| RunError::Data(e.to_string().into()))?;
+                    let item = scenes.get(i)?;
                     let Target::Labels(row) = item.target else { unreachable!("shapes scenes have labels") };
                     Ok(scene_words(&row))
                 })
@@ -380,12 +379,5 @@ impl Task for Tagging {
             .with_image_hidden(config.image_hidden)
             .with_dropout(config.dropout)
             .init(tag_vectors, device))
-    }
-}
-
-impl Classifier for TaggingModel {
-    /// Frozen image features `[B, d_image]` → log-odds of each training tag `[B, T]`.
-    fn logits(&self, inputs: Tensor<2>) -> Tensor<2> {
-        self.forward(inputs)
     }
 }

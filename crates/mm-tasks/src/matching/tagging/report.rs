@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::{DIGIT_WORDS, TagWorld, Tagging, TaggingConfig, WorldFeatures, load_vectors, split_words, word_rows, world_features};
 use crate::data::DataRoot;
-use crate::data::data_error;
 use crate::data::shapes::Colour;
+use crate::data_error;
 use crate::matching::joint_plot::draw_joint_space;
 use crate::matching::pretrained::{MapReadout, encode_images};
 use crate::runner::{RunError, Split, load_model, load_pretrained};

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::{LocalisationSummary, MapScore, centre_prior, score_map, uniform_map, upsample_bilinear};
 use super::{Localisation, LocalisationBatch, LocalisationBatcher, LocalisationItem, LocalisationModel, LocalisationSource, LocalisationTaskConfig};
-use crate::data::data_error;
+use crate::data_error;
 use crate::inputs::picture_input;
 use crate::runner::{Context, Loader, RunError, Scores, Split, load_model};
 

@@ -227,7 +227,7 @@ impl GridExamples {
             )));
         };
         let recordings: Vec<FsddRecording> = fsdd.protocol.recordings(root, fsdd.validation, split)?;
-        let sounds = recordings.iter().map(|r| reading.row(r.load().map_err(crate::data::data_error)?)).collect::<Result<Vec<_>, _>>()?;
+        let sounds = recordings.iter().map(|r| reading.row(r.load().map_err(crate::data_error)?)).collect::<Result<Vec<_>, _>>()?;
         let pictures = MnistItems::open(root, MnistPart::Test, Some(mnist_test_range(split).collect()))?;
         let mut by_digit = vec![Vec::new(); 10];
         (0..pictures.len()).for_each(|i| by_digit[pictures.digit(i) as usize].push(i));

@@ -336,7 +336,7 @@ pub fn write_example(
     let rate = settings.sample_rate;
     let wav = |suffix: &str, samples: &[f32]| -> Result<(), RunError> {
         let path = dir.join(format!("{name}-{suffix}.wav"));
-        write_wav(&path, &Audio::new(samples.to_vec(), rate)).map_err(crate::data::data_error)
+        write_wav(&path, &Audio::new(samples.to_vec(), rate)).map_err(crate::data_error)
     };
     wav("mixture", mixture)?;
     wav("estimate", estimate)?;
@@ -374,5 +374,5 @@ pub fn spectrogram_panel(path: &Path, title: &str, settings: SignalSettings, sig
         dynamic_range: 80.0,
         size: (1200, 420),
     };
-    picture.save(values.view(), path).map_err(crate::data::data_error)
+    picture.save(values.view(), path).map_err(crate::data_error)
 }

@@ -24,7 +24,7 @@ pub fn separate_speech(run: &Path, mixture: &Audio, mouth: &Path, device: &Devic
         return Err(RunError::invalid(run, "not an audio-visual speech separation run (its config's source must be speech, its network audio-visual)"));
     }
     let settings = config.signal;
-    let audio = mixture.resample(settings.sample_rate).map_err(crate::data::data_error)?;
+    let audio = mixture.resample(settings.sample_rate).map_err(crate::data_error)?;
     let len = audio.samples.len();
     if len < settings.n_fft {
         return Err(RunError::Config(format!("the mixture has {len} samples at {} Hz, fewer than one STFT window", settings.sample_rate)));
@@ -53,7 +53,7 @@ pub fn separate_speech(run: &Path, mixture: &Audio, mouth: &Path, device: &Devic
     };
     let batch = SeparationBatcher::new(settings).batch(vec![item], device);
     let estimate: Vec<f32> = estimate_waveforms(settings, &model, &batch).remove(0).remove(0).into_iter().map(|v| v / gain).collect();
-    let mut out = Audio::new(estimate, settings.sample_rate).resample(mixture.sample_rate).map_err(crate::data::data_error)?;
+    let mut out = Audio::new(estimate, settings.sample_rate).resample(mixture.sample_rate).map_err(crate::data_error)?;
     out.fit_to(mixture.samples.len());
     Ok(out)
 }

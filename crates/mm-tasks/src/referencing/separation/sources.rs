@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::SignalSettings;
 use crate::data::obama::{VIDEO_FPS, obama_segments};
 use crate::data::shapes::{Object, ShapesConfig, ShapesWorld};
-use crate::data::{DataRoot, Dataset as DataSet, data_error};
+use crate::data::{DataRoot, Dataset as DataSet};
+use crate::data_error;
 use crate::runner::{RunError, Split};
 
 /// What a separation task's mixtures are made of.

@@ -10,7 +10,7 @@ use mm_text::tokenizer::TextTokenizer;
 
 use super::accuracy::{accuracy_against, normalise_answer, reference_answers};
 use super::questions::{AnswerVocabulary, QuestionSet};
-use crate::data::data_error;
+use crate::data_error;
 use crate::inputs::picture_input;
 use crate::runner::{Batcher, Dataset, DatasetError, RunError};
 

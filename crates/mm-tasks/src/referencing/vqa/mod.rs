@@ -32,7 +32,7 @@ use mm_text::vectors::WordVectors;
 use mm_vision::encoders::ImageEncoder;
 use serde::{Deserialize, Serialize};
 
-use crate::data::data_error;
+use crate::data_error;
 use crate::encoders::pretrained_image::{PretrainedImageEncoder, feature_map, fine_tunes, prepared_encoder};
 use crate::inputs::{TOKENIZER_FILE, load_tokenizer};
 use crate::runner::{Batcher, Context, Dataset, Learner, Loader, RunError, Scores, Selection, Split, StepOutput, Task, TrainConfig};

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::accuracy::normalise_answer;
 pub use super::records::{PictureQuestions, PictureSource, QuestionRecord};
 use super::vqa_v2::{VqaV2Files, read_split};
-use crate::data::data_error;
 use crate::data::shapes::{Colour, Object, SceneSplits, Shape, ShapesConfig, ShapesWorld, render};
+use crate::data_error;
 use crate::runner::{RunError, Split};
 
 /// The file in a run's `prepared/` that holds the answer vocabulary and the per-type priors.

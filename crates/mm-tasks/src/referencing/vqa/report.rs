@@ -16,7 +16,7 @@ use super::accuracy::vqa_accuracy;
 use super::items::{VqaBatch, VqaBatcher, VqaItem, VqaItems};
 use super::questions::{AnswerVocabulary, QuestionSet, QuestionSplit};
 use super::{VqaModel, VqaOutput, VqaTaskConfig, VqaVariant};
-use crate::data::data_error;
+use crate::data_error;
 use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split, limited};
 
 /// Where the report goes in the run folder.
@@ -253,7 +253,7 @@ fn draw_attention(
     let mut panels = Vec::new();
     let mut columns = 1;
     for index in 0..test.len().min(8) {
-        let mut item = test.get(index).map_err(data_error)?;
+        let mut item = test.get(index)?;
         let records = &test.set().pictures[item.index].questions;
         let pick = ["relation", "position", "colour", "shape"]
             .iter()

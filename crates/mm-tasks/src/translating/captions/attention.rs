@@ -18,7 +18,7 @@ pub fn attention_panels(image: &RgbImage, words: &[String], alphas: &[Vec<f32>],
     let mut panels = vec![(image.clone(), words.join(" "))];
     panels.extend(words.iter().zip(alphas).map(|(word, alpha)| (attention_overlay(image, alpha, rows, columns), word.clone())));
     let zoom = (160 / image.width().max(1)).max(1);
-    captioned_grid(&panels, 6, zoom, path).map_err(crate::data::data_error)
+    captioned_grid(&panels, 6, zoom, path).map_err(crate::data_error)
 }
 
 #[cfg(test)]

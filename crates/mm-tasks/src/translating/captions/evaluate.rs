@@ -88,7 +88,7 @@ pub fn decode_all<M: Captioner>(model: &M, items: &CaptionItems, side: usize, se
 
 /// The words of decoded captions, as the tokenizer writes them back.
 fn texts(items: &CaptionItems, captions: &[Vec<u32>]) -> Result<Vec<String>, RunError> {
-    captions.iter().map(|tokens| items.tokenizer().decode(tokens).map_err(crate::data::data_error)).collect()
+    captions.iter().map(|tokens| items.tokenizer().decode(tokens).map_err(crate::data_error)).collect()
 }
 
 /// What [`caption_scores`] measured, and the beam-search captions it scored (test only: the attention report

@@ -26,8 +26,8 @@ use mm_text::tokenizer::{TextTokenizer, TokenizerConfig};
 use mm_vision::encoders::ImageEncoder;
 use serde::{Deserialize, Serialize};
 
-use crate::data::data_error;
 use crate::data::shapes::Object;
+use crate::data_error;
 use crate::inputs::{TOKENIZER_FILE, load_tokenizer, picture_input};
 use crate::runner::{Batcher, Context, Dataset, DatasetError, RunError, Split};
 use source::Pictures;

@@ -54,6 +54,6 @@ where
     let (scaled, tensor) = picture_tensor(picture, settings.side()?, device);
     let decoded = model.decode(tensor, search).remove(0);
     let words: Vec<String> = decoded.tokens.iter().map(|&t| tokenizer.token(t).unwrap_or_else(|| "<unk>".into())).collect();
-    let caption = tokenizer.decode(&decoded.tokens).map_err(crate::data::data_error)?;
+    let caption = tokenizer.decode(&decoded.tokens).map_err(crate::data_error)?;
     Ok((PictureCaption { caption, tokens: decoded.tokens, words, log_prob: decoded.log_prob }, model, scaled))
 }

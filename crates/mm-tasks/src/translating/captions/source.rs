@@ -12,7 +12,8 @@ use mm_vision::coco::{CocoCaptions, CocoImage};
 use serde::{Deserialize, Serialize};
 
 use crate::data::shapes::{Object, SceneSplits, ShapesConfig, ShapesWorld, caption, render};
-use crate::data::{DataRoot, Dataset, data_error};
+use crate::data::{DataRoot, Dataset};
+use crate::data_error;
 use crate::runner::{RunError, Split};
 
 /// COCO's splits.

@@ -85,7 +85,7 @@ pub fn grounding(
     let folder = context.run.join("attention");
     std::fs::create_dir_all(&folder).map_err(|e| RunError::Io { path: folder.clone(), source: e })?;
     for start in (0..items.len()).step_by(100) {
-        let batch: Vec<_> = (start..(start + 100).min(items.len())).map(|i| items.get(i)).collect::<Result<_, _>>().map_err(crate::data::data_error)?;
+        let batch: Vec<_> = (start..(start + 100).min(items.len())).map(|i| items.get(i)).collect::<Result<_, _>>()?;
         let pictures = crate::runner::Batcher::batch(&batcher, batch, device).pictures;
         let decoded = &beam[start..(start + 100).min(items.len())];
         let (maps, grid) = attention_maps(model, pictures, decoded);

@@ -25,8 +25,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::sources::{CaptionSource, scene_picture, text_group};
-use crate::data::data_error;
 use crate::data::shapes::{ShapesWorld, caption};
+use crate::data_error;
 use crate::encoders::mnist::{Mnist, MnistItems, mnist_split};
 use crate::encoders::shapes::Shapes;
 use crate::inputs::{TOKENIZER_FILE, load_tokenizer};

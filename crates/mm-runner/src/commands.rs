@@ -16,7 +16,7 @@ use super::run_file::{load_run_config, resolve_pretrained_runs, write_run_file};
 use super::split::Subset;
 use super::{Context, FitOutcome, RunDir, RunError, RunLock, Scores, Split, Task};
 use crate::DeviceKind;
-use crate::data::DataRoot;
+use mm_data::DataRoot;
 
 /// A finished (or stopped) training run.
 #[derive(Debug)]

@@ -10,8 +10,8 @@ use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig, Lstm, LstmConfi
 use burn::optim::GradientsParams;
 use burn::tensor::activation::{leaky_relu, log_sigmoid};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use mm_tasks::data::DataRoot;
-use mm_tasks::runner::{
+use mm_runner::DataRoot;
+use mm_runner::{
     Batcher, Context, Dataset, DatasetError, InMemDataset, Learner, Loader, OptimizerKind, OptimizerSettings, Optimizers, RunDir, RunError, Schedule, Scores,
     Selection, Split, StepOutput, Task, TrainConfig, train_task,
 };
@@ -341,7 +341,7 @@ impl Task for CounterTask {
         loader: &Loader<Vec<i64>, TokenBatch>,
         device: &Device,
     ) -> Result<Scores, RunError> {
-        let mut scores = mm_tasks::runner::mean_objective(model, loader, config.train.batch_size, device)?;
+        let mut scores = mm_runner::mean_objective(model, loader, config.train.batch_size, device)?;
         let (mut exact, mut n) = (0, 0);
         for (_, batch) in loader.batches((0..loader.len()).collect(), 64, 0, None, device) {
             let batch = batch?;

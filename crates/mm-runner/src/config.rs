@@ -126,24 +126,26 @@ impl TrainConfig {
     pub fn check(&self) -> Result<(), RunError> {
         // An infinite rate would also be written to config.json as `null`, leaving the run unreadable.
         if self.epochs == 0 || self.batch_size == 0 || !(self.lr > 0.0 && self.lr.is_finite()) || self.keep_checkpoints == 0 {
-            return Err(RunError::Config(format!(
-                "train: epochs, batch_size, lr and keep_checkpoints must be positive and finite (got {}, {}, {}, {})",
-                self.epochs, self.batch_size, self.lr, self.keep_checkpoints
-            )));
+            return Err(RunError::bad_setting(
+                "train.epochs, batch_size, lr, keep_checkpoints",
+                format!("{}, {}, {}, {}", self.epochs, self.batch_size, self.lr, self.keep_checkpoints),
+                "each must be positive and finite",
+            ));
         }
         // Each is a count of threads, queued batches or examples that is allocated up front.
         for (name, value, most) in
             [("workers", self.workers, MAX_WORKERS), ("prefetch", self.prefetch, MAX_PREFETCH), ("batch_size", self.batch_size, MAX_BATCH)]
         {
             if value > most {
-                return Err(RunError::Config(format!("train.{name}: {value} is more than mm allows ({most})")));
+                return Err(RunError::bad_setting(format!("train.{name}"), value, format!("more than mm allows ({most})")));
             }
         }
         if self.device.is_some() && !self.devices.is_empty() {
-            return Err(RunError::Config("train.device and train.devices (--device and --devices) both given: give one".into()));
+            let devices = format!("{:?} and {:?}", self.device, self.devices);
+            return Err(RunError::bad_setting("train.device and train.devices (--device and --devices)", devices, "both given: give one"));
         }
         if let Some((name, scale)) = self.module_lr.iter().find(|(_, s)| !(**s >= 0.0 && s.is_finite())) {
-            return Err(RunError::Config(format!("train.module_lr.{name}: {scale} is not a rate multiplier (0 or more)")));
+            return Err(RunError::bad_setting(format!("train.module_lr.{name}"), scale, "not a rate multiplier (0 or more)"));
         }
         self.optimizer.check("train.optimizer")
     }
@@ -151,7 +153,7 @@ impl TrainConfig {
 
 /// A dropout rate must lie in [0, 1): burn's dropout panics on 1 (everything dropped) and above.
 pub fn check_dropout(setting: &str, p: f64) -> Result<(), RunError> {
-    if (0.0..1.0).contains(&p) { Ok(()) } else { Err(RunError::Config(format!("{setting}: {p} is not a dropout rate (0 or more, below 1)"))) }
+    if (0.0..1.0).contains(&p) { Ok(()) } else { Err(RunError::bad_setting(setting, p, "not a dropout rate (0 or more, below 1)")) }
 }
 
 /// Reads a task config from JSON (`.json`) or TOML (anything else); fields left out keep their defaults.

@@ -24,9 +24,7 @@ pub struct Pin {
 impl Pin {
     /// Pins `path` as it is now.
     pub fn of(path: &Path) -> Result<Self, RunError> {
-        let missing = |e: std::io::Error| {
-            RunError::Config(format!("{}: {e} (the run starts from this file: make it first, e.g. by training the run it comes from)", path.display()))
-        };
+        let missing = |e: std::io::Error| RunError::MissingInput { path: path.into(), problem: e.to_string() };
         let resolved = std::fs::canonicalize(path).map_err(missing)?;
         Ok(Self { path: path.to_path_buf(), md5: md5_file(&resolved)?, resolved })
     }

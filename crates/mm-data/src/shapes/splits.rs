@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::runner::{RunError, Split};
+use crate::{DataError, Split};
 
 /// How many scenes each split holds and the seed it draws them from (scene indices 0.. of that seed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,10 +25,14 @@ pub struct SceneSplits {
 impl SceneSplits {
     /// The seed and scene count of `split`; `task` names the settings in errors. The three seeds must differ and
     /// every split must hold a scene.
-    pub fn split(&self, split: Split, task: &str) -> Result<(u64, usize), RunError> {
+    pub fn split(&self, split: Split, task: &str) -> Result<(u64, usize), DataError> {
         let seeds = [self.train_seed, self.valid_seed, self.test_seed];
         if seeds.iter().enumerate().any(|(i, s)| seeds[..i].contains(s)) {
-            return Err(RunError::Config(format!("{task}: train_seed, valid_seed and test_seed must differ, or held-out scenes are training scenes")));
+            return Err(DataError::BadSetting {
+                name: format!("{task}.train_seed, valid_seed, test_seed"),
+                value: format!("{seeds:?}"),
+                why: "the three must differ, or held-out scenes are training scenes".into(),
+            });
         }
         let (seed, count) = match split {
             Split::Train => (self.train_seed, self.train_scenes),
@@ -36,7 +40,11 @@ impl SceneSplits {
             Split::Test => (self.test_seed, self.test_scenes),
         };
         if count == 0 {
-            return Err(RunError::Config(format!("{task}: {}_scenes must be at least 1", split.name())));
+            return Err(DataError::BadSetting {
+                name: format!("{task}.{}_scenes", split.name()),
+                value: "0".into(),
+                why: "every split must hold a scene".into(),
+            });
         }
         Ok((seed, count))
     }

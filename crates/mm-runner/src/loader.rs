@@ -108,7 +108,7 @@ impl<I, B> Job<I, B> {
         let indices = &self.order[b * self.batch_size..((b + 1) * self.batch_size).min(self.order.len())];
         let mut items = Vec::with_capacity(indices.len());
         for &i in indices {
-            items.push(self.dataset.get(i).map_err(|e| RunError::Data(format!("item {i}: {e}").into()))?);
+            items.push(self.dataset.get(i).map_err(|e| RunError::Other(format!("item {i}: {e}").into()))?);
         }
         if let Some(prepare) = &self.prepare {
             prepare(b, &mut items);
@@ -142,7 +142,7 @@ impl<I, B> Iterator for Batches<I, B> {
         let batch = match &self.source {
             Source::Inline(job) => job.make(b),
             Source::Workers { receivers, first } => {
-                receivers[(b - first) % receivers.len()].recv().unwrap_or_else(|_| Err(RunError::Config(format!("the worker making batch {b} stopped"))))
+                receivers[(b - first) % receivers.len()].recv().unwrap_or_else(|_| Err(RunError::WorkerStopped { batch: b }))
             }
         };
         Some((b, batch))

@@ -7,7 +7,7 @@
 //! directly, and the same seed gives byte-identical output on every run.
 //!
 //! ```
-//! use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld};
+//! use mm_data::shapes::{ShapesConfig, ShapesWorld};
 //!
 //! let world = ShapesWorld::new(ShapesConfig::default(), 7);
 //! let scene = world.scene(0);

@@ -9,7 +9,7 @@ use super::{EpochMetrics, RunError};
 
 /// Registers the font every plot of the crate draws its text with (once per process): plotters draws text with
 /// ab_glyph from a registered font, and DejaVu Sans ships inside the `dejavu` crate.
-pub(crate) fn register_plot_font() {
+pub fn register_plot_font() {
     static FONT: std::sync::Once = std::sync::Once::new();
     FONT.call_once(|| drop(register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())));
 }

@@ -60,7 +60,7 @@ pub trait Learner: Module + Clone + std::fmt::Debug + 'static {
         Vec::new()
     }
 
-    /// Whether [`Learner::objective`] compares examples across the batch through [`mm_joint::gather`] (InfoNCE,
+    /// Whether [`Learner::objective`] compares examples across the batch through [`crate::gather`] (InfoNCE,
     /// triplet losses), so that data-parallel training must show it every replica's embeddings. Default false.
     fn gathers() -> bool {
         false

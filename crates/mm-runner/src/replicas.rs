@@ -7,7 +7,7 @@
 //!
 //! Each replica's loss is weighted by its share of the global batch, so the summed gradient is the global batch's
 //! mean gradient, as on one device. Contrastive losses gather every replica's embeddings
-//! ([`mm_joint::gather`]): models that say so ([`Learner::gathers`]) run their objective twice per replica, once
+//! ([`crate::gather`]): models that say so ([`Learner::gathers`]) run their objective twice per replica, once
 //! to record the embeddings and once to compute the loss over all of them. Batch norm normalises each shard by its
 //! own statistics, as PyTorch's DDP does without SyncBatchNorm.
 //!
@@ -17,10 +17,10 @@
 
 use std::sync::Arc;
 
+use crate::gather::{self, Phase};
 use burn::data::dataloader::batcher::Batcher;
 use burn::optim::{GradientsAccumulator, GradientsParams};
 use burn::tensor::{Device, Tensor};
-use mm_joint::gather::{self, Phase};
 
 use super::optim::Optimizers;
 use super::step::{Learner, StepOutput, apply_gradients};

@@ -1,50 +1,12 @@
-//! Train, validation and test: which split is which, validation carved from training data, and views of a data
-//! set by index.
+//! Validation carved from training data, and views of a data set by index.
 
 use std::sync::Arc;
 
+use super::Split;
 use burn::data::dataset::{Dataset, DatasetError};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
-
-use super::RunError;
-
-/// The splits every task has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Split {
-    /// What the model learns from.
-    Train,
-    /// What choices are made on: curves, the best checkpoint, early stopping, readouts, layers.
-    Valid,
-    /// What the final numbers are read on, once, at the end (and by `eval`).
-    Test,
-}
-
-impl Split {
-    /// `train`, `valid` or `test`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "train",
-            Split::Valid => "valid",
-            Split::Test => "test",
-        }
-    }
-}
-
-impl std::str::FromStr for Split {
-    type Err = RunError;
-    fn from_str(name: &str) -> Result<Self, RunError> {
-        match name {
-            "train" => Ok(Self::Train),
-            "valid" | "validation" => Ok(Self::Valid),
-            "test" => Ok(Self::Test),
-            _ => Err(RunError::Config(format!("unknown split {name:?}: expected train, valid or test"))),
-        }
-    }
-}
 
 /// Splits `0..n` into (training, validation) indices: `valid` of them drawn at random by `seed`, the rest kept
 /// in their order. The same `(n, valid, seed)` always gives the same split.
@@ -107,7 +69,5 @@ mod tests {
         assert_eq!(all, (0..100).collect::<Vec<_>>());
         assert_eq!(carve(100, 10, 3), (train, valid.clone()));
         assert_ne!(carve(100, 10, 4).1, valid);
-        assert_eq!("validation".parse::<Split>().unwrap(), Split::Valid);
-        assert!("dev".parse::<Split>().unwrap_err().to_string().contains("valid"));
     }
 }

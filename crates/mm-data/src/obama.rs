@@ -9,7 +9,7 @@ use mm_audio::Audio;
 use ndarray::Array2;
 use ndarray_npy::read_npy;
 
-use crate::runner::RunError;
+use crate::DataError;
 
 /// The video's frame rate, 30000/1001.
 pub const VIDEO_FPS: f64 = 30_000.0 / 1001.0;
@@ -33,44 +33,44 @@ pub struct ObamaSegment {
 
 impl ObamaSegment {
     /// The segment's speech.
-    pub fn load_audio(&self) -> Result<Audio, RunError> {
-        mm_audio::read_wav(&self.audio).map_err(crate::data::data_error)
+    pub fn load_audio(&self) -> Result<Audio, DataError> {
+        Ok(mm_audio::read_wav(&self.audio)?)
     }
 
     /// The mouth coefficients of each video frame, `[frames, 8]` (rows 0, 4, 8 … of the file).
-    pub fn load_mouth_frames(&self) -> Result<Array2<f32>, RunError> {
+    pub fn load_mouth_frames(&self) -> Result<Array2<f32>, DataError> {
         mouth_frames(&self.mouth)
     }
 }
 
 /// Reads a mouth-coefficient file in the data set's layout (`[4 × frames, 8]` float64, or float32) and keeps one
 /// row per video frame: `[frames, 8]`.
-pub fn mouth_frames(path: &Path) -> Result<Array2<f32>, RunError> {
+pub fn mouth_frames(path: &Path) -> Result<Array2<f32>, DataError> {
     // The header's shape is checked against the file's size before the reader allocates it.
-    mm_files::check_npy(path).map_err(|problem| RunError::invalid(path, problem))?;
+    mm_files::check_npy(path).map_err(|problem| DataError::invalid(path, problem))?;
     let rows: Array2<f32> = match read_npy::<_, Array2<f64>>(path) {
         Ok(rows) => rows.mapv(|v| v as f32),
-        Err(_) => read_npy::<_, Array2<f32>>(path).map_err(|e| RunError::invalid(path, format!("not a [rows, 8] float .npy array: {e}")))?,
+        Err(_) => read_npy::<_, Array2<f32>>(path).map_err(|e| DataError::invalid(path, format!("not a [rows, 8] float .npy array: {e}")))?,
     };
     if rows.ncols() != MOUTH_COEFFICIENTS || rows.nrows() < ROWS_PER_FRAME {
-        return Err(RunError::invalid(path, format!("shape {:?}: expected [4 × frames, 8] mouth coefficients", rows.dim())));
+        return Err(DataError::invalid(path, format!("shape {:?}: expected [4 × frames, 8] mouth coefficients", rows.dim())));
     }
     if !rows.iter().all(|v| v.is_finite()) {
-        return Err(RunError::invalid(path, "a coefficient is not finite"));
+        return Err(DataError::invalid(path, "a coefficient is not finite"));
     }
     let frames = rows.nrows() / ROWS_PER_FRAME;
     Ok(Array2::from_shape_fn((frames, MOUTH_COEFFICIENTS), |(k, j)| rows[[k * ROWS_PER_FRAME, j]]))
 }
 
 /// The segments listed in `segments.tsv`, in its order (time order).
-pub fn obama_segments(dir: &Path) -> Result<Vec<ObamaSegment>, RunError> {
+pub fn obama_segments(dir: &Path) -> Result<Vec<ObamaSegment>, DataError> {
     let index = dir.join("segments.tsv");
-    let text = std::fs::read_to_string(&index).map_err(|e| RunError::io(&index, e))?;
+    let text = std::fs::read_to_string(&index).map_err(|e| DataError::io(&index, e))?;
     let mut segments = Vec::new();
     for (i, line) in text.lines().enumerate().skip(1).filter(|(_, l)| !l.trim().is_empty()) {
         let fields: Vec<&str> = line.split('\t').collect();
         let (Some(name), Some(split)) = (fields.first(), fields.get(6)) else {
-            return Err(RunError::invalid(&index, format!("line {}: expected 7 tab-separated columns", i + 1)));
+            return Err(DataError::invalid(&index, format!("line {}: expected 7 tab-separated columns", i + 1)));
         };
         segments.push(ObamaSegment {
             name: name.to_string(),
@@ -80,7 +80,7 @@ pub fn obama_segments(dir: &Path) -> Result<Vec<ObamaSegment>, RunError> {
         });
     }
     if segments.is_empty() {
-        return Err(RunError::invalid(&index, "no segments listed"));
+        return Err(DataError::invalid(&index, "no segments listed"));
     }
     Ok(segments)
 }

@@ -1,4 +1,9 @@
-//! The one training runner of mm: every trainable system of the catalogue runs through it.
+//! # mm-runner
+//!
+//! The one training runner of mm: every trainable system of the catalogue runs through it, and a downstream
+//! project's own model can too; it depends on burn and the data layer ([`mm_data`]), on no system. Beside it:
+//! which device a run uses ([`device`]) and, under data-parallel training, the gathering of every replica's
+//! rows ([`gather`]).
 //!
 //! A task ([`Task`]) is a config (serde, JSON or TOML, every field with a default), a data set of items of the
 //! task's own type produced on demand by index (burn's [`Dataset`]), a batcher that turns items into the
@@ -20,7 +25,9 @@ mod classify;
 mod commands;
 mod config;
 mod curves;
+pub mod device;
 mod fit;
+pub mod gather;
 mod loader;
 mod metrics;
 mod optim;
@@ -40,17 +47,19 @@ pub use classify::{ClassBatch, ClassBatcher, ClassItem, Classifier, Target, Targ
 pub use commands::{TrainedRun, eval_run, limited, start_run_of_parts, train_part, train_task};
 pub use config::{Overrides, TrainConfig, check_dropout, load_config};
 pub use curves::draw_learning_curves;
-pub(crate) use curves::register_plot_font;
+pub use curves::register_plot_font;
+pub use device::{DeviceError, DeviceKind, Replica};
 pub use fit::{FitOutcome, fit, load_model, load_pretrained, mean_objective, save_model};
 pub use loader::{Batches, Loader, Prepare};
 pub use metrics::{EpochMetrics, Scores, read as read_metrics};
+pub use mm_data::{DataError, DataRoot, Split};
 pub use optim::{OptimizerKind, OptimizerSettings, Optimizers, Schedule};
 pub use pins::Pin;
 pub use replicas::{ShardBatcher, replicated_step};
-pub(crate) use run_dir::write_atomically;
+pub use run_dir::write_atomically;
 pub use run_dir::{CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, LOCK_FILE, METRICS_FILE, MODEL_FILE, RunDir, RunLock};
 pub use run_file::{RunFile, load_run_config, resolve_pretrained_runs};
-pub use split::{Split, Subset, carve, carve_part};
+pub use split::{Subset, carve, carve_part};
 pub use spread::{Spread, interval_95};
 pub use step::{Learner, StepOutput, Tally, step_with_module_rates};
 pub use tensorboard::{EVENTS_FILE, Picture, refresh_events, write_events};
@@ -61,8 +70,6 @@ use std::sync::Arc;
 use burn::tensor::Device;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-use crate::data::DataRoot;
 
 /// Errors of a training run; each names the file or the setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -83,23 +90,98 @@ pub enum RunError {
         /// What is wrong.
         problem: String,
     },
-    /// A setting cannot work.
+    /// A setting cannot work (a task's own check, in its words).
     #[error("{0}")]
     Config(String),
-    /// Loading a data set failed.
+    /// A setting of the runner cannot work.
+    #[error("{name} = {value}: {why}")]
+    BadSetting {
+        /// The setting, as a config file names it (`train.lr`).
+        name: String,
+        /// Its value.
+        value: String,
+        /// Why it cannot work.
+        why: String,
+    },
+    /// A finished run (or a file one leaves) that this run starts from is not there.
+    #[error("{looked_in}: {problem} (a finished run this one starts from: train it first{})", train_with.as_ref().map(|t| format!(", with `cargo xtask train {t}`")).unwrap_or_default())]
+    MissingRun {
+        /// The folder or file looked for.
+        looked_in: PathBuf,
+        /// What the system said.
+        problem: String,
+        /// The task that makes it, where known.
+        train_with: Option<String>,
+    },
+    /// A file the run starts from (pinned by content in `config.json`) is not there.
+    #[error("{path}: {problem} (the run starts from this file: make it first, e.g. by training the run it comes from)")]
+    MissingInput {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        problem: String,
+    },
+    /// Training stopped because a training metric is no longer finite.
+    #[error(
+        "training diverged: the epoch's mean {metric} is {value} at step {step} (finite at step {last_finite_step}); {}",
+        match last_checkpoint {
+            Some(dir) => format!("the last good checkpoint is {} (resuming repeats the same steps: start a new run with other settings, a lower learning rate for one)", dir.display()),
+            None => "no checkpoint was written before it".into(),
+        }
+    )]
+    Diverged {
+        /// The metric.
+        metric: String,
+        /// Its value.
+        value: f64,
+        /// The step it was read at.
+        step: usize,
+        /// The last step it was finite at.
+        last_finite_step: usize,
+        /// The newest checkpoint, written before it diverged.
+        last_checkpoint: Option<PathBuf>,
+    },
+    /// A task does not keep the runner's contract (a bug in the task, not in its settings).
+    #[error("{task}: {problem}")]
+    Contract {
+        /// The task.
+        task: &'static str,
+        /// What it broke.
+        problem: String,
+    },
+    /// A worker thread making batches stopped before it sent its batch.
+    #[error("the worker making batch {batch} stopped")]
+    WorkerStopped {
+        /// The batch.
+        batch: usize,
+    },
+    /// Loading mm's data failed: a data set, a decoder, a setting of the data.
     #[error(transparent)]
-    Data(#[from] Box<dyn std::error::Error + Send + Sync>),
+    Data(#[from] DataError),
+    /// An item of a data set could not be had.
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    /// Any other source's error: burn's data sets, a downstream project's own data.
+    #[error(transparent)]
+    Other(#[from] Box<dyn std::error::Error + Send + Sync>),
     /// The device could not be had.
     #[error(transparent)]
-    Device(#[from] crate::DeviceError),
+    Device(#[from] DeviceError),
 }
 
 impl RunError {
-    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+    /// An unreadable or unwritable `path`.
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         Self::Io { path: path.into(), source }
     }
 
-    pub(crate) fn invalid(path: &std::path::Path, problem: impl std::fmt::Display) -> Self {
+    /// A setting that cannot work: `name = value`, and why.
+    pub fn bad_setting(name: impl Into<String>, value: impl std::fmt::Display, why: impl Into<String>) -> Self {
+        Self::BadSetting { name: name.into(), value: value.to_string(), why: why.into() }
+    }
+
+    /// A `path` that is not what it should be.
+    pub fn invalid(path: &std::path::Path, problem: impl std::fmt::Display) -> Self {
         Self::Invalid { path: path.into(), problem: problem.to_string() }
     }
 }
@@ -242,3 +324,8 @@ pub trait Task: 'static {
         Selection::lowest("loss")
     }
 }
+
+/// The README's examples, compiled as doctests so that they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -61,14 +61,12 @@ pub fn fit<T: Task>(
     // What the final weights record they were trained with (train_task passes the config as `eval` reads it back).
     let trained_with = config_digest(config);
     if train.is_empty() || valid.is_empty() {
-        return Err(RunError::Config(format!("{}: no training or validation examples", T::NAME)));
+        let (name, value) = if train.is_empty() { ("train", train.len()) } else { ("valid", valid.len()) };
+        return Err(RunError::bad_setting(format!("{}: {name} examples", T::NAME), value, "a run needs training and validation examples"));
     }
     if let Some(unknown) = settings.module_lr.keys().find(|k| !<T::Model as Learner>::module_names().contains(&k.as_str())) {
-        return Err(RunError::Config(format!(
-            "train.module_lr.{unknown}: {} has no such sub-module (it has: {:?})",
-            T::NAME,
-            <T::Model as Learner>::module_names()
-        )));
+        let why = format!("{} has no such sub-module (it has: {:?})", T::NAME, <T::Model as Learner>::module_names());
+        return Err(RunError::bad_setting(format!("train.module_lr.{unknown}"), settings.module_lr[unknown], why));
     }
     // A device's random generator is shared by the whole process: two runs training at once in one process
     // would draw from each other's stream. Runs in one process take turns, so each is exactly reproducible.
@@ -80,7 +78,8 @@ pub fn fit<T: Task>(
         settings.devices.iter().map(|replica| replica.device()).collect::<Result<_, _>>()?
     };
     if plain_devices.len() > 1 && !<T::Model as Learner>::data_parallel() {
-        return Err(RunError::Config(format!("train.devices: {} replaces the training step and trains on one device only", T::NAME)));
+        let why = format!("{} replaces the training step and trains on one device only", T::NAME);
+        return Err(RunError::bad_setting("train.devices", format!("{:?}", settings.devices), why));
     }
     let plain = plain_devices[0].clone();
     let device = plain.clone().autodiff();
@@ -93,7 +92,8 @@ pub fn fit<T: Task>(
     let named = T::optimizers(config);
     let names: Vec<&str> = named.iter().map(|(n, _, _)| n.as_str()).collect();
     if names != <T::Model as Learner>::optimizer_names() {
-        return Err(RunError::Config(format!("{}: optimisers {names:?} given, the model steps {:?}", T::NAME, <T::Model as Learner>::optimizer_names())));
+        let problem = format!("optimisers {names:?} given, the model steps {:?}", <T::Model as Learner>::optimizer_names());
+        return Err(RunError::Contract { task: T::NAME, problem });
     }
     for (name, optimizer, _) in &named {
         optimizer.check(&format!("optimizer {name}"))?;
@@ -184,12 +184,8 @@ pub fn fit<T: Task>(
         (state.epoch, state.batch, state.tally, state.epoch_seconds) = (epoch + 1, 0, Default::default(), 0.0);
 
         let score = validation.get(selection.metric).copied().ok_or_else(|| {
-            RunError::Config(format!(
-                "{}: the validation scores have no {:?} to choose the best epoch by (they have {:?})",
-                T::NAME,
-                selection.metric,
-                validation.keys()
-            ))
+            let problem = format!("the validation scores have no {:?} to choose the best epoch by (they have {:?})", selection.metric, validation.keys());
+            RunError::Contract { task: T::NAME, problem }
         })?;
         // A score that is not a number (a diverged run) is never the best.
         if score.is_finite() && state.best.is_none_or(|best| selection.better(score, best.score)) {
@@ -212,14 +208,7 @@ pub fn fit<T: Task>(
 
 /// The error of a run whose training `metric` became `value` (not finite) after step `good`, by step `step`.
 fn diverged(run: &Path, metric: &str, value: f64, good: usize, step: usize) -> RunError {
-    let checkpoint = match checkpoint::newest(run) {
-        Some(dir) => format!(
-            "the last good checkpoint is {} (resuming repeats the same steps: start a new run with other settings, a lower learning rate for one)",
-            dir.display()
-        ),
-        None => "no checkpoint was written before it".into(),
-    };
-    RunError::Config(format!("training diverged: the epoch's mean {metric} is {value} at step {step} (finite at step {good}); {checkpoint}"))
+    RunError::Diverged { metric: metric.into(), value, step, last_finite_step: good, last_checkpoint: checkpoint::newest(run) }
 }
 
 fn progress_bar(task: &str, epoch: usize, epochs: usize, steps: usize, done: usize) -> ProgressBar {
@@ -319,7 +308,7 @@ pub fn load_model<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T:
 pub fn load_pretrained<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T::Model), RunError> {
     load_model::<T>(run, device).map_err(|error| match error {
         RunError::Io { path, source } => {
-            RunError::Config(format!("pretrained run {}: {}: {source} (train it first: cargo xtask train {})", run.display(), path.display(), T::NAME))
+            RunError::MissingRun { looked_in: run.into(), problem: format!("{}: {source}", path.display()), train_with: Some(T::NAME.into()) }
         }
         other => other,
     })

@@ -73,7 +73,7 @@ impl SceneSound {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::shapes::Colour;
+    use crate::shapes::Colour;
 
     /// |Σ x[n] e^{-2πi f n / rate}|: the track's content at `hz`.
     fn content(track: &[f32], hz: f32, rate: f32) -> f32 {

@@ -54,8 +54,7 @@ fn follow_pinned_runs<T: Task>(config: &mut T::Config, pins: &[Pin]) {
 /// folder it names now, links (`latest`) followed, as an absolute path.
 pub fn resolve_pretrained_runs<T: Task>(config: &mut T::Config) -> Result<(), RunError> {
     for run in T::pretrained_runs(config) {
-        *run = std::fs::canonicalize(&*run)
-            .map_err(|e| RunError::Config(format!("{}: {e} (a finished run this one starts from: train it first)", run.display())))?;
+        *run = std::fs::canonicalize(&*run).map_err(|e| RunError::MissingRun { looked_in: run.clone(), problem: e.to_string(), train_with: None })?;
     }
     Ok(())
 }

@@ -98,10 +98,12 @@ impl OptimizerSettings {
         let decay_ok = self.weight_decay >= 0.0 && self.weight_decay.is_finite();
         let clip_ok = self.clip_norm.is_none_or(|c| c > 0.0 && c.is_finite());
         if !(in_range && decay_ok && clip_ok) || bad_schedule || unused_momentum {
-            return Err(RunError::Config(format!(
-                "{section}: betas, alpha and momentum must lie in [0, 1) (momentum only for sgd and rmsprop), weight decay be 0 or more, \
-                 clipping and step decay positive, all finite: {self:?}"
-            )));
+            return Err(RunError::bad_setting(
+                section,
+                format!("{self:?}"),
+                "betas, alpha and momentum must lie in [0, 1) (momentum only for sgd and rmsprop), weight decay be 0 or more, \
+                 clipping and step decay positive, all finite",
+            ));
         }
         Ok(())
     }

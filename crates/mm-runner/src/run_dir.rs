@@ -134,7 +134,7 @@ fn hostname() -> String {
 
 /// Writes `bytes` to `path` through mm-files' atomic writer (temporary file, fsync, rename, fsync of the folder):
 /// after a crash a reader sees the old file or the new one, never a part.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     mm_files::write_bytes(path, bytes).map_err(|e| RunError::io(path, e))
 }
 
