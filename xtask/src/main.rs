@@ -1,21 +1,16 @@
 //! `cargo xtask …`: mm's command line.
 
+mod apply;
 mod bench;
 mod bench_devices;
 mod bench_train;
 mod bench_word2vec;
 mod data;
 mod device;
-mod localisation;
-mod matching;
-mod referencing;
-mod separation;
 mod shapes;
 mod spectrogram;
-mod text_to_image;
 mod torchvision;
 mod train;
-mod translating;
 mod word2vec;
 
 use std::process::ExitCode;
@@ -61,21 +56,21 @@ enum Command {
     /// Check that a device (flex or wgpu) works, and run the same computation on it and on flex.
     Device(device::DeviceArgs),
     /// Tag a picture with words, by a trained tagging run (`cargo xtask train tagging`).
-    Tag(matching::TagArgs),
+    Tag(apply::TagArgs),
     /// Find the test pictures nearest to a word, by a trained tagging run; draws them as a grid.
-    SearchImages(matching::SearchArgs),
+    SearchImages(apply::SearchArgs),
     /// Caption a picture with a trained show-and-tell or show-attend-tell run; the last line is JSON.
-    Caption(translating::CaptionArgs),
+    Caption(apply::CaptionArgs),
     /// Answer a question about a picture with a trained vqa run; the last line is JSON (its "answer" the top one).
-    Ask(referencing::AskArgs),
+    Ask(apply::AskArgs),
     /// Where in a picture a sound comes from, by a trained localisation run: the picture lit by the map (PNG)
     /// and the map (.npy); the last line is JSON.
-    Localise(localisation::LocaliseArgs),
+    Localise(apply::LocaliseArgs),
     /// Separate a recording with a trained separation run: the speaker whose mouth is given (or every object of a
     /// shapes test scene); WAVs and a spectrogram picture; the last line is JSON.
-    Separate(separation::SeparateArgs),
+    Separate(apply::SeparateArgs),
     /// Draw pictures of a text with a trained text-to-image run: a grid (PNG) and the pictures (.npy); the last line is JSON.
-    Generate(text_to_image::GenerateArgs),
+    Generate(apply::GenerateArgs),
     /// Check a torchvision .pth state dict against mm's network and write it as safetensors; the last line is JSON.
     ImportTorchvision(torchvision::ImportArgs),
 }
@@ -89,13 +84,13 @@ fn main() -> ExitCode {
         Command::Device(args) => device::run(args),
         Command::Train { task } => train::train(task),
         Command::Eval(task) => train::eval(task),
-        Command::Tag(args) => matching::tag(args),
-        Command::SearchImages(args) => matching::search(args),
-        Command::Caption(args) => translating::caption(args),
-        Command::Ask(args) => referencing::ask(args),
-        Command::Localise(args) => localisation::localise_command(args),
-        Command::Separate(args) => separation::separate_command(args),
-        Command::Generate(args) => text_to_image::generate(args),
+        Command::Tag(args) => apply::tag(args),
+        Command::SearchImages(args) => apply::search(args),
+        Command::Caption(args) => apply::caption(args),
+        Command::Ask(args) => apply::ask(args),
+        Command::Localise(args) => apply::localise_command(args),
+        Command::Separate(args) => apply::separate_command(args),
+        Command::Generate(args) => apply::generate(args),
         Command::ImportTorchvision(args) => torchvision::run(args),
     };
     match outcome {

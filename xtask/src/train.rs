@@ -1,18 +1,11 @@
 //! `cargo xtask train [TASK]` and `cargo xtask eval TASK`: the tasks of mm-tasks through the runner.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use mm_tasks::data::DataRoot;
-use mm_tasks::encoders::esc10::{Esc10Sounds, eval_folds, train_folds};
-use mm_tasks::encoders::fsdd::FsddDigits;
-use mm_tasks::encoders::mnist::Mnist;
-use mm_tasks::encoders::shapes::Shapes;
-use mm_tasks::runner::{
-    CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, EVENTS_FILE, METRICS_FILE, MODEL_FILE, Overrides, RunDir, RunFile, Scores, Split, Task, eval_run, load_config,
-    load_run_config, train_task,
-};
+use mm_tasks::runner::{EvalRequest, Overrides, TrainRequest};
+use mm_tasks::systems::{Report, config_owners, system};
 use mm_tasks::{DeviceKind, Replica};
 
 use crate::Failure;
@@ -33,7 +26,7 @@ pub enum TrainTask {
     Encoders(RunArgs),
     /// Image tagging: the mnist (or shapes) encoder and mm's word vectors in one space; then tagging accuracy,
     /// zero-shot, arithmetic and pictures. `--zero-shot` trains the five held-out-pair splits.
-    Tagging(crate::matching::TaggingArgs),
+    Tagging(TaggingArgs),
     /// Ordered-text retrieval: digit strips ↔ "write seven then two then nine", medR and R@K on 1k test sets.
     Recipe(RunArgs),
     /// SoundNet: a waveform CNN taught by the shapes network through each scene's picture and sound (or, with
@@ -82,7 +75,7 @@ pub enum EvalTask {
     Recipe(EvalArgs),
     /// A saved soundnet run: the student's accuracy and the layer probes (soundnet.json, probes.png); or several
     /// runs' reports summarised (--summarise).
-    Soundnet(crate::matching::SoundNetEvalArgs),
+    Soundnet(SoundNetEvalArgs),
     /// A saved show-and-tell run: BLEU-1..4, CIDEr-D and truthfulness (the test split rewrites captions.json).
     ShowAndTell(EvalArgs),
     /// A saved show-attend-tell run: the same, and where the attention falls.
@@ -157,204 +150,110 @@ pub struct EvalArgs {
 }
 
 impl RunArgs {
-    fn overrides(&self) -> Overrides {
-        Overrides {
-            device: self.device,
-            devices: (!self.devices.is_empty()).then(|| self.devices.clone()),
-            epochs: self.epochs,
-            batch_size: self.batch_size,
-            lr: self.lr,
-            seed: self.seed,
-            limit: self.limit,
+    /// The request these flags make.
+    pub fn request(&self) -> TrainRequest {
+        TrainRequest {
+            config: self.config.clone(),
+            overrides: Overrides {
+                device: self.device,
+                devices: (!self.devices.is_empty()).then(|| self.devices.clone()),
+                epochs: self.epochs,
+                batch_size: self.batch_size,
+                lr: self.lr,
+                seed: self.seed,
+                limit: self.limit,
+            },
+            data: self.data.clone(),
+            runs: self.runs.clone(),
+            resume: self.resume.clone(),
+            stop_after: self.stop_after,
+            config_owners: Some(config_owners),
         }
-    }
-
-    /// The config (file, then flags) and the run folder: a new one, or the one to resume with its saved config.
-    pub fn prepare<T: Task>(&self) -> Result<(T::Config, RunDir, bool), Failure> {
-        if let Some(resume) = &self.resume {
-            let mut refused = self.overrides().given();
-            if self.config.is_some() {
-                refused.insert(0, "--config");
-            }
-            if !refused.is_empty() {
-                return Err(format!(
-                    "--resume continues a run with the settings it was started with; {} cannot change on resume (start a new run instead)",
-                    refused.join(", ")
-                )
-                .into());
-            }
-            let dir = resume.clone().unwrap_or_else(|| self.runs.join(T::NAME).join("latest"));
-            let run = RunDir::open(&dir).map_err(|e| format!("--resume {}: {e}", dir.display()))?;
-            let config = load_run_config::<T>(run.path())?;
-            return Ok((config, run, true));
-        }
-        let mut config = match &self.config {
-            Some(path) => load_task_config::<T>(path)?,
-            None => T::Config::default(),
-        };
-        self.overrides().apply(T::train_config_mut(&mut config));
-        T::train_config(&config).check()?;
-        let run = RunDir::create(&self.runs, T::NAME, T::train_config(&config).seed)?;
-        Ok((config, run, false))
     }
 }
 
-/// A task config, or a run's config.json (to start a new run with the settings of an old one). A run of
-/// another task says whose it is; so does a config that only another task's settings read.
-fn load_task_config<T: Task>(path: &Path) -> Result<T::Config, Failure> {
-    if let Ok(run) = load_config::<RunFile<serde::de::IgnoredAny>>(path) {
-        if run.task != T::NAME {
-            return Err(format!("--config {}: the config of a {} run, not a {} run", path.display(), run.task, T::NAME).into());
-        }
-        return Ok(load_config::<RunFile<T::Config>>(path)?.config);
+impl EvalArgs {
+    /// The request these flags make, with `compare` runs beside the run.
+    pub fn request(&self, compare: &[PathBuf]) -> Result<EvalRequest, Failure> {
+        Ok(EvalRequest { run: self.run.clone(), data: self.data.clone(), split: self.split.parse()?, device: self.device, compare: compare.to_vec() })
     }
-    load_config::<T::Config>(path).map_err(|error| {
-        let owners: Vec<&str> = TASK_CONFIGS.iter().filter(|(name, reads)| *name != T::NAME && reads(path)).map(|(name, _)| *name).collect();
-        match owners.as_slice() {
-            [] => error.into(),
-            owners => format!("--config {}: a {} config, not a {} config ({error})", path.display(), owners.join(" or "), T::NAME).into(),
+}
+
+/// Prints a report: its text, then its JSON on the last line.
+pub fn print(report: &dyn Report) -> Result<ExitCode, Failure> {
+    println!("{report}");
+    println!("{}", report.json());
+    Ok(ExitCode::SUCCESS)
+}
+
+impl TrainTask {
+    /// The system's name and its flags.
+    fn system(&self) -> (&'static str, &RunArgs) {
+        match self {
+            TrainTask::Mnist(args) => ("mnist", args),
+            TrainTask::Fsdd(args) => ("fsdd", args),
+            TrainTask::Esc10(args) => ("esc10", args),
+            TrainTask::Shapes(args) => ("shapes", args),
+            TrainTask::Encoders(args) => ("encoders", args),
+            TrainTask::Tagging(args) => ("tagging", &args.run),
+            TrainTask::Recipe(args) => ("recipe", args),
+            TrainTask::Soundnet(args) => ("soundnet", args),
+            TrainTask::ShowAndTell(args) => ("show-and-tell", args),
+            TrainTask::ShowAttendTell(args) => ("show-attend-tell", args),
+            TrainTask::Vqa(args) => ("vqa", args),
+            TrainTask::Localisation(args) => ("localisation", args),
+            TrainTask::Separation(args) => ("separation", args),
+            TrainTask::TextEmbedding(args) => ("text-embedding", args),
+            TrainTask::TextToImage(args) => ("text-to-image", args),
+            TrainTask::Word2vec(_) => unreachable!("word2vec trains outside the runner"),
         }
-    })
+    }
 }
-
-/// Whether a file reads as `T`'s config.
-fn reads_as<T: Task>(path: &Path) -> bool {
-    load_config::<T::Config>(path).is_ok()
-}
-
-/// Whether a file reads as one task's config.
-type ReadsAs = fn(&Path) -> bool;
-
-/// Every runner task by name, with whether a file reads as its config.
-const TASK_CONFIGS: &[(&str, ReadsAs)] = &[
-    (Mnist::NAME, reads_as::<Mnist>),
-    (FsddDigits::NAME, reads_as::<FsddDigits>),
-    (Esc10Sounds::NAME, reads_as::<Esc10Sounds>),
-    (Shapes::NAME, reads_as::<Shapes>),
-    (mm_tasks::matching::tagging::Tagging::NAME, reads_as::<mm_tasks::matching::tagging::Tagging>),
-    (mm_tasks::matching::recipe::Recipe::NAME, reads_as::<mm_tasks::matching::recipe::Recipe>),
-    (mm_tasks::matching::soundnet::SoundNet::NAME, reads_as::<mm_tasks::matching::soundnet::SoundNet>),
-    (mm_tasks::translating::show_and_tell::ShowAndTellTask::NAME, reads_as::<mm_tasks::translating::show_and_tell::ShowAndTellTask>),
-    (mm_tasks::translating::show_attend_tell::ShowAttendTellTask::NAME, reads_as::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>),
-    (mm_tasks::referencing::vqa::Vqa::NAME, reads_as::<mm_tasks::referencing::vqa::Vqa>),
-    (mm_tasks::referencing::localisation::Localisation::NAME, reads_as::<mm_tasks::referencing::localisation::Localisation>),
-    (mm_tasks::referencing::separation::Separation::NAME, reads_as::<mm_tasks::referencing::separation::Separation>),
-    (
-        mm_tasks::translating::text_to_image::text_embedding::TextEmbedding::NAME,
-        reads_as::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>,
-    ),
-    (mm_tasks::translating::text_to_image::TextToImage::NAME, reads_as::<mm_tasks::translating::text_to_image::TextToImage>),
-];
 
 pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
-    match task.unwrap_or(TrainTask::Shapes(RunArgs { runs: "runs".into(), ..Default::default() })) {
-        TrainTask::Word2vec(args) => crate::word2vec::train_command(args),
-        TrainTask::Mnist(args) => train_one::<Mnist>(&args),
-        TrainTask::Fsdd(args) => train_one::<FsddDigits>(&args),
-        TrainTask::Shapes(args) => train_one::<Shapes>(&args),
-        TrainTask::Tagging(args) => crate::matching::train_tagging(&args),
-        TrainTask::Recipe(args) => crate::matching::train_recipe(&args),
-        TrainTask::Soundnet(args) => crate::matching::train_soundnet(&args),
-        TrainTask::ShowAndTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
-        TrainTask::ShowAttendTell(args) => crate::translating::train_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
-        TrainTask::Vqa(args) => crate::referencing::train_vqa(&args),
-        TrainTask::Localisation(args) => crate::localisation::train_localisation(&args),
-        TrainTask::Separation(args) => crate::separation::train_separation(&args),
-        TrainTask::TextEmbedding(args) => train_one::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>(&args),
-        TrainTask::TextToImage(args) => crate::text_to_image::train(&args),
-        TrainTask::Esc10(args) => train_esc10(&args),
+    let task = task.unwrap_or(TrainTask::Shapes(RunArgs { runs: "runs".into(), ..Default::default() }));
+    match &task {
+        TrainTask::Word2vec(_) => {
+            let TrainTask::Word2vec(args) = task else { unreachable!() };
+            crate::word2vec::train_command(args)
+        }
+        TrainTask::Tagging(args) if args.zero_shot => print(&*mm_tasks::matching::tagging::zero_shot_command(&args.run.request())?),
         TrainTask::Encoders(args) => {
-            for step in [train_one::<Mnist>, train_one::<FsddDigits>, train_esc10, train_one::<Shapes>] {
-                step(&args)?;
+            for name in ["mnist", "fsdd", "esc10", "shapes"] {
+                print(&*(system(name)?.train)(&args.request())?)?;
             }
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-fn train_one<T: Task>(args: &RunArgs) -> Result<ExitCode, Failure> {
-    train_run::<T>(args)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Trains `T` as the flags say and prints what it saved; returns the run folder when the run finished.
-pub fn train_run<T: Task>(args: &RunArgs) -> Result<Option<PathBuf>, Failure> {
-    let (config, run, resume) = args.prepare::<T>()?;
-    train_prepared::<T>(&config, &run, resume, args)
-}
-
-/// Trains `T` with `config` in `run` and prints what it saved; returns the run folder when the run finished.
-fn train_prepared<T: Task>(config: &T::Config, run: &RunDir, resume: bool, args: &RunArgs) -> Result<Option<PathBuf>, Failure> {
-    let root = DataRoot::from_flag(args.data.as_deref());
-    let trained = train_task::<T>(config, &root, run, resume, args.stop_after)?;
-    let dir = trained.run.path();
-    println!("{}: run folder {}", T::NAME, dir.display());
-    for file in [CONFIG_FILE, METRICS_FILE, CURVES_FILE, EVENTS_FILE, MODEL_FILE, EVALUATION_FILE] {
-        if dir.join(file).exists() {
-            println!("  {}", dir.join(file).display());
+        task => {
+            let (name, args) = task.system();
+            print(&*(system(name)?.train)(&args.request())?)
         }
     }
-    let steps = &trained.outcome.steps_trained;
-    println!("trained steps {}..{} in this process", steps.start, steps.end);
-    match trained.evaluation {
-        Some(scores) => {
-            let best = trained.outcome.best.map_or(0, |b| b.epoch);
-            println!("test split (the weights of epoch {best}, the best by validation): {}", headline(&scores));
-            println!("{}", serde_json::to_string(&scores)?);
-            Ok(Some(dir.to_path_buf()))
-        }
-        None => {
-            println!("stopped after epoch {}; continue with --resume {}", trained.outcome.history.len(), dir.display());
-            Ok(None)
-        }
-    }
-}
-
-fn train_esc10(args: &RunArgs) -> Result<ExitCode, Failure> {
-    let (config, run, resume) = args.prepare::<Esc10Sounds>()?;
-    let root = DataRoot::from_flag(args.data.as_deref());
-    match train_folds(&config, &root, &run, resume, args.stop_after)? {
-        Some(summary) => {
-            println!("esc10: run folder {} (one sub-folder per fold)", run.path().display());
-            for fold in &summary.folds {
-                println!("  fold {}: accuracy {:.4}", fold.fold, fold.accuracy);
-            }
-            println!("mean accuracy {:.4} ± {:.4}", summary.mean_accuracy, summary.std_accuracy);
-            println!("{}", serde_json::to_string(&summary)?);
-        }
-        None => println!("stopped early; continue with --resume {}", run.path().display()),
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
-    match task {
-        EvalTask::Word2vec(args) => crate::word2vec::eval_command(args),
-        EvalTask::Mnist(args) => eval_one::<Mnist>(&args),
-        EvalTask::Fsdd(args) => eval_one::<FsddDigits>(&args),
-        EvalTask::Shapes(args) => eval_one::<Shapes>(&args),
-        EvalTask::Tagging(args) => crate::matching::report_tagging(&run_folder::<mm_tasks::matching::tagging::Tagging>(&args), &args),
-        EvalTask::Recipe(args) => crate::matching::report_recipe(&run_folder::<mm_tasks::matching::recipe::Recipe>(&args), &args),
-        EvalTask::Soundnet(args) if !args.summarise.is_empty() => crate::matching::summarise_soundnet(&args.summarise),
-        EvalTask::Soundnet(args) => crate::matching::report_soundnet(&run_folder::<mm_tasks::matching::soundnet::SoundNet>(&args.eval), &args.eval),
-        EvalTask::ShowAndTell(args) => eval_captioner::<mm_tasks::translating::show_and_tell::ShowAndTellTask>(&args),
-        EvalTask::ShowAttendTell(args) => eval_captioner::<mm_tasks::translating::show_attend_tell::ShowAttendTellTask>(&args),
-        EvalTask::Vqa(args) => crate::referencing::eval_vqa(&args),
-        EvalTask::Localisation(args) => crate::localisation::eval_localisation(&args),
-        EvalTask::Separation(args) => crate::separation::eval_separation(&args),
-        EvalTask::TextEmbedding(args) => eval_one::<mm_tasks::translating::text_to_image::text_embedding::TextEmbedding>(&args),
-        EvalTask::TextToImage(args) => crate::text_to_image::eval(&args),
-        EvalTask::Esc10(args) => {
-            let run = run_folder::<Esc10Sounds>(&args);
-            let summary = eval_folds(&run, &DataRoot::from_flag(args.data.as_deref()), args.device)?;
-            for fold in &summary.folds {
-                println!("fold {}: accuracy {:.4}", fold.fold, fold.accuracy);
-            }
-            println!("mean accuracy {:.4} ± {:.4}", summary.mean_accuracy, summary.std_accuracy);
-            println!("{}", serde_json::to_string(&summary)?);
-            Ok(ExitCode::SUCCESS)
+    let (name, args, compare): (&str, &EvalArgs, &[PathBuf]) = match &task {
+        EvalTask::Word2vec(_) => {
+            let EvalTask::Word2vec(args) = task else { unreachable!() };
+            return crate::word2vec::eval_command(args);
         }
-    }
+        EvalTask::Soundnet(args) if !args.summarise.is_empty() => return print(&mm_tasks::matching::soundnet::summarise(&args.summarise)?),
+        EvalTask::Mnist(args) => ("mnist", args, &[]),
+        EvalTask::Fsdd(args) => ("fsdd", args, &[]),
+        EvalTask::Esc10(args) => ("esc10", args, &[]),
+        EvalTask::Shapes(args) => ("shapes", args, &[]),
+        EvalTask::Tagging(args) => ("tagging", args, &[]),
+        EvalTask::Recipe(args) => ("recipe", args, &[]),
+        EvalTask::Soundnet(args) => ("soundnet", &args.eval, &[]),
+        EvalTask::ShowAndTell(args) => ("show-and-tell", args, &[]),
+        EvalTask::ShowAttendTell(args) => ("show-attend-tell", args, &[]),
+        EvalTask::TextEmbedding(args) => ("text-embedding", args, &[]),
+        EvalTask::Vqa(args) => ("vqa", &args.eval, &args.compare),
+        EvalTask::Localisation(args) => ("localisation", &args.eval, &args.compare),
+        EvalTask::Separation(args) => ("separation", &args.eval, &args.compare),
+        EvalTask::TextToImage(args) => ("text-to-image", &args.eval, &args.compare),
+    };
+    print(&*(system(name)?.eval)(&args.request(compare)?)?)
 }
 
 /// `eval` of a task whose test report other runs' saved reports can join (`--compare`).
@@ -367,51 +266,24 @@ pub struct CompareEvalArgs {
     pub compare: Vec<PathBuf>,
 }
 
-/// Evaluates the run on the test split (its report rewritten), then prints `print`'s table of it and the
-/// `--compare` runs, and the scores as JSON; `report` names the report in the error for another split.
-pub fn eval_with_report<T: Task>(args: &CompareEvalArgs, report: &str, print: fn(&[PathBuf]) -> Result<(), Failure>) -> Result<ExitCode, Failure> {
-    let run = run_folder::<T>(&args.eval);
-    let split: Split = args.eval.split.parse()?;
-    if split != Split::Test {
-        return Err(format!("--split {}: {report} reads the test split (validation scores are in {}/metrics.jsonl)", split.name(), run.display()).into());
-    }
-    let scores = eval_run::<T>(&run, &DataRoot::from_flag(args.eval.data.as_deref()), split, args.eval.device)?;
-    let mut runs = vec![run];
-    runs.extend(args.compare.iter().cloned());
-    print(&runs)?;
-    println!("{}", serde_json::to_string(&scores)?);
-    Ok(ExitCode::SUCCESS)
+/// `cargo xtask train tagging`.
+#[derive(Args, Clone)]
+pub struct TaggingArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// Train five runs, each with one pair of digits held out — (0,1), (2,3), (4,5), (6,7), (8,9) — and report
+    /// zero-shot tagging of the held-out pairs.
+    #[arg(long)]
+    zero_shot: bool,
 }
 
-pub fn run_folder<T: Task>(args: &EvalArgs) -> PathBuf {
-    args.run.clone().unwrap_or_else(|| Path::new("runs").join(T::NAME).join("latest"))
-}
-
-/// The scores without their per-class parts, as `name value` pairs.
-fn headline(scores: &Scores) -> String {
-    scores.iter().filter(|(k, _)| !k.contains('/')).map(|(k, v)| format!("{k} {v:.4}")).collect::<Vec<_>>().join(", ")
-}
-
-/// `eval` of a captioner: the scores, then (for the test split) the report it rewrote.
-fn eval_captioner<T: Task>(args: &EvalArgs) -> Result<ExitCode, Failure> {
-    let run = run_folder::<T>(args);
-    if args.split == "test" {
-        let scores = eval_run::<T>(&run, &DataRoot::from_flag(args.data.as_deref()), Split::Test, args.device)?;
-        crate::translating::print_report(&run)?;
-        println!("{}", serde_json::to_string(&scores)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    eval_one::<T>(args)
-}
-
-fn eval_one<T: Task>(args: &EvalArgs) -> Result<ExitCode, Failure> {
-    let run = run_folder::<T>(args);
-    let split: Split = args.split.parse()?;
-    let scores = eval_run::<T>(&run, &DataRoot::from_flag(args.data.as_deref()), split, args.device)?;
-    println!("{} ({}), {} split: {}", T::NAME, run.display(), split.name(), headline(&scores));
-    for (name, value) in scores.iter().filter(|(k, _)| k.contains('/')) {
-        println!("  {name}: {value:.4}");
-    }
-    println!("{}", serde_json::to_string(&scores)?);
-    Ok(ExitCode::SUCCESS)
+/// `cargo xtask eval soundnet`.
+#[derive(Args)]
+pub struct SoundNetEvalArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Instead of probing one run, summarise the saved reports of these runs (seeds of the same settings, each
+    /// probed already): mean ± 95% interval of each chosen layer's test accuracy.
+    #[arg(long, num_args = 1.., value_name = "RUN")]
+    pub summarise: Vec<PathBuf>,
 }

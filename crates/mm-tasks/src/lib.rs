@@ -21,6 +21,7 @@ pub mod encoders;
 pub mod inputs;
 pub mod matching;
 pub mod referencing;
+pub mod systems;
 pub mod translating;
 
 pub use mm_data as data;

@@ -162,8 +162,11 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
     }
     // The bag of words cannot tell reorderings apart; ties count against it.
     assert!(results[1].seen.order_accuracy < 0.4, "bag of words: {}", results[1].seen.order_accuracy);
-    let bad = RecipeConfig { orders_per_group: 7, ..Default::default() };
-    assert!(matches!(train_task::<Recipe>(&bad, root, &RunDir::create(dir, "recipe", 1).unwrap(), false, None), Err(RunError::Config(_))));
+    let bad = RecipeConfig { orders_per_group: 7, encoder_run: Some(encoder.into()), ..Default::default() };
+    match train_task::<Recipe>(&bad, root, &RunDir::create(dir, "recipe", 1).unwrap(), false, None) {
+        Err(RunError::Config(message)) => assert!(message.contains("orders_per_group"), "{message}"),
+        other => panic!("expected a config error, got {:?}", other.map(|_| ())),
+    }
     // Ten independent sets of 44 groups need 440 of the 220 seen digit sets: refused before training starts.
     let too_many = RecipeConfig { test_sets: 10, encoder_run: Some(encoder.into()), ..Default::default() };
     match train_task::<Recipe>(&too_many, root, &RunDir::create(dir, "recipe", 2).unwrap(), false, None) {

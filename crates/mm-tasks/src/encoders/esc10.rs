@@ -193,3 +193,56 @@ pub fn eval_folds(run: &std::path::Path, root: &DataRoot, device: Option<crate::
     }
     Ok(CrossValidation::new(folds))
 }
+
+/// One line per fold, then the mean and spread: what `train esc10` and `eval esc10` print.
+impl std::fmt::Display for CrossValidation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for fold in &self.folds {
+            writeln!(f, "  fold {}: accuracy {:.4}", fold.fold, fold.accuracy)?;
+        }
+        write!(f, "mean accuracy {:.4} ± {:.4}", self.mean_accuracy, self.std_accuracy)
+    }
+}
+
+impl crate::systems::Report for CrossValidation {
+    fn json(&self) -> String {
+        crate::systems::json_line(self)
+    }
+}
+
+/// The five folds of a run, as `train esc10` leaves them.
+struct FoldsTrained {
+    run: std::path::PathBuf,
+    outcome: Option<CrossValidation>,
+}
+
+impl std::fmt::Display for FoldsTrained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.outcome {
+            Some(summary) => write!(f, "esc10: run folder {} (one sub-folder per fold)\n{summary}", self.run.display()),
+            None => write!(f, "stopped early; continue with --resume {}", self.run.display()),
+        }
+    }
+}
+
+impl crate::systems::Report for FoldsTrained {
+    fn json(&self) -> String {
+        match &self.outcome {
+            Some(summary) => crate::systems::json_line(summary),
+            None => crate::systems::json_line(&serde_json::json!({ "stopped": true, "run": self.run })),
+        }
+    }
+}
+
+/// ESC-10's 5-fold protocol: `train` trains every fold, `eval` tests each fold's model again.
+impl crate::systems::System for Esc10Sounds {
+    fn train(request: &crate::runner::TrainRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        let (config, run, resume) = request.prepare::<Self>()?;
+        let outcome = train_folds(&config, &request.root(), &run, resume, request.stop_after)?;
+        Ok(Box::new(FoldsTrained { run: run.path().to_path_buf(), outcome }))
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        Ok(Box::new(eval_folds(&request.run_of::<Self>(), &request.root(), request.device)?))
+    }
+}

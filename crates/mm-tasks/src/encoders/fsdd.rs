@@ -167,3 +167,5 @@ impl Task for FsddDigits {
         Selection::highest("accuracy")
     }
 }
+
+impl crate::systems::System for FsddDigits {}

@@ -181,3 +181,5 @@ impl Task for Mnist {
 pub fn digit_classes() -> TargetKind {
     TargetKind::Classes(DIGIT_NAMES.iter().map(|d| d.to_string()).collect())
 }
+
+impl crate::systems::System for Mnist {}

@@ -25,7 +25,7 @@ mod tests {
 
     fn config_error<T: Task>(config: &T::Config) -> String {
         match T::model(config, &Device::flex()) {
-            Err(RunError::Config(message)) => message,
+            Err(error @ (RunError::Config(_) | RunError::BadSetting { .. })) => error.to_string(),
             Err(other) => panic!("not a config error: {other}"),
             Ok(_) => panic!("{} built a model from an impossible config", T::NAME),
         }

@@ -305,6 +305,8 @@ impl Task for Shapes {
     }
 }
 
+impl crate::systems::System for Shapes {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

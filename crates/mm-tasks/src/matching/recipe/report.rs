@@ -157,3 +157,41 @@ fn strip_picture(pairs: &RecipePairs, i: usize) -> RgbImage {
     let (width, height) = (28 * SLOTS, 28);
     mm_vision::transforms::Normalize::mnist().to_rgb(&pairs.pictures[i * width * height..(i + 1) * width * height], height, width)
 }
+
+impl std::fmt::Display for RecipeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "recipe ({:?}, semantic weight {}):", self.text_encoder, self.semantic_weight)?;
+        for (name, family) in [("seen digit sets (new pictures)", &self.seen), ("held-out digit sets (instructions never in training)", &self.held_out)] {
+            let ([m, r1, r5, r10], [tm, tr1, tr5, tr10]) = (family.image_to_text, family.text_to_image);
+            let ([dm, dr1], [dtm, dtr1]) = (family.image_to_text_interval, family.text_to_image_interval);
+            write!(
+                f,
+                "\n  {name}: mean ± 95% interval of {} independent test sets of {} pairs (chance medR {:.1})",
+                family.test_sets.len(),
+                family.pairs_per_set,
+                family.chance_median_rank
+            )?;
+            write!(f, "\n    image → text: medR {m:.1} ± {dm:.1}  R@1 {r1:.4} ± {dr1:.4}  R@5 {r5:.4}  R@10 {r10:.4}")?;
+            write!(f, "\n    text → image: medR {tm:.1} ± {dtm:.1}  R@1 {tr1:.4} ± {dtr1:.4}  R@5 {tr5:.4}  R@10 {tr10:.4}")?;
+            write!(f, "\n    right order among the reordered instructions: {:.4} (chance {:.2})", family.order_accuracy, self.order_chance)?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::systems::Report for RecipeReport {
+    fn json(&self) -> String {
+        crate::systems::json_line(self)
+    }
+}
+
+/// After training and at `eval`: retrieval on independent test sets, both directions (recipe.json).
+impl crate::systems::System for super::Recipe {
+    fn after_training(run: &Path, request: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
+        Ok(Some(Box::new(evaluate_recipe(run, &request.root(), &crate::systems::device_of(request.overrides.device)?)?)))
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        Ok(Box::new(evaluate_recipe(&request.run_of::<Self>(), &request.root(), &crate::systems::device_of(request.device)?)?))
+    }
+}

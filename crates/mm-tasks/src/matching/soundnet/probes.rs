@@ -416,6 +416,82 @@ fn draw_probes(report: &SoundNetReport, path: &Path) -> Result<(), Box<dyn std::
     Ok(())
 }
 
+impl std::fmt::Display for SoundNetReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "soundnet ({})", self.pairing)?;
+        write!(
+            f,
+            "\n  the student's object head on its test pairs: {:.4} (no audio label in training; always the most frequent answer: {:.4})",
+            self.student_accuracy, self.student_baseline
+        )?;
+        write!(f, "\n  linear probes, validation / test accuracy:")?;
+        write!(f, "\n  layer  channels  FSDD            (untrained)      ESC-10          (untrained)")?;
+        for p in &self.layers {
+            let pair = |s: ProbeScore| format!("{:.4} / {:.4}", s.valid, s.test);
+            write!(
+                f,
+                "\n  conv{}  {:>8}  {}  ({})  {}  ({})",
+                p.layer,
+                p.channels,
+                pair(p.fsdd),
+                pair(p.fsdd_untrained),
+                pair(p.esc10),
+                pair(p.esc10_untrained)
+            )?;
+        }
+        let chosen = |c: ChosenLayer| format!("conv{} {:.4}", c.layer, c.test);
+        write!(
+            f,
+            "\n  chosen on validation, test accuracy: FSDD {} (untrained {}), ESC-10 {} (untrained {})",
+            chosen(self.fsdd),
+            chosen(self.fsdd_untrained),
+            chosen(self.esc10),
+            chosen(self.esc10_untrained)
+        )?;
+        write!(
+            f,
+            "\n  log-mel statistics: FSDD {:.4}, ESC-10 {:.4}; majority class: FSDD {:.4}, ESC-10 {:.4}",
+            self.log_mel_fsdd.test, self.log_mel_esc10.test, self.majority_fsdd, self.majority_esc10
+        )
+    }
+}
+
+impl std::fmt::Display for SoundNetSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let show = |s: &Spread| format!("{:.4} ± {:.4}", s.mean, s.interval_95);
+        write!(f, "soundnet over {} runs ({}); mean ± 95% interval:", self.chosen_layers.len(), self.pairing)?;
+        write!(f, "\n  student on its test pairs {} (baseline {})", show(&self.student_accuracy), show(&self.student_baseline))?;
+        write!(f, "\n  FSDD probe, layer chosen on validation: {} (untrained {})", show(&self.fsdd), show(&self.fsdd_untrained))?;
+        write!(f, "\n  ESC-10 probe, layer chosen on validation: {} (untrained {})", show(&self.esc10), show(&self.esc10_untrained))?;
+        write!(f, "\n  gain over the untrained twin, paired by seed: FSDD {}, ESC-10 {}", show(&self.fsdd_gain), show(&self.esc10_gain))?;
+        write!(f, "\n  chosen layers per run [FSDD, untrained, ESC-10, untrained]: {:?}", self.chosen_layers)
+    }
+}
+
+impl crate::systems::Report for SoundNetSummary {
+    fn json(&self) -> String {
+        crate::systems::json_line(self)
+    }
+}
+
+/// The student's accuracy and the layer probes of a run, probed now, with the picture of the probes.
+fn report_of(run: &Path, root: &DataRoot, device: Option<crate::DeviceKind>) -> Result<Box<dyn crate::systems::Report>, RunError> {
+    let report = probe_student(run, root, &crate::systems::device_of(device)?)?;
+    Ok(Box::new(crate::systems::WithFiles { report, files: vec![run.join("probes.png")] }))
+}
+
+/// After training and at `eval`: the student's accuracy and linear probes of every layer (soundnet.json,
+/// probes.png).
+impl crate::systems::System for super::SoundNet {
+    fn after_training(run: &Path, request: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
+        report_of(run, &request.root(), request.overrides.device).map(Some)
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        report_of(&request.run_of::<Self>(), &request.root(), request.device)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ mod report;
 mod zero_shot;
 
 pub use report::{Arithmetic, CalibratedStacking, TaggingReport, ZeroShot, evaluate_tagging, search_images, tag_image};
-pub use zero_shot::{HELD_OUT_PAIRS, SplitSummary, ZeroShotSummary, is_zero_shot, train_zero_shot};
+pub use zero_shot::{HELD_OUT_PAIRS, SplitSummary, ZeroShotSummary, is_zero_shot, train_zero_shot, zero_shot_command};
 
 use super::pretrained::{MapReadout, cached_rows, encode_images};
 use crate::data::DataRoot;

@@ -440,6 +440,62 @@ pub fn search_images(run: &Path, root: &DataRoot, word: &str, k: usize, out: &Pa
     Ok(found)
 }
 
+impl std::fmt::Display for TaggingReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = &self.image_to_tag;
+        write!(
+            f,
+            "tagging ({:?}, {} test pictures): image → tag R@1 {:.4} R@5 {:.4} medR {}; top tag correct {:.4}; tag → image P@10 {:.4}",
+            self.world, self.images, m.recall_at_1, m.recall_at_5, m.median_rank, self.top_tag_correct, self.tag_to_image_precision_at_10
+        )?;
+        let b = &self.baseline;
+        write!(
+            f,
+            "\n  baseline (always {:?}, the most frequent training tag; random ranking): top tag correct {:.4}; tag → image P@10 {:.4}",
+            b.most_frequent_tag, b.top_tag_correct, b.tag_to_image_precision_at_10
+        )?;
+        if let Some(z) = &self.zero_shot {
+            write!(
+                f,
+                "\n  zero-shot, digits {:?} ({} pictures): by name {:.4}, by description {:.4} (chance {:.2}); among all ten {:.4} (chance 0.10)",
+                z.digits, z.images, z.by_name, z.by_description, z.chance, z.generalised_by_description
+            )?;
+            let [seen, unseen, harmonic] = z.calibrated.uncalibrated;
+            write!(
+                f,
+                "\n  calibrated stacking: AUSUC {:.4}; uncalibrated seen {seen:.4}, held out {unseen:.4}, H {harmonic:.4}; best H on the curve {:.4}",
+                z.calibrated.ausuc, z.calibrated.best_harmonic_mean
+            )?;
+        }
+        if let Some(a) = &self.arithmetic {
+            write!(
+                f,
+                "\n  arithmetic: picture(a) − word(a) + word(b) lands on a b in {:.4} of {} queries (picture alone {:.4}, word alone {:.4})",
+                a.hits, a.queries, a.image_alone, a.word_alone
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The full report of a tagging run, evaluated now, with the pictures it drew.
+fn report_of(run: &Path, data: &DataRoot, device: Option<crate::DeviceKind>) -> Result<Box<dyn crate::systems::Report>, RunError> {
+    let report = evaluate_tagging(run, data, &crate::systems::device_of(device)?)?;
+    Ok(Box::new(crate::systems::WithFiles { report, files: vec![run.join("retrieval.png"), run.join("joint-space.png")] }))
+}
+
+/// After training and at `eval`: tagging, zero-shot, arithmetic and pictures (tagging.json, retrieval.png,
+/// joint-space.png).
+impl crate::systems::System for super::Tagging {
+    fn after_training(run: &Path, request: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
+        report_of(run, &request.root(), request.overrides.device).map(Some)
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        report_of(&request.run_of::<Self>(), &request.root(), request.device)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,3 +136,63 @@ pub fn train_zero_shot(
 pub fn is_zero_shot(run: &Path) -> bool {
     run.join(format!("held-out-{}{}", HELD_OUT_PAIRS[0][0], HELD_OUT_PAIRS[0][1])).is_dir()
 }
+
+/// `train tagging --zero-shot`: every split and seed trained and reported, as [`train_zero_shot`] does.
+pub fn zero_shot_command(request: &crate::runner::TrainRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+    let (config, run, resume) = request.prepare::<Tagging>()?;
+    let device = crate::systems::device_of(request.overrides.device)?;
+    let summary = train_zero_shot(&config, &request.root(), &run, resume, request.stop_after, &device)?;
+    Ok(Box::new(ZeroShotTrained { run: run.path().to_path_buf(), summary }))
+}
+
+/// What `train tagging --zero-shot` leaves.
+struct ZeroShotTrained {
+    run: std::path::PathBuf,
+    summary: Option<ZeroShotSummary>,
+}
+
+impl std::fmt::Display for ZeroShotTrained {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(summary) = &self.summary else { return write!(f, "stopped early; continue with --resume {}", self.run.display()) };
+        write!(f, "{summary}\n  {}", self.run.join("zero-shot.json").display())
+    }
+}
+
+impl crate::systems::Report for ZeroShotTrained {
+    fn json(&self) -> String {
+        match &self.summary {
+            Some(summary) => crate::systems::json_line(summary),
+            None => crate::systems::json_line(&serde_json::json!({ "stopped": true, "run": self.run })),
+        }
+    }
+}
+
+impl std::fmt::Display for ZeroShotSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let encoders =
+            if self.encoder_per_split { "an encoder per split, trained without its held-out digits" } else { "the shared encoder (trained on all ten digits)" };
+        write!(f, "zero-shot over five splits × {} seeds ({encoders}); mean ± 95% interval:", self.seeds)?;
+        let show = |s: &Spread| format!("{:.4} ± {:.4}", s.mean, s.interval_95);
+        for split in &self.per_split {
+            write!(
+                f,
+                "\n  held out {:?}: by name {}, by description {}, generalised {}, AUSUC {}",
+                split.digits,
+                show(&split.by_name),
+                show(&split.by_description),
+                show(&split.generalised_by_description),
+                show(&split.ausuc)
+            )?;
+        }
+        write!(
+            f,
+            "\n  all: by name {}, by description {} (chance {:.2}); generalised {} (chance {:.2}); calibrated stacking AUSUC {}",
+            show(&self.by_name),
+            show(&self.by_description),
+            self.chance,
+            show(&self.generalised_by_description),
+            self.generalised_chance,
+            show(&self.ausuc)
+        )
+    }
+}

@@ -163,3 +163,62 @@ pub fn save_localised(output: &Path, lit: &RgbImage, heat: &[f32]) -> Result<std
     mm_vision::save_png(output, lit).map_err(data_error)?;
     Ok(npy)
 }
+
+/// The localisation reports of several runs: each source its own block, each run's maps, then the first run's
+/// baselines.
+pub struct LocalisationTable {
+    runs: Vec<std::path::PathBuf>,
+    reports: Vec<LocalisationReport>,
+}
+
+impl LocalisationTable {
+    /// Reads the saved report of each run.
+    pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
+        let reports = runs.iter().map(|run| crate::systems::read_saved(run, REPORT_FILE, "localisation")).collect::<Result<_, _>>()?;
+        Ok(Self { runs: runs.to_vec(), reports })
+    }
+}
+
+fn table_row(name: &str, s: &LocalisationSummary) -> String {
+    format!("  {name:<34} {:>8.4} {:>8.4} {:>9.4} {:>10.4} {:>8.4} {:>9.4}", s.success, s.auc, s.mean_ciou, s.success_median, s.auc_median, s.pointing)
+}
+
+impl std::fmt::Display for LocalisationTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut sources: Vec<&str> = self.reports.iter().map(|r| r.source.as_str()).collect();
+        sources.dedup();
+        let mut lines = Vec::new();
+        for source in sources {
+            let block: Vec<(&LocalisationReport, &std::path::PathBuf)> = self.reports.iter().zip(&self.runs).filter(|(r, _)| r.source == source).collect();
+            let first = block[0].0;
+            lines.push(format!("{source}, {} test pictures; cIoU at normalised map ≥ {} and by LVS's median rule:", first.model.examples, first.threshold));
+            lines.push(format!("  {:<34} {:>8} {:>8} {:>9} {:>10} {:>8} {:>9}", "maps", "cIoU≥.5", "AUC", "mean cIoU", "med cIoU≥.5", "med AUC", "pointing"));
+            for (report, run) in &block {
+                let labels = if report.labelled_fraction > 0.0 { format!(" ({:.0}% labels)", 100.0 * report.labelled_fraction) } else { String::new() };
+                lines.push(format!("{}  [{}]", table_row(&format!("{}{labels}", report.supervision), &report.model), run.display()));
+            }
+            lines.push(table_row("centre prior", &first.centre_prior));
+            lines.push(table_row("uniform map", &first.uniform));
+        }
+        write!(f, "{}", lines.join("\n"))
+    }
+}
+
+/// After training: the table of the run; `eval`: the run evaluated on the test split again (its report
+/// rewritten), in one table with the `--compare` runs' saved reports.
+impl crate::systems::System for Localisation {
+    fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
+        let table = LocalisationTable::read(&[run.to_path_buf()])?;
+        Ok(Some(Box::new(table)))
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        crate::systems::eval_with_table::<Self, _>(request, "the localisation report", LocalisationTable::read)
+    }
+}
+
+impl crate::systems::Report for LocalisationTable {
+    fn json(&self) -> String {
+        crate::systems::json_line(&self.reports)
+    }
+}

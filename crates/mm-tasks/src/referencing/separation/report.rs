@@ -376,3 +376,72 @@ pub fn spectrogram_panel(path: &Path, title: &str, settings: SignalSettings, sig
     };
     picture.save(values.view(), path).map_err(crate::data_error)
 }
+
+/// What a separation run's saved report holds that the table reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedSeparation {
+    /// The network.
+    pub network: String,
+    /// Per kind of mixture, per method, the scores.
+    pub kinds: BTreeMap<String, BTreeMap<String, MethodScores>>,
+}
+
+/// The separation reports of several runs, one table per kind of mixture: each run's network, then the first
+/// run's mixture and ideal masks.
+pub struct SeparationTable {
+    runs: Vec<std::path::PathBuf>,
+    reports: Vec<SavedSeparation>,
+}
+
+impl SeparationTable {
+    /// Reads the saved report of each run.
+    pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
+        let reports = runs.iter().map(|run| crate::systems::read_saved(run, REPORT_FILE, "separation")).collect::<Result<_, _>>()?;
+        Ok(Self { runs: runs.to_vec(), reports })
+    }
+}
+
+fn table_row(name: &str, s: &MethodScores) -> String {
+    let stoi = s.stoi.map_or("     -".to_string(), |v| format!("{v:>6.3}"));
+    format!("  {name:<42} {:>7.2} {:>7.2} ±{:<5.2} {:>7.2} {stoi} {:>6.3} {:>5}", s.si_sdr, s.si_sdri, s.si_sdri_interval, s.sdri, s.kept, s.count)
+}
+
+impl std::fmt::Display for SeparationTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut lines = Vec::new();
+        for kind in self.reports[0].kinds.keys() {
+            lines.push(format!("{kind} mixtures at 0 dB (dB; SI-SDRi with its 95% interval; kept = nearer its source than the other):"));
+            lines.push(format!("  {:<42} {:>7} {:>14} {:>7} {:>6} {:>6} {:>5}", "estimate", "SI-SDR", "SI-SDRi", "SDRi", "STOI", "kept", "n"));
+            for (report, run) in self.reports.iter().zip(&self.runs) {
+                let Some(methods) = report.kinds.get(kind) else { continue };
+                for (method, scores) in methods.iter().filter(|(m, _)| m.starts_with(NETWORK)) {
+                    let label = format!("{} {}", report.network, method.trim_start_matches(NETWORK).trim_start_matches(", "));
+                    lines.push(format!("{}  [{}]", table_row(label.trim(), scores), run.display()));
+                }
+            }
+            for (method, scores) in self.reports[0].kinds[kind].iter().filter(|(m, _)| !m.starts_with(NETWORK)) {
+                lines.push(table_row(method, scores));
+            }
+        }
+        write!(f, "{}", lines.join("\n"))
+    }
+}
+
+/// After training: the table of the run; `eval`: the run evaluated on the test split again (its report
+/// rewritten), in one table with the `--compare` runs' saved reports.
+impl crate::systems::System for super::Separation {
+    fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
+        let table = SeparationTable::read(&[run.to_path_buf()])?;
+        Ok(Some(Box::new(table)))
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        crate::systems::eval_with_table::<Self, _>(request, "the separation report", SeparationTable::read)
+    }
+}
+
+impl crate::systems::Report for SeparationTable {
+    fn json(&self) -> String {
+        crate::systems::json_line(&self.reports)
+    }
+}

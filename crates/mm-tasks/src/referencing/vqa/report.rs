@@ -274,3 +274,82 @@ fn draw_attention(
     let zoom = (160 / side.max(1) as u32).max(1);
     captioned_grid(&panels, columns, zoom, path).map_err(data_error)
 }
+
+/// The VQA reports of several runs, one table per split: each run's model, then the first run's per-type prior.
+pub struct VqaTable {
+    runs: Vec<std::path::PathBuf>,
+    reports: Vec<VqaReport>,
+}
+
+impl VqaTable {
+    /// Reads the saved report of each run.
+    pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
+        let reports = runs.iter().map(|run| crate::systems::read_saved(run, REPORT_FILE, "vqa")).collect::<Result<_, _>>()?;
+        Ok(Self { runs: runs.to_vec(), reports })
+    }
+}
+
+fn table_row(name: &str, scored: &Scored, types: &[String]) -> String {
+    let cells: Vec<String> = types
+        .iter()
+        .map(|t| scored.by_answer_type.get(t).map_or("–".into(), |s| format!("{:.4}", s.accuracy)))
+        .zip(types)
+        .map(|(cell, t)| format!("{cell:<width$}", width = t.len().max(6)))
+        .collect();
+    format!("  {name:<28} {:<6}  {}", format!("{:.4}", scored.overall), cells.join("  "))
+}
+
+impl std::fmt::Display for VqaTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let first = &self.reports[0];
+        let mut lines = Vec::new();
+        for (s, split) in first.splits.iter().enumerate() {
+            let types: Vec<String> = split.model.by_answer_type.keys().cloned().collect();
+            lines.push(format!("{} ({} questions on {} pictures; official VQA accuracy):", split.split, split.questions, split.pictures));
+            let header: Vec<String> = types.iter().map(|t| format!("{t:<width$}", width = t.len().max(6))).collect();
+            lines.push(format!("  {:<28} {:<6}  {}", "answerer", "all", header.join("  ")));
+            for (report, run) in self.reports.iter().zip(&self.runs) {
+                match report.splits.get(s).filter(|other| other.split == split.split) {
+                    Some(other) => lines.push(table_row(&report.variant, &other.model, &types)),
+                    None => lines.push(format!("  {:<28} (no {} in {})", report.variant, split.split, run.display())),
+                }
+            }
+            lines.push(table_row("prior (per question type)", &split.prior, &types));
+            for (report, run) in self.reports.iter().zip(&self.runs) {
+                if let Some(other) = report.splits.get(s).filter(|other| other.split == split.split) {
+                    let scores = if other.novel_questions > 0 {
+                        format!(": accuracy {:.4} (prior {:.4})", other.novel_accuracy, other.novel_prior_accuracy)
+                    } else {
+                        String::new()
+                    };
+                    lines.push(format!(
+                        "  {}: {} of the questions are sentences no training question has{scores} [{}]",
+                        report.variant,
+                        other.novel_questions,
+                        run.display()
+                    ));
+                }
+            }
+        }
+        write!(f, "{}", lines.join("\n"))
+    }
+}
+
+/// After training: the table of the run; `eval`: the run evaluated on the test split again (its report
+/// rewritten), in one table with the `--compare` runs' saved reports.
+impl crate::systems::System for super::Vqa {
+    fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
+        let table = VqaTable::read(&[run.to_path_buf()])?;
+        Ok(Some(Box::new(table)))
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        crate::systems::eval_with_table::<Self, _>(request, "the VQA report", VqaTable::read)
+    }
+}
+
+impl crate::systems::Report for VqaTable {
+    fn json(&self) -> String {
+        crate::systems::json_line(&self.reports)
+    }
+}

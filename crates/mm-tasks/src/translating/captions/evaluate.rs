@@ -210,3 +210,85 @@ pub fn captioner_scores<M: Captioner>(
     measured.scores.extend(crate::runner::mean_objective(model, loader, 100, device)?);
     Ok(measured)
 }
+
+/// A run's `captions.json` (written by its test evaluation) and, for an attending captioner, where its attention
+/// falls: what `train` and `eval` of a captioner print.
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedCaptions {
+    /// The file.
+    #[serde(skip)]
+    pub path: std::path::PathBuf,
+    /// Its report.
+    #[serde(flatten)]
+    pub report: CaptionReport,
+    /// `grounding.json`, where the run has one.
+    #[serde(skip)]
+    pub grounding: Option<String>,
+}
+
+/// Reads a run's saved caption report.
+pub fn saved_captions(run: &std::path::Path) -> Result<SavedCaptions, RunError> {
+    let report = crate::systems::read_saved(run, REPORT_FILE, "show-and-tell|show-attend-tell")?;
+    let grounding = run.join("grounding.json");
+    let grounding = match grounding.exists() {
+        true => Some(std::fs::read_to_string(&grounding).map_err(|e| RunError::io(&grounding, e))?.split_whitespace().collect::<Vec<_>>().join(" ")),
+        false => None,
+    };
+    Ok(SavedCaptions { path: run.join(REPORT_FILE), report, grounding })
+}
+
+fn write_decoding(f: &mut std::fmt::Formatter<'_>, report: &DecodingReport) -> std::fmt::Result {
+    let b = report.all.bleu;
+    let share = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
+    write!(
+        f,
+        "\n  {:<32} BLEU-1..4 {:.4} {:.4} {:.4} {:.4}  CIDEr-D {:.4}  parsed {}  truthful {}",
+        report.decoding,
+        b[0],
+        b[1],
+        b[2],
+        b[3],
+        report.all.cider_d,
+        share(report.all.parsed),
+        share(report.all.truthful)
+    )?;
+    for (objects, group) in &report.by_objects {
+        let truthful = share(group.truthful);
+        write!(f, "\n    {objects} object(s), {:>4} scenes: BLEU-4 {:.4}  CIDEr-D {:.4}  truthful {truthful}", group.scenes, group.bleu[3], group.cider_d)?;
+    }
+    Ok(())
+}
+
+impl std::fmt::Display for SavedCaptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "test scenes ({}):", self.path.display())?;
+        for decoding in [&self.report.greedy, &self.report.beam, &self.report.baseline] {
+            write_decoding(f, decoding)?;
+        }
+        for example in self.report.beam.examples.iter().take(4) {
+            let verdict = example.truthful.map_or("", |t| if t { " [true]" } else { " [false]" });
+            write!(f, "\n    picture {}: {}{verdict}", example.index, example.caption)?;
+        }
+        if let Some(grounding) = &self.grounding {
+            write!(f, "\n  where the attention falls: {grounding}")?;
+        }
+        Ok(())
+    }
+}
+
+impl crate::systems::Report for SavedCaptions {
+    fn json(&self) -> String {
+        crate::systems::json_line(self)
+    }
+}
+
+/// `eval` of a captioner: on the test split, its scores and the report the evaluation rewrote; on another split,
+/// the scores.
+pub(crate) fn eval_captioner<T: crate::systems::System>(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+    if request.split != Split::Test {
+        return crate::systems::evaluation::<T>(request);
+    }
+    let run = request.run_of::<T>();
+    let scores = crate::runner::eval_run::<T>(&run, &request.root(), Split::Test, request.device)?;
+    Ok(Box::new(crate::systems::WithScores { report: Box::new(saved_captions(&run)?), scores }))
+}

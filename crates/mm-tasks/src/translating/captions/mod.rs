@@ -10,8 +10,10 @@ mod source;
 
 pub use crate::encoders::pretrained_image::{PretrainedImageEncoder, feature_map, fine_tunes, prepared_encoder};
 pub use attention::attention_panels;
+pub(crate) use evaluate::eval_captioner;
 pub use evaluate::{
-    CaptionReport, CaptionScores, Captioner, DecodingReport, Example, GroupScores, REPORT_FILE, caption_scores, captioner_scores, decode_all, report,
+    CaptionReport, CaptionScores, Captioner, DecodingReport, Example, GroupScores, REPORT_FILE, SavedCaptions, caption_scores, captioner_scores, decode_all,
+    report, saved_captions,
 };
 pub use picture::{CaptionTask, PictureCaption, caption_picture, picture_tensor};
 pub use source::{CaptionSource, CocoSplits};

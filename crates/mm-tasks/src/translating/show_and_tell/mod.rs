@@ -174,3 +174,15 @@ impl super::captions::CaptionTask for ShowAndTellTask {
         &config.captions
     }
 }
+
+/// After training: the test report (captions.json); `eval`: the scores of a split, and on the test split the
+/// report rewritten.
+impl crate::systems::System for ShowAndTellTask {
+    fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
+        Ok(Some(Box::new(crate::translating::captions::saved_captions(run)?)))
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        crate::translating::captions::eval_captioner::<Self>(request)
+    }
+}

@@ -10,6 +10,7 @@ pub mod items;
 pub mod report;
 pub mod shapes_report;
 pub mod sources;
+pub mod table;
 pub mod text_embedding;
 
 use std::path::PathBuf;

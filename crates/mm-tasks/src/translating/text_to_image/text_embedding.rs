@@ -432,3 +432,5 @@ impl Task for TextEmbedding {
         ]))
     }
 }
+
+impl crate::systems::System for TextEmbedding {}

@@ -1,0 +1,118 @@
+//! The table `train text-to-image` and `eval text-to-image [--compare RUN …]` print: one row per run, MNIST
+//! and shapes runs in their own tables.
+
+use serde::Serialize;
+
+use super::TextToImage;
+use super::report::{REPORT_FILE, TextToImageReport};
+use super::shapes_report::ShapesTextToImageReport;
+use crate::runner::RunError;
+
+/// A text-to-image run's saved report: MNIST's or the shapes world's.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum SavedTextToImage {
+    /// A run on MNIST with text.
+    Mnist(TextToImageReport),
+    /// A run on shapes scenes.
+    Shapes(ShapesTextToImageReport),
+}
+
+/// The reports of several text-to-image runs: one row per run (MNIST and shapes runs in their own tables).
+pub struct TextToImageTable {
+    runs: Vec<std::path::PathBuf>,
+    reports: Vec<SavedTextToImage>,
+}
+
+impl TextToImageTable {
+    /// Reads the saved report of each run.
+    pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
+        let reports = runs
+            .iter()
+            .map(|run| match crate::systems::read_saved(run, REPORT_FILE, "text-to-image") {
+                Ok(shapes) => Ok(SavedTextToImage::Shapes(shapes)),
+                Err(_) => crate::systems::read_saved(run, REPORT_FILE, "text-to-image").map(SavedTextToImage::Mnist),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { runs: runs.to_vec(), reports })
+    }
+}
+
+impl std::fmt::Display for TextToImageTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows = || self.runs.iter().zip(&self.reports);
+        let mnist: Vec<_> = rows().filter_map(|(run, report)| if let SavedTextToImage::Mnist(m) = report { Some((run, m)) } else { None }).collect();
+        let mut lines = Vec::new();
+        if !mnist.is_empty() {
+            lines.push("MNIST: consistency = share of pictures from each digit's held-out sentences the judge reads as that digit (chance 0.1)".to_string());
+            lines.push(format!(
+                "{:<12} {:>12} {:>10} {:>9} {:>9} {:>10} {:>10}  run",
+                "network", "consistency", "(training)", "(judge)", "FID", "FID floor", "diversity"
+            ));
+            for (run, r) in mnist {
+                lines.push(format!(
+                    "{:<12} {:>12.4} {:>10.4} {:>9.4} {:>9.3} {:>10.3} {:>10.3}  {}",
+                    r.variant,
+                    r.consistency,
+                    r.consistency_training_sentences,
+                    r.judge_on_real,
+                    r.fid,
+                    r.fid_real_floor,
+                    r.diversity_ratio,
+                    run.display()
+                ));
+            }
+        }
+        let shapes: Vec<_> = rows().filter_map(|(run, report)| if let SavedTextToImage::Shapes(s) = report { Some((run, s)) } else { None }).collect();
+        if !shapes.is_empty() {
+            lines.push(
+                "shapes: share of generated pictures whose objects have the caption's colour, shape, size; the caption true (relation included)".to_string(),
+            );
+            lines.push(format!(
+                "{:<12} {:>7} {:>7} {:>7} {:>7} {:>8} {:>8} {:>8} {:>9} {:>10}  run",
+                "network", "objects", "colour", "shape", "size", "caption", "(judge)", "FID", "FID floor", "diversity"
+            ));
+            for (run, r) in shapes {
+                let diversity = r.diversity_ratio.map_or("–".to_string(), |d| format!("{d:.3}"));
+                lines.push(format!(
+                    "{:<12} {:>7} {:>7.4} {:>7.4} {:>7.4} {:>8.4} {:>8.4} {:>8.3} {:>9.3} {:>10}  {}",
+                    r.variant,
+                    r.objects,
+                    r.generated.colour,
+                    r.generated.shape,
+                    r.generated.size,
+                    r.generated.caption,
+                    r.judge_on_real.caption,
+                    r.fid,
+                    r.fid_real_floor,
+                    diversity,
+                    run.display()
+                ));
+            }
+        }
+        lines.push(
+            "(FID and diversity in the judge encoder's pooled features; diversity: generated over real mean pairwise distance; (judge): the judge on real test pictures)"
+                .to_string(),
+        );
+        write!(f, "{}", lines.join("\n"))
+    }
+}
+
+/// After training: the table of the run; `eval`: the run evaluated on the test split again (its report
+/// rewritten), in one table with the `--compare` runs' saved reports.
+impl crate::systems::System for TextToImage {
+    fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
+        let table = TextToImageTable::read(&[run.to_path_buf()])?;
+        Ok(Some(Box::new(table)))
+    }
+
+    fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        crate::systems::eval_with_table::<Self, _>(request, "the report", TextToImageTable::read)
+    }
+}
+
+impl crate::systems::Report for TextToImageTable {
+    fn json(&self) -> String {
+        crate::systems::json_line(&self.reports)
+    }
+}
