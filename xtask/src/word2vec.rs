@@ -1,19 +1,17 @@
-//! `cargo xtask train word2vec` and `cargo xtask eval word2vec`.
+//! `cargo xtask train word2vec` and `cargo xtask eval word2vec`: flags, the progress bar and printing; the flow is
+//! mm-tasks' `word2vec`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use mm_tasks::data::{DataRoot, Dataset};
-use mm_text::Corpus;
-use mm_text::evaluate::{Benchmarks, Report, nearest, unit_rows};
-use mm_text::vectors::WordVectors;
-use mm_text::word2vec::{SkipGramConfig, train};
-use serde::Serialize;
+use mm_tasks::data::DataRoot;
+use mm_tasks::word2vec::{Word2vecRequest, eval_word2vec, train_word2vec};
+use mm_text::word2vec::SkipGramConfig;
 
 use crate::Failure;
+use crate::train::print;
 
 /// Every hyper-parameter of the skip-gram trainer; the defaults are word2vec.c's text8 recipe.
 #[derive(Args, Debug, Clone)]
@@ -105,99 +103,25 @@ pub struct EvalArgs {
     neighbours: Vec<String>,
 }
 
-/// What `train word2vec` saves beside the vectors.
-#[derive(Serialize)]
-struct TrainingRecord<'a> {
-    corpus: &'a Path,
-    config: SkipGramConfig,
-    vocabulary: usize,
-    corpus_tokens: u64,
-    wall_s: f64,
-    words_per_s: f64,
-    evaluation: &'a Report,
-}
-
 pub fn train_command(args: TrainArgs) -> Result<ExitCode, Failure> {
-    let root = DataRoot::from_flag(args.data.as_deref());
-    let corpus_path = match args.corpus {
-        Some(path) => path,
-        None => root.dataset(Dataset::Text)?.join("corpus.txt.gz"),
+    let request = Word2vecRequest {
+        corpus: args.corpus,
+        out: args.out,
+        data: DataRoot::from_flag(args.data.as_deref()),
+        restrict: args.restrict,
+        config: args.hyper.config(),
     };
-    let benchmarks = Benchmarks::load(root.dataset(Dataset::Text)?)?;
-    let config = args.hyper.config();
-    let corpus = Corpus::open(&corpus_path)?;
-    eprintln!("counting words in {} …", corpus_path.display());
-
+    eprintln!("counting words in {} …", request.corpus.as_deref().map_or("the data root's text/corpus.txt.gz".into(), |c| c.display().to_string()));
     let bar = ProgressBar::new(1).with_style(ProgressStyle::with_template("{bar:40} {percent:>3}% {msg} ETA {eta}").expect("a valid template"));
-    let started = Instant::now();
-    let model = train(&corpus, &config, |p| {
+    let trained = train_word2vec(&request, |p| {
         bar.set_length(p.words_total);
         bar.set_position(p.words_done);
         bar.set_message(format!("{:.0} words/s, alpha {:.5}", p.words_per_second, p.alpha));
-    })?;
+    });
     bar.finish_and_clear();
-    let wall = started.elapsed().as_secs_f64();
-    let words_per_s = model.vocabulary.corpus_tokens() as f64 * config.epochs as f64 / wall;
-    println!(
-        "trained {} words × {} dims on {} tokens in {wall:.1} s ({words_per_s:.0} words/s, {} threads)",
-        model.vocabulary.len(),
-        config.dim,
-        model.vocabulary.corpus_tokens(),
-        config.threads
-    );
-
-    if let Some(parent) = args.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    let vectors = model.vectors();
-    vectors.save(&args.out)?;
-    let report = benchmarks.evaluate(&vectors, args.restrict);
-    print_report(&report);
-    let record = TrainingRecord {
-        corpus: &corpus_path,
-        config,
-        vocabulary: vectors.len(),
-        corpus_tokens: model.vocabulary.corpus_tokens(),
-        wall_s: wall,
-        words_per_s,
-        evaluation: &report,
-    };
-    let json_path = args.out.with_extension("eval.json");
-    mm_files::write_bytes(&json_path, &serde_json::to_vec_pretty(&record)?).map_err(|e| format!("{}: {e}", json_path.display()))?;
-    println!("vectors: {}\nevaluation: {}", args.out.display(), json_path.display());
-    Ok(ExitCode::SUCCESS)
+    print(&trained?)
 }
 
 pub fn eval_command(args: EvalArgs) -> Result<ExitCode, Failure> {
-    let root = DataRoot::from_flag(args.data.as_deref());
-    let benchmarks = Benchmarks::load(root.dataset(Dataset::Text)?)?;
-    let vectors = WordVectors::load(&args.vectors)?;
-    println!("{}: {} words × {} dims", args.vectors.display(), vectors.len(), vectors.dim());
-    let unit = unit_rows(&vectors);
-    for word in &args.neighbours {
-        match nearest(&vectors, unit.view(), word, 8) {
-            Some(near) => {
-                let list: Vec<String> = near.iter().map(|(w, s)| format!("{w} {s:.2}")).collect();
-                println!("  {word}: {}", list.join(", "));
-            }
-            None => println!("  {word}: not in the vocabulary"),
-        }
-    }
-    let report = benchmarks.evaluate(&vectors, args.restrict);
-    print_report(&report);
-    println!("{}", serde_json::to_string(&report)?);
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_report(report: &Report) {
-    let a = &report.analogies;
-    println!("analogies (3CosAdd over the {} most frequent words), coverage {:.3}:", a.restrict_vocab, a.coverage);
-    for section in &a.sections {
-        let accuracy = section.correct as f64 / section.answered.max(1) as f64;
-        println!("  {:<28} {:>5}/{:<5} {accuracy:.4}", section.name, section.correct, section.answered);
-    }
-    println!("  semantic {:.4}, syntactic {:.4}, all {:.4}", a.semantic_accuracy, a.syntactic_accuracy, a.accuracy);
-    for (name, score) in [("WordSim353", &report.wordsim353), ("SimLex-999", &report.simlex999)] {
-        println!("{name}: Spearman {:.4} over {}/{} pairs", score.spearman, score.covered, score.total);
-    }
+    print(&eval_word2vec(&args.vectors, &DataRoot::from_flag(args.data.as_deref()), args.restrict, &args.neighbours)?)
 }

@@ -23,6 +23,7 @@ pub mod matching;
 pub mod referencing;
 pub mod systems;
 pub mod translating;
+pub mod word2vec;
 
 pub use mm_data as data;
 pub use mm_runner as runner;

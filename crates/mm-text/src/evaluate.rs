@@ -236,6 +236,23 @@ pub fn spearman(x: &[f64], y: &[f64]) -> f64 {
     if vx == 0.0 || vy == 0.0 { 0.0 } else { cov / (vx * vy).sqrt() }
 }
 
+/// Analogies per section, then the two similarity sets: the table `train word2vec` and `eval word2vec` print.
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = &self.analogies;
+        write!(f, "analogies (3CosAdd over the {} most frequent words), coverage {:.3}:", a.restrict_vocab, a.coverage)?;
+        for section in &a.sections {
+            let accuracy = section.correct as f64 / section.answered.max(1) as f64;
+            write!(f, "\n  {:<28} {:>5}/{:<5} {accuracy:.4}", section.name, section.correct, section.answered)?;
+        }
+        write!(f, "\n  semantic {:.4}, syntactic {:.4}, all {:.4}", a.semantic_accuracy, a.syntactic_accuracy, a.accuracy)?;
+        for (name, score) in [("WordSim353", &self.wordsim353), ("SimLex-999", &self.simlex999)] {
+            write!(f, "\n{name}: Spearman {:.4} over {}/{} pairs", score.spearman, score.covered, score.total)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! # mm-text
 //!
 //! Text for mm: streaming corpora (plain or gzipped), word-vector evaluation sets, and — as the catalogue grows —
-//! vocabularies, tokenizers, word2vec and sequence encoders.
+//! vocabularies, tokenizers, word2vec and the LSTM cell the text and sequence models of mm share.
 //!
 //! ```no_run
 //! let corpus = mm_text::Corpus::open("data/text/corpus.txt.gz")?;
@@ -14,6 +14,7 @@ mod corpus;
 mod error;
 pub mod eval_sets;
 pub mod evaluate;
+pub mod lstm_cell;
 pub mod tokenizer;
 pub mod vectors;
 pub mod vocab;

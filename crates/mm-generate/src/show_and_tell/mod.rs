@@ -10,7 +10,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::decoding::StepDecoder;
-use crate::lstm_cell::{CellState, LstmCell, LstmCellConfig};
+use mm_text::lstm_cell::{CellState, LstmCell, LstmCellConfig};
 
 /// The model's sizes.
 #[derive(Config, Debug)]

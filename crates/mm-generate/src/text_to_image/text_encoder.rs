@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 
-use crate::lstm_cell::{LstmCell, LstmCellConfig};
+use mm_text::lstm_cell::{LstmCell, LstmCellConfig};
 
 /// The text encoder's sizes.
 #[derive(Config, Debug)]

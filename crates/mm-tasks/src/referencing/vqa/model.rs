@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::activation::{softmax, tanh};
 use burn::tensor::{Device, Int, Tensor};
-use mm_generate::lstm_cell::{LstmCell, LstmCellConfig};
+use mm_text::lstm_cell::{LstmCell, LstmCellConfig};
 use serde::{Deserialize, Serialize};
 
 /// Which network answers.
