@@ -23,7 +23,7 @@ use super::run_dir::{CONFIG_FILE, CURVES_FILE, METRICS_FILE, MODEL_FILE, write_a
 use super::run_file::load_run_config;
 use super::step::{Learner, Tally};
 use super::tensorboard::refresh_events;
-use super::{BatchOf, Batcher, Context, RunDir, RunError, Task, curves};
+use super::{BatchOf, Batcher, Context, RunDir, RunError, Task, TrainConfig, curves};
 use crate::DeviceKind;
 
 /// How often the progress bar reads the running sums back from the device.
@@ -56,75 +56,144 @@ pub fn fit<T: Task>(
     resume: bool,
     stop_after: Option<usize>,
 ) -> Result<FitOutcome<T::Model>, RunError> {
-    let settings = T::train_config(config).clone();
-    settings.check()?;
+    let settings = check_settings::<T>(config, train.len(), valid.len())?;
     // What the final weights record they were trained with (train_task passes the config as `eval` reads it back).
     let trained_with = config_digest(config);
-    if train.is_empty() || valid.is_empty() {
-        let (name, value) = if train.is_empty() { ("train", train.len()) } else { ("valid", valid.len()) };
+    // A device's random generator is shared by the whole process: two runs training at once in one process
+    // would draw from each other's stream. Runs in one process take turns, so each is exactly reproducible.
+    static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let devices = Devices::of::<T>(&settings)?;
+    devices.training.seed(settings.seed);
+    let fitting = Fitting::<T> { config, context, run, steps_per_epoch: train.len().div_ceil(settings.batch_size), settings, devices };
+
+    let (mut model, mut optimizers, mut state) = fitting.start(resume)?;
+    let first_step = state.step;
+    let batcher = T::batcher(config);
+    let shards: Arc<dyn Batcher<T::Item, Vec<BatchOf<T>>>> = Arc::new(ShardBatcher::new(batcher.clone(), fitting.devices.replicas.clone()));
+    let loader = Loader::new(train, shards, fitting.settings.workers, fitting.settings.prefetch);
+    let valid_loader = Loader::new(valid, batcher, fitting.settings.workers, fitting.settings.prefetch);
+    for epoch in state.epoch..fitting.settings.epochs {
+        if stop_after.is_some_and(|n| epoch >= n) {
+            return Ok(FitOutcome { model: model.valid(), history: state.history, best: state.best, finished: false, steps_trained: first_step..state.step });
+        }
+        let (trained, sums) = fitting.train_epoch(&loader, epoch, model, &mut optimizers, &mut state)?;
+        model = trained;
+        fitting.end_epoch(&valid_loader, epoch, sums, &model, &optimizers, &mut state)?;
+    }
+    let best = fitting.finish(model, &state, &trained_with)?;
+    Ok(FitOutcome { model: best, history: state.history, best: state.best, finished: true, steps_trained: first_step..state.step })
+}
+
+/// The settings of `T`'s run, refused where they cannot train these data or this model.
+fn check_settings<T: Task>(config: &T::Config, train: usize, valid: usize) -> Result<TrainConfig, RunError> {
+    let settings = T::train_config(config).clone();
+    settings.check()?;
+    if train == 0 || valid == 0 {
+        let (name, value) = if train == 0 { ("train", train) } else { ("valid", valid) };
         return Err(RunError::bad_setting(format!("{}: {name} examples", T::NAME), value, "a run needs training and validation examples"));
     }
     if let Some(unknown) = settings.module_lr.keys().find(|k| !<T::Model as Learner>::module_names().contains(&k.as_str())) {
         let why = format!("{} has no such sub-module (it has: {:?})", T::NAME, <T::Model as Learner>::module_names());
         return Err(RunError::bad_setting(format!("train.module_lr.{unknown}"), settings.module_lr[unknown], why));
     }
-    // A device's random generator is shared by the whole process: two runs training at once in one process
-    // would draw from each other's stream. Runs in one process take turns, so each is exactly reproducible.
-    static ONE_RUN_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _turn = ONE_RUN_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let plain_devices: Vec<Device> = if settings.devices.is_empty() {
-        vec![DeviceKind::resolve(settings.device)?.device()?]
-    } else {
-        settings.devices.iter().map(|replica| replica.device()).collect::<Result<_, _>>()?
-    };
-    if plain_devices.len() > 1 && !<T::Model as Learner>::data_parallel() {
-        let why = format!("{} replaces the training step and trains on one device only", T::NAME);
-        return Err(RunError::bad_setting("train.devices", format!("{:?}", settings.devices), why));
-    }
-    let plain = plain_devices[0].clone();
-    let device = plain.clone().autodiff();
-    let replicas: Vec<Device> = plain_devices.iter().map(|d| d.clone().autodiff()).collect();
-    device.seed(settings.seed);
-    let metrics_path = run.path().join(METRICS_FILE);
+    Ok(settings)
+}
 
-    let steps_per_epoch = train.len().div_ceil(settings.batch_size);
-    let mut model = T::initialise(config, context, T::model(config, &device)?)?;
-    let named = T::optimizers(config);
-    let names: Vec<&str> = named.iter().map(|(n, _, _)| n.as_str()).collect();
-    if names != <T::Model as Learner>::optimizer_names() {
-        let problem = format!("optimisers {names:?} given, the model steps {:?}", <T::Model as Learner>::optimizer_names());
-        return Err(RunError::Contract { task: T::NAME, problem });
-    }
-    for (name, optimizer, _) in &named {
-        optimizer.check(&format!("optimizer {name}"))?;
-    }
-    let mut optimizers = Optimizers::new(named, settings.module_lr.clone(), settings.epochs * steps_per_epoch);
-    let mut state = Checkpoint::default();
-    if resume && let Some((m, o, s)) = checkpoint::load_latest(run.path(), model.clone(), optimizers.clone())? {
-        (model, optimizers, state) = (m, o, s);
-        eprintln!("resuming {} at step {} (epoch {}, batch {})", run.path().display(), state.step, state.epoch + 1, state.batch);
-    }
-    optimizers.step = state.step;
-    let first_step = state.step;
-    metrics::rewrite(&metrics_path, &state.history)?;
+/// The devices a run trains on.
+struct Devices {
+    /// Where validation runs (no autodiff).
+    plain: Device,
+    /// Where the weights live and train (autodiff).
+    training: Device,
+    /// Every replica that shares a batch (the first is `training`).
+    replicas: Vec<Device>,
+}
 
-    let batcher = T::batcher(config);
-    let shards: Arc<dyn Batcher<T::Item, Vec<BatchOf<T>>>> = Arc::new(ShardBatcher::new(batcher.clone(), replicas.clone()));
-    let loader = Loader::new(train, shards, settings.workers, settings.prefetch);
-    let valid_loader = Loader::new(valid, batcher, settings.workers, settings.prefetch);
-    let selection = T::selection(config);
-    for epoch in state.epoch..settings.epochs {
-        if stop_after.is_some_and(|n| epoch >= n) {
-            return Ok(FitOutcome { model: model.valid(), history: state.history, best: state.best, finished: false, steps_trained: first_step..state.step });
+impl Devices {
+    fn of<T: Task>(settings: &TrainConfig) -> Result<Self, RunError> {
+        let plain_devices: Vec<Device> = if settings.devices.is_empty() {
+            vec![DeviceKind::resolve(settings.device)?.device()?]
+        } else {
+            settings.devices.iter().map(|replica| replica.device()).collect::<Result<_, _>>()?
+        };
+        if plain_devices.len() > 1 && !<T::Model as Learner>::data_parallel() {
+            let why = format!("{} replaces the training step and trains on one device only", T::NAME);
+            return Err(RunError::bad_setting("train.devices", format!("{:?}", settings.devices), why));
         }
+        let plain = plain_devices[0].clone();
+        Ok(Self { training: plain.clone().autodiff(), replicas: plain_devices.iter().map(|d| d.clone().autodiff()).collect(), plain })
+    }
+}
+
+/// What an epoch's training leaves for its end: the running sums, and the clock.
+struct EpochSums {
+    tally: Tally,
+    /// When this process began the epoch.
+    started: Instant,
+    /// The seconds the epoch had taken before this process (a resumed epoch).
+    seconds_before: f64,
+}
+
+impl EpochSums {
+    fn seconds(&self) -> f64 {
+        self.seconds_before + self.started.elapsed().as_secs_f64()
+    }
+}
+
+/// A run in progress: what stays fixed while it trains.
+struct Fitting<'a, T: Task> {
+    config: &'a T::Config,
+    context: &'a Context,
+    run: &'a RunDir,
+    settings: TrainConfig,
+    devices: Devices,
+    steps_per_epoch: usize,
+}
+
+impl<T: Task> Fitting<'_, T> {
+    /// The model, its optimisers and the runner's state: fresh, or from the newest checkpoint with `resume`.
+    fn start(&self, resume: bool) -> Result<(T::Model, Optimizers, Checkpoint), RunError> {
+        let mut model = T::initialise(self.config, self.context, T::model(self.config, &self.devices.training)?)?;
+        let named = T::optimizers(self.config);
+        let names: Vec<&str> = named.iter().map(|(n, _, _)| n.as_str()).collect();
+        if names != <T::Model as Learner>::optimizer_names() {
+            let problem = format!("optimisers {names:?} given, the model steps {:?}", <T::Model as Learner>::optimizer_names());
+            return Err(RunError::Contract { task: T::NAME, problem });
+        }
+        for (name, optimizer, _) in &named {
+            optimizer.check(&format!("optimizer {name}"))?;
+        }
+        let mut optimizers = Optimizers::new(named, self.settings.module_lr.clone(), self.settings.epochs * self.steps_per_epoch);
+        let mut state = Checkpoint::default();
+        if resume && let Some((m, o, s)) = checkpoint::load_latest(self.run.path(), model.clone(), optimizers.clone())? {
+            (model, optimizers, state) = (m, o, s);
+            eprintln!("resuming {} at step {} (epoch {}, batch {})", self.run.path().display(), state.step, state.epoch + 1, state.batch);
+        }
+        optimizers.step = state.step;
+        metrics::rewrite(&self.run.path().join(METRICS_FILE), &state.history)?;
+        Ok((model, optimizers, state))
+    }
+
+    /// Trains `epoch` from the state's batch on: each batch's step, the progress bar, the divergence check and
+    /// the checkpoints due inside the epoch. Returns the model and the epoch's running sums.
+    fn train_epoch(
+        &self,
+        loader: &Loader<T::Item, Vec<BatchOf<T>>>,
+        epoch: usize,
+        mut model: T::Model,
+        optimizers: &mut Optimizers,
+        state: &mut Checkpoint,
+    ) -> Result<(T::Model, EpochSums), RunError> {
         let started = Instant::now();
+        let (settings, device, replicas) = (&self.settings, &self.devices.training, &self.devices.replicas);
         let (first_batch, mut tally, seconds_before) =
-            if state.batch > 0 { (state.batch, Tally::restore(&state.tally, &device), state.epoch_seconds) } else { (0, Tally::default(), 0.0) };
+            if state.batch > 0 { (state.batch, Tally::restore(&state.tally, device), state.epoch_seconds) } else { (0, Tally::default(), 0.0) };
         let mut order: Vec<usize> = (0..loader.len()).collect();
         let mut shuffle = ChaCha8Rng::seed_from_u64(settings.seed);
         shuffle.set_stream(epoch as u64 + 1);
         order.shuffle(&mut shuffle);
-        let augment_config = config.clone();
+        let augment_config = self.config.clone();
         let seed = settings.seed;
         let prepare: Prepare<T::Item> = Arc::new(move |b, items| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5EED);
@@ -132,30 +201,30 @@ pub fn fit<T: Task>(
             items.iter_mut().for_each(|item| T::augment(&augment_config, item, &mut rng));
         });
 
-        let bar = progress_bar(T::NAME, epoch, settings.epochs, steps_per_epoch, first_batch);
+        let bar = progress_bar(T::NAME, epoch, settings.epochs, self.steps_per_epoch, first_batch);
         let mut last_finite_step = state.step;
-        for (b, shards) in loader.batches(order, settings.batch_size, first_batch, Some(prepare), &device) {
+        for (b, shards) in loader.batches(order, settings.batch_size, first_batch, Some(prepare), device) {
             let shards = shards?;
             // Every draw of this step comes from (seed, epoch, batch): a resumed run repeats it exactly.
             let step_seed = settings.seed.wrapping_add(1_000_003 * (epoch as u64 + 1)).wrapping_add(7919 * b as u64);
             device.seed(step_seed);
             let output;
             (model, output) = match shards.as_slice() {
-                [batch] if replicas.len() == 1 => model.train_step(batch, &mut optimizers),
-                _ => replicated_step(model, &shards, &replicas, step_seed, &mut optimizers),
+                [batch] if replicas.len() == 1 => model.train_step(batch, optimizers),
+                _ => replicated_step(model, &shards, replicas, step_seed, optimizers),
             };
             optimizers.tick();
             tally.add(&output);
             state.step = optimizers.step;
             state.batch = b + 1;
             bar.inc(1);
-            let checkpoint_due = settings.checkpoint_every > 0 && state.step % settings.checkpoint_every == 0 && b + 1 < steps_per_epoch;
-            if (b + 1) % READ_EVERY == 0 || b + 1 == steps_per_epoch || checkpoint_due {
+            let checkpoint_due = settings.checkpoint_every > 0 && state.step.is_multiple_of(settings.checkpoint_every) && b + 1 < self.steps_per_epoch;
+            if (b + 1) % READ_EVERY == 0 || b + 1 == self.steps_per_epoch || checkpoint_due {
                 let means = tally.means();
                 // A diverged run stops here, before a checkpoint could save its non-finite weights.
                 if let Some((name, value)) = means.iter().find(|(_, v)| !v.is_finite()) {
                     bar.finish_and_clear();
-                    return Err(diverged(run.path(), name, *value, last_finite_step, state.step));
+                    return Err(diverged(self.run.path(), name, *value, last_finite_step, state.step));
                 }
                 last_finite_step = state.step;
                 bar.set_message(progress_message(&means));
@@ -163,26 +232,41 @@ pub fn fit<T: Task>(
             if checkpoint_due {
                 state.tally = tally.snapshot();
                 state.epoch_seconds = seconds_before + started.elapsed().as_secs_f64();
-                checkpoint::save(run.path(), &model, &optimizers, &state, settings.keep_checkpoints)?;
+                checkpoint::save(self.run.path(), &model, optimizers, state, settings.keep_checkpoints)?;
             }
         }
         bar.finish_and_clear();
+        Ok((model, EpochSums { tally, started, seconds_before }))
+    }
 
-        let validation = T::validate(config, context, &model.valid(), &valid_loader, &plain)?;
+    /// Ends `epoch`: validation, the epoch's metrics (`metrics.jsonl`, curves, TensorBoard), the best checkpoint
+    /// by the task's selection, and the epoch's checkpoint.
+    fn end_epoch(
+        &self,
+        valid_loader: &Loader<T::Item, BatchOf<T>>,
+        epoch: usize,
+        sums: EpochSums,
+        model: &T::Model,
+        optimizers: &Optimizers,
+        state: &mut Checkpoint,
+    ) -> Result<(), RunError> {
+        let run = self.run.path();
+        let validation = T::validate(self.config, self.context, &model.valid(), valid_loader, &self.devices.plain)?;
         let mut values = BTreeMap::new();
-        for (name, value) in tally.means() {
+        for (name, value) in sums.tally.means() {
             values.insert(format!("train_{name}"), value);
         }
         for (name, value) in &validation {
             values.insert(format!("valid_{name}"), *value);
         }
         values.insert("lr".into(), optimizers.first_lr());
-        let metrics = EpochMetrics { epoch: epoch + 1, step: state.step, seconds: seconds_before + started.elapsed().as_secs_f64(), values };
-        eprintln!("{} epoch {}/{}: {} | {:.0} s", T::NAME, epoch + 1, settings.epochs, summary(&metrics), metrics.seconds);
-        metrics::append(&metrics_path, &metrics)?;
+        let metrics = EpochMetrics { epoch: epoch + 1, step: state.step, seconds: sums.seconds(), values };
+        eprintln!("{} epoch {}/{}: {} | {:.0} s", T::NAME, epoch + 1, self.settings.epochs, summary(&metrics), metrics.seconds);
+        metrics::append(&run.join(METRICS_FILE), &metrics)?;
         state.history.push(metrics);
         (state.epoch, state.batch, state.tally, state.epoch_seconds) = (epoch + 1, 0, Default::default(), 0.0);
 
+        let selection = T::selection(self.config);
         let score = validation.get(selection.metric).copied().ok_or_else(|| {
             let problem = format!("the validation scores have no {:?} to choose the best epoch by (they have {:?})", selection.metric, validation.keys());
             RunError::Contract { task: T::NAME, problem }
@@ -190,20 +274,26 @@ pub fn fit<T: Task>(
         // A score that is not a number (a diverged run) is never the best.
         if score.is_finite() && state.best.is_none_or(|best| selection.better(score, best.score)) {
             state.best = Some(Best { epoch: epoch + 1, score });
-            checkpoint::save_best(run.path(), &model.valid(), &state)?;
+            checkpoint::save_best(run, &model.valid(), state)?;
         }
-        curves::draw_learning_curves(&state.history, &format!("{} — {}", T::NAME, run.path().display()), &run.path().join(CURVES_FILE))?;
-        refresh_events(run.path())?;
-        checkpoint::save(run.path(), &model, &optimizers, &state, settings.keep_checkpoints)?;
+        curves::draw_learning_curves(&state.history, &format!("{} — {}", T::NAME, run.display()), &run.join(CURVES_FILE))?;
+        refresh_events(run)?;
+        checkpoint::save(run, model, optimizers, state, self.settings.keep_checkpoints)
     }
-    let best = if state.best.is_some() {
-        checkpoint::load_best(run.path(), model.valid())?
-    } else {
-        eprintln!("warning: {}: no epoch had a finite validation {}; the last epoch's weights are saved", T::NAME, selection.metric);
-        model.valid()
-    };
-    save_model_trained_with(&best, &run.path().join(MODEL_FILE), Some(&trained_with))?;
-    Ok(FitOutcome { model: best, history: state.history, best: state.best, finished: true, steps_trained: first_step..state.step })
+
+    /// The weights of the best epoch (the last one's where none had a finite score), saved as
+    /// `model.safetensors` with the digest of the config they were trained with.
+    fn finish(&self, model: T::Model, state: &Checkpoint, trained_with: &str) -> Result<T::Model, RunError> {
+        let run = self.run.path();
+        let best = if state.best.is_some() {
+            checkpoint::load_best(run, model.valid())?
+        } else {
+            eprintln!("warning: {}: no epoch had a finite validation {}; the last epoch's weights are saved", T::NAME, T::selection(self.config).metric);
+            model.valid()
+        };
+        save_model_trained_with(&best, &run.join(MODEL_FILE), Some(trained_with))?;
+        Ok(best)
+    }
 }
 
 /// The error of a run whose training `metric` became `value` (not finite) after step `good`, by step `step`.
