@@ -3,8 +3,9 @@
 //! The top of mm: the unimodal encoders' tasks ([`encoders`]), the inputs several systems share ([`inputs`]),
 //! and one folder per multi-modal system, grouped by family
 //! ([`matching`]: tagging, recipe, soundnet; [`translating`]: the captioners; [`referencing`]: VQA, sound-source
-//! localisation, audio-visual separation). Each is a [`runner::Task`] that the runner (the mm-runner crate)
-//! trains on data from the data layer (the mm-data crate); both are re-exported here as [`runner`] and [`data`].
+//! localisation, audio-visual separation), with [`word2vec`] beside them. Each is a [`runner::Task`] that the
+//! runner (the mm-runner crate) trains on data from the data layer (the mm-data crate), both re-exported here as
+//! [`runner`] and [`data`]; [`systems`] registers every one by name with what its `train` and `eval` report.
 //!
 //! ```no_run
 //! use mm_tasks::data::{check::check_all, DataRoot};
