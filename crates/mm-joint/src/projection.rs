@@ -56,7 +56,12 @@ impl ProjectionHead {
     }
 
     /// The same before normalisation (for losses that want the raw vectors).
+    ///
+    /// # Panics
+    /// When `x` is not `[B, d_input]`.
     pub fn forward_unnormalised(&self, x: Tensor<2>) -> Tensor<2> {
+        let d_input = self.first.weight.val().dims()[0];
+        assert_eq!(x.dims()[1], d_input, "ProjectionHead: input {:?}, expected [B, {d_input}]", x.dims());
         let hidden = self.first.forward(self.dropout.forward(x));
         match &self.second {
             Some(second) => second.forward(self.dropout.forward(relu(hidden))),

@@ -64,13 +64,22 @@ impl CellState {
 impl LstmCell {
     /// The input's part of the gates for many steps at once, `[..., d_input]` → `[..., 4·d_hidden]`: computed once
     /// per sequence when the inputs are known in advance (teacher forcing).
+    ///
+    /// # Panics
+    /// When the input's last dimension is not `d_input`.
     pub fn input_gates<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let d_input = self.input.weight.val().dims()[0];
+        assert_eq!(x.dims()[D - 1], d_input, "LstmCell: input {:?}, expected [.., {d_input}]", x.dims());
         self.input.forward(x)
     }
 
     /// One step from the input's gates `[B, 4·d_hidden]` (see [`Self::input_gates`]).
+    ///
+    /// # Panics
+    /// When the gates are not `[B, 4·d_hidden]`.
     pub fn step_gates(&self, input_gates: Tensor<2>, state: &CellState) -> CellState {
         let h = self.d_hidden;
+        assert_eq!(input_gates.dims()[1], 4 * h, "LstmCell: gates {:?}, expected [B, {}]", input_gates.dims(), 4 * h);
         let gates = input_gates + self.hidden.forward(state.hidden.clone());
         let input = sigmoid(gates.clone().narrow(1, 0, h));
         let forget = sigmoid(gates.clone().narrow(1, h, h));

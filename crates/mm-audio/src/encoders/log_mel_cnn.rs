@@ -71,7 +71,11 @@ pub struct LogMelCnn {
 impl LogMelCnn {
     /// - `log_mel`: `[B, 1, mels, frames]` (normalised, e.g. dB / 20 + centring)
     /// - returns the pooled vector `[B, D]` and the last feature map `[B, D, mels / 2^S, frames / 2^S]`.
+    ///
+    /// # Panics
+    /// When `log_mel` has more than one channel.
     pub fn forward(&self, log_mel: Tensor<4>) -> (Tensor<2>, Tensor<4>) {
+        assert_eq!(log_mel.dims()[1], 1, "LogMelCnn: log-mel {:?}, expected [B, 1, mels, frames]", log_mel.dims());
         let mut x = log_mel;
         for (i, layer) in self.layers.iter().enumerate() {
             x = relu(layer.norm.forward(layer.conv.forward(x)));

@@ -94,7 +94,11 @@ pub struct WaveformCnn {
 impl WaveformCnn {
     /// - `samples`: `[B, 1, T]` (peak-normalised audio)
     /// - returns each layer's features and the time average of the last, `[B, D]`.
+    ///
+    /// # Panics
+    /// When `samples` has more than one channel.
     pub fn forward(&self, samples: Tensor<3>) -> WaveformOutput {
+        assert_eq!(samples.dims()[1], 1, "WaveformCnn: samples {:?}, expected [B, 1, T]", samples.dims());
         let mut x = samples;
         let mut layers = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {

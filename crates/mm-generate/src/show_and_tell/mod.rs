@@ -66,8 +66,12 @@ impl ShowAndTell {
 
     /// Teacher forcing. `features` `[B, d_image]`, `inputs` `[B, T]` (the start token, then the caption's tokens
     /// but the last) → logits `[B, T, vocab]` for the next token at every step.
+    ///
+    /// # Panics
+    /// When `features` and `inputs` hold different batches.
     pub fn forward(&self, features: Tensor<2>, inputs: Tensor<2, Int>) -> Tensor<3> {
         let [batch, steps] = inputs.dims();
+        assert_eq!(features.dims()[0], batch, "ShowAndTell: features {:?} and inputs {:?} of different batches", features.dims(), inputs.dims());
         let mut state = self.start(features);
         // The input half of every step's gates in one product.
         let gates = self.lstm.input_gates(self.embed.forward(inputs));

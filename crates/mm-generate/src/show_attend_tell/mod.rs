@@ -130,8 +130,12 @@ impl ShowAttendTell {
 
     /// Teacher forcing. `annotations` `[B, L, d_annotation]`, `inputs` `[B, T]` (the start token, then the
     /// caption's tokens but the last) → logits `[B, T, vocab]` and attention `[B, T, L]`.
+    ///
+    /// # Panics
+    /// When `annotations` and `inputs` hold different batches.
     pub fn forward(&self, annotations: Tensor<3>, inputs: Tensor<2, Int>) -> (Tensor<3>, Tensor<3>) {
         let [batch, steps] = inputs.dims();
+        assert_eq!(annotations.dims()[0], batch, "ShowAttendTell: annotations {:?} and inputs {:?} of different batches", annotations.dims(), inputs.dims());
         let mut state = self.start(annotations);
         let (mut logits, mut alphas) = (Vec::with_capacity(steps), Vec::with_capacity(steps));
         for t in 0..steps {

@@ -161,7 +161,12 @@ pub struct ConvBlock {
 
 impl ConvBlock {
     /// `[B, C_in, H, W]` → `[B, C_out, ⌈H/stride⌉, ⌈W/stride⌉]`.
+    ///
+    /// # Panics
+    /// When the input's channels are not `C_in`.
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let channels_in = self.conv.weight.val().dims()[1];
+        assert_eq!(input.dims()[1], channels_in, "ConvBlock: input {:?}, expected [B, {channels_in}, H, W]", input.dims());
         let x = self.norm.forward(self.conv.forward(input));
         if self.activation { relu(x) } else { x }
     }
