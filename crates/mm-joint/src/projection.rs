@@ -75,6 +75,13 @@ mod tests {
     use super::*;
 
     #[test]
+    #[should_panic(expected = "ProjectionHead: input [3, 5], expected [B, 8]")]
+    fn an_input_of_another_width_is_refused_naming_both_shapes() {
+        let device = Device::flex();
+        ProjectionHeadConfig::new(8, 4).init(&device).forward(Tensor::<2>::zeros([3, 5], &device));
+    }
+
+    #[test]
     fn heads_give_unit_rows_of_the_joint_width() {
         let device = Device::flex();
         for hidden in [0, 16] {

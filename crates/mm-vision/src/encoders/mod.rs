@@ -177,6 +177,13 @@ mod tests {
     use super::*;
 
     #[test]
+    #[should_panic(expected = "ConvBlock: input [2, 3, 28, 28], expected [B, 1, H, W]")]
+    fn a_grey_encoder_refuses_colour_pictures_naming_both_shapes() {
+        let device = Device::flex();
+        ImageEncoderConfig::new().init(&device).forward(Tensor::<4>::zeros([2, 3, 28, 28], &device));
+    }
+
+    #[test]
     fn map_sizes_follow_each_family_and_impossible_settings_are_named() {
         let vgg = ImageEncoderConfig::new().with_stages(vec![8, 16, 32]);
         assert_eq!(vgg.map_size(28, 28), [3, 3]);
