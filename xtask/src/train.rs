@@ -186,57 +186,38 @@ pub fn print(report: &dyn Report) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-impl TrainTask {
-    /// The system's name and its flags.
-    fn system(&self) -> (&'static str, &RunArgs) {
-        match self {
-            TrainTask::Mnist(args) => ("mnist", args),
-            TrainTask::Fsdd(args) => ("fsdd", args),
-            TrainTask::Esc10(args) => ("esc10", args),
-            TrainTask::Shapes(args) => ("shapes", args),
-            TrainTask::Encoders(args) => ("encoders", args),
-            TrainTask::Tagging(args) => ("tagging", &args.run),
-            TrainTask::Recipe(args) => ("recipe", args),
-            TrainTask::Soundnet(args) => ("soundnet", args),
-            TrainTask::ShowAndTell(args) => ("show-and-tell", args),
-            TrainTask::ShowAttendTell(args) => ("show-attend-tell", args),
-            TrainTask::Vqa(args) => ("vqa", args),
-            TrainTask::Localisation(args) => ("localisation", args),
-            TrainTask::Separation(args) => ("separation", args),
-            TrainTask::TextEmbedding(args) => ("text-embedding", args),
-            TrainTask::TextToImage(args) => ("text-to-image", args),
-            TrainTask::Word2vec(_) => unreachable!("word2vec trains outside the runner"),
-        }
-    }
-}
-
 pub fn train(task: Option<TrainTask>) -> Result<ExitCode, Failure> {
     let task = task.unwrap_or(TrainTask::Shapes(RunArgs { runs: "runs".into(), ..Default::default() }));
-    match &task {
-        TrainTask::Word2vec(_) => {
-            let TrainTask::Word2vec(args) = task else { unreachable!() };
-            crate::word2vec::train_command(args)
-        }
-        TrainTask::Tagging(args) if args.zero_shot => print(&*mm_tasks::matching::tagging::zero_shot_command(&args.run.request())?),
+    let (name, args) = match &task {
+        TrainTask::Word2vec(args) => return crate::word2vec::train_command(args),
+        TrainTask::Tagging(args) if args.zero_shot => return print(&*mm_tasks::matching::tagging::zero_shot_command(&args.run.request())?),
         TrainTask::Encoders(args) => {
             for name in ["mnist", "fsdd", "esc10", "shapes"] {
                 print(&*(system(name)?.train)(&args.request())?)?;
             }
-            Ok(ExitCode::SUCCESS)
+            return Ok(ExitCode::SUCCESS);
         }
-        task => {
-            let (name, args) = task.system();
-            print(&*(system(name)?.train)(&args.request())?)
-        }
-    }
+        TrainTask::Mnist(args) => ("mnist", args),
+        TrainTask::Fsdd(args) => ("fsdd", args),
+        TrainTask::Esc10(args) => ("esc10", args),
+        TrainTask::Shapes(args) => ("shapes", args),
+        TrainTask::Tagging(args) => ("tagging", &args.run),
+        TrainTask::Recipe(args) => ("recipe", args),
+        TrainTask::Soundnet(args) => ("soundnet", args),
+        TrainTask::ShowAndTell(args) => ("show-and-tell", args),
+        TrainTask::ShowAttendTell(args) => ("show-attend-tell", args),
+        TrainTask::Vqa(args) => ("vqa", args),
+        TrainTask::Localisation(args) => ("localisation", args),
+        TrainTask::Separation(args) => ("separation", args),
+        TrainTask::TextEmbedding(args) => ("text-embedding", args),
+        TrainTask::TextToImage(args) => ("text-to-image", args),
+    };
+    print(&*(system(name)?.train)(&args.request())?)
 }
 
 pub fn eval(task: EvalTask) -> Result<ExitCode, Failure> {
     let (name, args, compare): (&str, &EvalArgs, &[PathBuf]) = match &task {
-        EvalTask::Word2vec(_) => {
-            let EvalTask::Word2vec(args) = task else { unreachable!() };
-            return crate::word2vec::eval_command(args);
-        }
+        EvalTask::Word2vec(args) => return crate::word2vec::eval_command(args),
         EvalTask::Soundnet(args) if !args.summarise.is_empty() => return print(&mm_tasks::matching::soundnet::summarise(&args.summarise)?),
         EvalTask::Mnist(args) => ("mnist", args, &[]),
         EvalTask::Fsdd(args) => ("fsdd", args, &[]),

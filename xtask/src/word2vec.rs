@@ -103,10 +103,10 @@ pub struct EvalArgs {
     neighbours: Vec<String>,
 }
 
-pub fn train_command(args: TrainArgs) -> Result<ExitCode, Failure> {
+pub fn train_command(args: &TrainArgs) -> Result<ExitCode, Failure> {
     let request = Word2vecRequest {
-        corpus: args.corpus,
-        out: args.out,
+        corpus: args.corpus.clone(),
+        out: args.out.clone(),
         data: DataRoot::from_flag(args.data.as_deref()),
         restrict: args.restrict,
         config: args.hyper.config(),
@@ -122,6 +122,6 @@ pub fn train_command(args: TrainArgs) -> Result<ExitCode, Failure> {
     print(&trained?)
 }
 
-pub fn eval_command(args: EvalArgs) -> Result<ExitCode, Failure> {
+pub fn eval_command(args: &EvalArgs) -> Result<ExitCode, Failure> {
     print(&eval_word2vec(&args.vectors, &DataRoot::from_flag(args.data.as_deref()), args.restrict, &args.neighbours)?)
 }

@@ -1,10 +1,11 @@
 //! `data check` on the project's real data (`../shared/data`, beside the checkout): all six data sets are found and
 //! pass every documented check. Where the data is absent outside CI, the test says so and passes.
 
-use std::path::PathBuf;
+mod shared;
 
 use mm_data::check::{Status, check, check_all};
 use mm_data::{DataRoot, Dataset};
+use shared::shared_data;
 
 #[test]
 fn all_six_data_sets_are_found_and_whole() {
@@ -49,15 +50,4 @@ fn a_damaged_copy_is_reported_wrong_and_an_absent_one_missing() {
     let missing = check(&copied, Dataset::Mnist, false);
     assert_eq!(missing.status, Status::Missing);
     assert!(missing.problems[0].contains("cargo xtask data fetch mnist"));
-}
-
-/// The shared data sets, where they are beside the repository (CI must have them).
-fn shared_data() -> Option<DataRoot> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.is_dir() {
-        return Some(DataRoot::at(dir));
-    }
-    assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
-    eprintln!("skipping: {} not found", dir.display());
-    None
 }

@@ -4,18 +4,11 @@ use std::path::PathBuf;
 
 use mm_tasks::data::DataRoot;
 
-/// The project's real data (`../shared/data`, beside the checkout); `None` (the test then passes, saying so)
-/// where it is absent outside CI. In CI its absence fails the test.
-#[allow(dead_code)]
-pub fn shared_data() -> Option<DataRoot> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.is_dir() {
-        return Some(DataRoot::at(dir));
-    }
-    assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
-    eprintln!("skipping: {} not found", dir.display());
-    None
-}
+// One definition for every crate's tests: the data layer's tests include the same file.
+#[path = "../../../mm-data/tests/shared/mod.rs"]
+mod shared;
+#[allow(unused_imports)]
+pub use shared::shared_data;
 
 /// One test at a time, where a file's tests draw from the device's process-wide random generator outside a run
 /// (a network's initial weights, a random probe), which would shift another test's run.

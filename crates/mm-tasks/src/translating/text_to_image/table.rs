@@ -29,9 +29,13 @@ impl TextToImageTable {
     pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
         let reports = runs
             .iter()
-            .map(|run| match crate::systems::read_saved(run, REPORT_FILE, "text-to-image") {
-                Ok(shapes) => Ok(SavedTextToImage::Shapes(shapes)),
-                Err(_) => crate::systems::read_saved(run, REPORT_FILE, "text-to-image").map(SavedTextToImage::Mnist),
+            .map(|run| {
+                // Read once; a shapes report has fields an MNIST one lacks, so it is tried first.
+                let saved: serde_json::Value = crate::systems::read_saved(run, REPORT_FILE, "text-to-image")?;
+                match serde_json::from_value(saved.clone()) {
+                    Ok(shapes) => Ok(SavedTextToImage::Shapes(shapes)),
+                    Err(_) => serde_json::from_value(saved).map(SavedTextToImage::Mnist).map_err(|e| RunError::invalid(&run.join(REPORT_FILE), e)),
+                }
             })
             .collect::<Result<_, _>>()?;
         Ok(Self { runs: runs.to_vec(), reports })
