@@ -200,7 +200,8 @@ const CAPTION_IMAGE: usize = 64;
 
 fn captioner(batch: usize, device: &Device) -> Workload {
     let train_device = device.clone().autodiff();
-    let model = ShowAndTellConfig::new(CAPTION_IMAGE, CAPTION_VOCAB).init(&train_device);
+    // The reference's sizes (the paper's), pinned: the model's defaults are the shapes world's.
+    let model = ShowAndTellConfig::new(CAPTION_IMAGE, CAPTION_VOCAB).with_d_embed(256).with_d_hidden(512).with_dropout(0.3).init(&train_device);
     let tokens = |device: &Device| {
         let values: Vec<i64> = (0..batch * CAPTION_STEPS).map(|i| ((i * 7919) % CAPTION_VOCAB) as i64).collect();
         Tensor::<2, Int>::from_data(TensorData::new(values, [batch, CAPTION_STEPS]), device)
@@ -221,7 +222,8 @@ const GAN_TEXT: usize = 128;
 
 fn gan(batch: usize, device: &Device) -> Result<Workload, String> {
     let train_device = device.clone().autodiff();
-    let config = TextToImageGanConfig::new(GAN_TEXT, 3);
+    // The reference's widths (DCGAN's 64), pinned: the model's defaults are MNIST's.
+    let config = TextToImageGanConfig::new(GAN_TEXT, 3).with_generator_width(64).with_discriminator_width(64);
     let model = config.init(&train_device)?;
     let plain = model.valid();
     let adam = || AdamConfig::new().with_beta_1(0.5).init();

@@ -318,7 +318,7 @@ pub struct GenerateArgs {
 pub fn generate(args: GenerateArgs) -> Result<ExitCode, Failure> {
     let device = DeviceKind::resolve(args.device)?.device()?;
     let (pictures, config) = pictures_of_text(&args.run, &args.text, args.count, args.seed, &device)?;
-    let shown = save_pictures(&pictures, config.source.channels(), config.image_size, &args.output)?;
+    let shown = save_pictures(&pictures, config.source.channels(), config.gan.image_size, &args.output)?;
     println!(
         "{} pictures of {:?}: {} (the first {shown}) and {} (all)",
         args.count,

@@ -350,6 +350,27 @@ fn config_digest<C: serde::Serialize>(config: &C) -> String {
     Md5::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The digest of the settings `config.json` names, as the config reads them: a run written before its task
+/// gained a setting (a model field that became settable) reads with that setting's default, which its weights'
+/// digest never covered; leaving out what the file does not name gives the digest it was trained with.
+fn written_config_digest<C: serde::Serialize>(config: &C, run: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(run.join(CONFIG_FILE)).ok()?;
+    let file: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let mut settings = serde_json::to_value(config).ok()?;
+    keep_named(&mut settings, file.get("config")?);
+    Some(config_digest(&settings))
+}
+
+/// Removes from `value` every field (at any depth) that `named` does not have.
+fn keep_named(value: &mut serde_json::Value, named: &serde_json::Value) {
+    if let (serde_json::Value::Object(fields), serde_json::Value::Object(names)) = (value, named) {
+        fields.retain(|key, _| names.contains_key(key));
+        for (key, field) in fields.iter_mut() {
+            keep_named(field, &names[key]);
+        }
+    }
+}
+
 /// Saves weights as safetensors, through a temporary file.
 pub fn save_model<M: Module>(model: &M, path: &Path) -> Result<(), RunError> {
     save_model_trained_with(model, path, None)
@@ -380,6 +401,7 @@ pub fn load_model<T: Task>(run: &Path, device: &Device) -> Result<(T::Config, T:
     let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| RunError::invalid(&weights, format!("not a safetensors file: {e}")))?;
     if let Some(recorded) = header.metadata().as_ref().and_then(|m| m.get(TRAINED_WITH))
         && *recorded != config_digest(&config)
+        && Some(recorded) != written_config_digest(&config, run).as_ref()
     {
         return Err(RunError::invalid(
             &run.join(CONFIG_FILE),

@@ -30,6 +30,7 @@ mod fit;
 pub mod gather;
 mod loader;
 mod metrics;
+pub mod model_settings;
 mod optim;
 mod pins;
 mod replicas;
@@ -40,6 +41,9 @@ mod split;
 mod spread;
 mod step;
 mod tensorboard;
+
+#[doc(hidden)]
+pub use serde;
 
 pub use burn::data::dataloader::batcher::Batcher;
 pub use burn::data::dataset::{Dataset, DatasetError, InMemDataset};

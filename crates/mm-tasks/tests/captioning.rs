@@ -46,7 +46,11 @@ fn both_captioners_train_resume_evaluate_and_caption() {
     let encoder = common::tiny_shapes_encoder(dir.path(), &root, 512, 2);
 
     // Show and Tell: three epochs learn the grammar's shape well beyond the constant caption.
-    let config = ShowAndTellTaskConfig { captions: settings(&encoder), d_embed: 32, d_hidden: 64, train: train(3), ..Default::default() };
+    let config = ShowAndTellTaskConfig {
+        captions: settings(&encoder),
+        decoder: ShowAndTellTaskConfig::default().decoder.with_d_embed(32).with_d_hidden(64),
+        train: train(3),
+    };
     let run = RunDir::create(dir.path(), "show-and-tell", 0).unwrap();
     let trained = train_task::<ShowAndTellTask>(&config, &root, &run, false, None).unwrap();
     let scores = trained.evaluation.unwrap();
@@ -90,7 +94,12 @@ fn both_captioners_train_resume_evaluate_and_caption() {
     assert_eq!(scaled.dimensions(), (32, 32));
 
     // Show, Attend and Tell: the same report, and where its attention falls.
-    let config = ShowAttendTellTaskConfig { captions: settings(&encoder), d_embed: 32, d_hidden: 64, d_attention: 32, train: train(3), ..Default::default() };
+    let config = ShowAttendTellTaskConfig {
+        captions: settings(&encoder),
+        decoder: ShowAttendTellTaskConfig::default().decoder.with_d_embed(32).with_d_hidden(64).with_d_attention(32),
+        train: train(3),
+        ..Default::default()
+    };
     let run = RunDir::create(dir.path(), "show-attend-tell", 0).unwrap();
     let scores = train_task::<ShowAttendTellTask>(&config, &root, &run, false, None).unwrap().evaluation.unwrap();
     let attend = report(run.path());
@@ -139,7 +148,12 @@ fn a_torchvision_encoder_sees_the_pictures() {
         beam: BeamSearchConfig { width: 2, max_len: 32, length_normalisation: 0.0 },
         ..Default::default()
     };
-    let config = ShowAttendTellTaskConfig { captions: captions.clone(), d_embed: 16, d_hidden: 32, d_attention: 16, train: train(1), ..Default::default() };
+    let config = ShowAttendTellTaskConfig {
+        captions: captions.clone(),
+        decoder: ShowAttendTellTaskConfig::default().decoder.with_d_embed(16).with_d_hidden(32).with_d_attention(16),
+        train: train(1),
+        ..Default::default()
+    };
     let run = RunDir::create(dir.path(), "show-attend-tell", 0).unwrap();
     train_task::<ShowAttendTellTask>(&config, &root, &run, false, None).unwrap();
     assert!(report(run.path()).beam.all.bleu[0].is_finite());
@@ -180,7 +194,11 @@ fn captioners_train_on_coco_in_its_own_layout() {
         max_len: 24,
         beam: BeamSearchConfig { width: 2, max_len: 24, length_normalisation: 0.0 },
     };
-    let config = ShowAndTellTaskConfig { captions: coco(CocoSplits::default()), d_embed: 16, d_hidden: 32, train: train(1), ..Default::default() };
+    let config = ShowAndTellTaskConfig {
+        captions: coco(CocoSplits::default()),
+        decoder: ShowAndTellTaskConfig::default().decoder.with_d_embed(16).with_d_hidden(32),
+        train: train(1),
+    };
     let run = RunDir::create(dir.path(), "show-and-tell", 0).unwrap();
     let trained = train_task::<ShowAndTellTask>(&config, &root, &run, false, None).unwrap();
     assert!(trained.evaluation.unwrap()["bleu4"].is_finite());
@@ -206,10 +224,8 @@ fn captioners_train_on_coco_in_its_own_layout() {
     .unwrap();
     let config = ShowAndTellTaskConfig {
         captions: coco(CocoSplits { karpathy: Some(karpathy.clone()), ..Default::default() }),
-        d_embed: 16,
-        d_hidden: 32,
+        decoder: ShowAndTellTaskConfig::default().decoder.with_d_embed(16).with_d_hidden(32),
         train: train(1),
-        ..Default::default()
     };
     let run = RunDir::create(dir.path(), "show-and-tell", 1).unwrap();
     train_task::<ShowAndTellTask>(&config, &root, &run, false, None).unwrap();

@@ -92,6 +92,17 @@ fn weights_refuse_an_edited_config_and_values_that_are_not_finite() {
     let same: serde_json::Value = serde_json::from_slice(&original).unwrap();
     std::fs::write(run.join(CONFIG_FILE), serde_json::to_vec(&same).unwrap()).unwrap();
     load_model::<Shapes>(&run, &device).unwrap();
+    // Written before a setting existed (it reads with its default, which the weights were trained with), it
+    // still reads; naming that setting with another value is an edit.
+    let mut older = same.clone();
+    assert_eq!(older["config"]["train"]["keep_checkpoints"], 2, "the default");
+    older["config"]["train"].as_object_mut().unwrap().remove("keep_checkpoints");
+    std::fs::write(run.join(CONFIG_FILE), serde_json::to_vec(&older).unwrap()).unwrap();
+    load_model::<Shapes>(&run, &device).unwrap();
+    older["config"]["train"]["keep_checkpoints"] = serde_json::json!(3);
+    std::fs::write(run.join(CONFIG_FILE), serde_json::to_vec(&older).unwrap()).unwrap();
+    assert!(load_model::<Shapes>(&run, &device).unwrap_err().to_string().contains("edited"));
+    std::fs::write(run.join(CONFIG_FILE), &original).unwrap();
 
     // Weights with a NaN.
     let bytes = std::fs::read(run.join(MODEL_FILE)).unwrap();

@@ -139,8 +139,13 @@ fn tiny_fsdd_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
 
 fn tiny_config(mnist: &Path, fsdd: &Path, supervision: Supervision, labelled_fraction: f64) -> LocalisationTaskConfig {
     let source = DigitGrids { cells: 2, mnist_run: mnist.into(), fsdd_run: fsdd.into(), items: [192, 64, 48] };
-    let mut config =
-        LocalisationTaskConfig { source: LocalisationSource::DigitGrids(source), supervision, labelled_fraction, d_embed: 16, ..Default::default() };
+    let mut config = LocalisationTaskConfig {
+        source: LocalisationSource::DigitGrids(source),
+        supervision,
+        labelled_fraction,
+        net: LocalisationTaskConfig::default().net.with_d_embed(16),
+        ..Default::default()
+    };
     config.train.epochs = 2;
     config.train.batch_size = 32;
     config.train.checkpoint_every = 4;

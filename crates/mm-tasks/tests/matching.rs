@@ -141,7 +141,7 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
             test_pairs: 200,
             held_out_test_pairs: 100,
             test_sets: 2,
-            text_encoder: encoder_kind,
+            model: RecipeConfig::default().model.with_text_encoder(encoder_kind),
             ..Default::default()
         };
         config.train.epochs = epochs;

@@ -18,7 +18,11 @@ use mm_tasks::translating::text_to_image::text_embedding::{TextEmbedding, TextEm
 use mm_tasks::translating::text_to_image::{TextToImage, TextToImageConfig};
 
 fn text_encoder(runs: &Path, root: &DataRoot, mnist: &Path) -> std::path::PathBuf {
-    let mut config = TextEmbeddingConfig { image_encoder: mnist.to_path_buf(), d_embed: 8, d_hidden: 16, d_text: 16, ..Default::default() };
+    let mut config = TextEmbeddingConfig {
+        image_encoder: mnist.to_path_buf(),
+        text: TextEmbeddingConfig::default().text.with_d_embed(8).with_d_hidden(16).with_d_text(16),
+        ..Default::default()
+    };
     config.train.epochs = 1;
     config.train.limit = Some(1024);
     let run = RunDir::create(runs, TextEmbedding::NAME, 0).unwrap();
@@ -49,10 +53,7 @@ fn tiny_gan(text_encoder: &Path, judge: &Path) -> TextToImageConfig {
     let mut config = TextToImageConfig {
         text_encoder: text_encoder.to_path_buf(),
         judge: judge.to_path_buf(),
-        d_compressed: 8,
-        d_noise: 8,
-        generator_width: 4,
-        discriminator_width: 4,
+        gan: TextToImageConfig::default().gan.with_d_compressed(8).with_d_noise(8).with_generator_width(4).with_discriminator_width(4),
         captions_averaged: 2,
         validation_samples: 4,
         test_samples: 6,
@@ -103,7 +104,7 @@ fn text_to_image_trains_resumes_reports_and_draws() {
     assert_eq!(pictures.len(), 5 * 32 * 32);
     assert!(pictures.iter().all(|v| (-1.0..=1.0).contains(v)));
     let grid = dir.path().join("grid.png");
-    assert_eq!(save_pictures(&pictures, 1, run_config.image_size, &grid).unwrap(), 5);
+    assert_eq!(save_pictures(&pictures, 1, run_config.gan.image_size, &grid).unwrap(), 5);
     let saved: ndarray::Array4<f32> = ndarray_npy::read_npy(grid.with_extension("npy")).unwrap();
     assert_eq!(saved.shape(), &[5, 1, 32, 32]);
     assert!(image::open(&grid).is_ok());
@@ -122,9 +123,11 @@ fn text_to_image_trains_resumes_reports_and_draws() {
 
     // Settings that cannot work are refused by name.
     let device = burn::tensor::Device::flex();
-    let small = TextToImageConfig { image_size: 16, ..tiny_gan(&encoder, &mnist) };
+    let mut small = tiny_gan(&encoder, &mnist);
+    small.gan.image_size = 16;
     assert!(TextToImage::model(&small, &device).unwrap_err().to_string().contains("image_size"));
-    let odd = TextToImageConfig { image_size: 48, variant: GanVariant::Gan, ..tiny_gan(&encoder, &mnist) };
+    let mut odd = tiny_gan(&encoder, &mnist);
+    (odd.gan.image_size, odd.gan.variant) = (48, GanVariant::Gan);
     assert!(TextToImage::model(&odd, &device).unwrap_err().to_string().contains("power of two"));
     let missing = TextToImageConfig { text_encoder: dir.path().join("nowhere"), ..tiny_gan(&encoder, &mnist) };
     assert!(TextToImage::model(&missing, &device).unwrap_err().to_string().contains("nowhere"));
@@ -146,15 +149,20 @@ fn shapes_scenes_train_and_report_with_the_describer_as_judge() {
             .unwrap();
     assert_eq!(source, CaptionSource::Shapes(ShapesCaptions { objects: 2, train_scenes: 96, valid_scenes: 16, test_scenes: 24, ..Default::default() }));
 
-    let mut embedding =
-        TextEmbeddingConfig { source: source.clone(), image_encoder: describer.clone(), d_embed: 8, d_hidden: 16, d_text: 16, ..Default::default() };
+    let mut embedding = TextEmbeddingConfig {
+        source: source.clone(),
+        image_encoder: describer.clone(),
+        text: TextEmbeddingConfig::default().text.with_d_embed(8).with_d_hidden(16).with_d_text(16),
+        ..Default::default()
+    };
     embedding.train.epochs = 1;
     embedding.train.batch_size = 32;
     let run = RunDir::create(dir.path(), TextEmbedding::NAME, 0).unwrap();
     let scores = train_task::<TextEmbedding>(&embedding, &root, &run, false, None).unwrap().evaluation.unwrap();
     assert!(scores["picture_to_text_chance"] < 0.2 && scores["picture_to_text_r1"].is_finite(), "{scores:?}");
 
-    let mut config = TextToImageConfig { source, image_size: 64, test_samples: 2, ..tiny_gan(run.path(), &describer) };
+    let mut config = TextToImageConfig { source, test_samples: 2, ..tiny_gan(run.path(), &describer) };
+    config.gan.image_size = 64;
     config.train.limit = None;
     config.train.epochs = 1;
     let gan = RunDir::create(&dir.path().join("gan"), TextToImage::NAME, 0).unwrap();
@@ -185,13 +193,13 @@ fn the_text_to_image_configs_parse() {
     for (name, variant) in
         [("text-to-image-gan.toml", GanVariant::Gan), ("text-to-image-gan-cls.toml", GanVariant::GanCls), ("text-to-image-gan-int.toml", GanVariant::GanInt)]
     {
-        assert_eq!(gan(name).variant, variant, "{name}");
+        assert_eq!(gan(name).gan.variant, variant, "{name}");
     }
     for (gan_name, text_name, objects) in
         [("text-to-image-shapes.toml", "text-embedding-shapes.toml", 1), ("text-to-image-shapes-two.toml", "text-embedding-shapes-two.toml", 2)]
     {
         let (g, t) = (gan(gan_name), text(text_name));
         assert_eq!(g.source, t.source, "{gan_name} and {text_name} read the same scenes");
-        assert!(matches!(g.source, CaptionSource::Shapes(s) if s.objects == objects) && g.image_size == 64 && g.variant == GanVariant::GanIntCls);
+        assert!(matches!(g.source, CaptionSource::Shapes(s) if s.objects == objects) && g.gan.image_size == 64 && g.gan.variant == GanVariant::GanIntCls);
     }
 }

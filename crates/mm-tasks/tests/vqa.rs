@@ -28,11 +28,7 @@ fn tiny(encoder: &Path, variant: VqaVariant, held_out: Vec<Combination>, epochs:
             held_out,
         }),
         encoder: PretrainedImageEncoder::Shapes { run: encoder.into() },
-        variant,
-        d_embed: 16,
-        d_hidden: 32,
-        d_common: 32,
-        d_attention: 16,
+        net: VqaTaskConfig::default().net.with_variant(variant).with_d_embed(16).with_d_hidden(32).with_d_common(32).with_d_attention(16),
         train,
         ..Default::default()
     }
@@ -137,7 +133,7 @@ fn the_models_train_resume_report_and_answer() {
     started.word_vectors = Some(vectors.clone());
     started.train.limit = Some(32);
     train_task::<Vqa>(&started, &root, &RunDir::create(dir.path(), "vqa", 5).unwrap(), false, None).unwrap();
-    started.d_embed = 8;
+    started.net.d_embed = 8;
     match train_task::<Vqa>(&started, &root, &RunDir::create(dir.path(), "vqa", 6).unwrap(), false, None) {
         Err(RunError::Invalid { path, problem }) => assert!(path == vectors && problem.contains("d_embed"), "{problem}"),
         other => panic!("vectors of the wrong width: {:?}", other.map(|_| ())),
@@ -218,9 +214,9 @@ fn the_vqa_v2_format_runs_on_coco_pictures_and_bad_files_are_named() {
     };
     let mut config = tiny(&encoder, VqaVariant::LstmNormI, Vec::new(), 2);
     config.source = VqaSource::VqaV2(files.clone());
-    config.vocab_size = 256;
+    config.net.vocab_size = 256;
     config.tokenizer.vocab_size = 256;
-    config.answers = 16;
+    config.net.answers = 16;
     let run = RunDir::create(dir.path(), "vqa", 0).unwrap();
     let scores = train_task::<Vqa>(&config, &shared, &run, false, None).unwrap().evaluation.unwrap();
     let test = &report(run.path()).splits[0];
@@ -253,14 +249,14 @@ fn the_vqa_v2_format_runs_on_coco_pictures_and_bad_files_are_named() {
 fn the_vqa_configs_parse() {
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let load = |name: &str| -> VqaTaskConfig { mm_tasks::runner::load_config(&configs.join(name)).unwrap_or_else(|e| panic!("{name}: {e}")) };
-    assert_eq!(load("vqa-attention.toml").variant, VqaVariant::StackedAttention { hops: 2 });
-    assert_eq!(load("vqa-question-only.toml").variant, VqaVariant::QuestionOnly);
-    assert_eq!(load("vqa-image-only.toml").variant, VqaVariant::ImageOnly);
-    assert_eq!(load("vqa-bow.toml").variant, VqaVariant::BowNormI);
+    assert_eq!(load("vqa-attention.toml").net.variant, VqaVariant::StackedAttention { hops: 2 });
+    assert_eq!(load("vqa-question-only.toml").net.variant, VqaVariant::QuestionOnly);
+    assert_eq!(load("vqa-image-only.toml").net.variant, VqaVariant::ImageOnly);
+    assert_eq!(load("vqa-bow.toml").net.variant, VqaVariant::BowNormI);
     assert_eq!(load("vqa-fine-tuned.toml").train.module_lr["encoder"], 0.2);
-    assert_eq!(load("vqa-dropout.toml").dropout, 0.5);
+    assert_eq!(load("vqa-dropout.toml").net.dropout, 0.5);
     let placed = load("vqa-attention-placed.toml");
-    assert!(placed.place_coordinates && placed.variant == VqaVariant::StackedAttention { hops: 2 });
+    assert!(placed.net.place_coordinates && placed.net.variant == VqaVariant::StackedAttention { hops: 2 });
     for name in ["vqa-compositional.toml", "vqa-attention-compositional.toml"] {
         let config = load(name);
         assert!(config.compositional(), "{name}");

@@ -19,14 +19,15 @@ pub struct ShowAndTellConfig {
     pub d_image: usize,
     /// Tokens in the vocabulary (special tokens included).
     pub vocab_size: usize,
-    /// Word-embedding width, also the width the picture is projected to. Default 256.
-    #[config(default = 256)]
+    /// Word-embedding width, also the width the picture is projected to. Default 128.
+    #[config(default = 128)]
     pub d_embed: usize,
-    /// LSTM width. Default 512 (the paper's).
-    #[config(default = 512)]
+    /// LSTM width. Default 256 (the paper's is 512, for COCO's vocabulary; 256 is what the shapes world's
+    /// small one needs and what the published runs used).
+    #[config(default = 256)]
     pub d_hidden: usize,
-    /// Dropout on the LSTM's outputs before the vocabulary layer. Default 0.3.
-    #[config(default = 0.3)]
+    /// Dropout on the LSTM's outputs before the vocabulary layer. Default 0.2.
+    #[config(default = 0.2)]
     pub dropout: f64,
 }
 

@@ -21,17 +21,17 @@ pub struct ShowAttendTellConfig {
     pub d_annotation: usize,
     /// Tokens in the vocabulary (special tokens included).
     pub vocab_size: usize,
-    /// Word-embedding width (also the deep output layer's). Default 256.
-    #[config(default = 256)]
+    /// Word-embedding width (also the deep output layer's). Default 128.
+    #[config(default = 128)]
     pub d_embed: usize,
-    /// LSTM width. Default 512.
-    #[config(default = 512)]
-    pub d_hidden: usize,
-    /// Width of the attention MLP. Default 256.
+    /// LSTM width. Default 256.
     #[config(default = 256)]
+    pub d_hidden: usize,
+    /// Width of the attention MLP. Default 128.
+    #[config(default = 128)]
     pub d_attention: usize,
-    /// Dropout before the deep output layer. Default 0.3.
-    #[config(default = 0.3)]
+    /// Dropout before the deep output layer. Default 0.2.
+    #[config(default = 0.2)]
     pub dropout: f64,
 }
 

@@ -81,11 +81,11 @@ pub struct TextToImageGanConfig {
     /// Noise dimensions. Default 100.
     #[config(default = 100)]
     pub d_noise: usize,
-    /// The generator's ngf. Default 64.
-    #[config(default = 64)]
+    /// The generator's ngf. Default 32 (DCGAN's 64 is more than MNIST's and the shapes world's pictures need).
+    #[config(default = 32)]
     pub generator_width: usize,
-    /// The discriminator's ndf. Default 64.
-    #[config(default = 64)]
+    /// The discriminator's ndf. Default 32.
+    #[config(default = 32)]
     pub discriminator_width: usize,
     /// Which of the ablation's networks. Default GAN-INT-CLS.
     #[config(default = "GanVariant::GanIntCls")]

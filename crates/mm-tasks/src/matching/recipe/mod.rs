@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use mm_joint::recipe::{MatchingLoss, RecipeModel, RecipeModelConfig, TextEncoderKind};
+use mm_joint::recipe::{MatchingLoss, RecipeModel, RecipeModelConfig};
 use mm_joint::retrieval::paired_retrieval;
 use serde::{Deserialize, Serialize};
 
@@ -32,9 +32,15 @@ pub use report::{RecipeReport, RecipeTestFamily, RecipeTestSet, evaluate_recipe}
 /// The task.
 pub struct Recipe;
 
+crate::runner::model_settings!(
+    /// The matcher's settings in the task's config; the picture feature's width, the vocabulary and the
+    /// categories come from the data.
+    model_settings: RecipeModelConfig = RecipeModelConfig::new(0, 0, 0), from_data: ["d_image", "vocab_size", "categories"]
+);
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct RecipeConfig {
     /// The finished mnist run whose encoder (frozen) reads the pictures. Default `runs/mnist/latest`.
     pub encoder_run: Option<PathBuf>,
@@ -53,16 +59,10 @@ pub struct RecipeConfig {
     pub test_sets: usize,
     /// Test pairs come in groups with the same digits in this many different orders. Default 4.
     pub orders_per_group: usize,
-    /// lstm or bag-of-words. Default lstm.
-    pub text_encoder: TextEncoderKind,
-    /// Word-embedding width. Default 64.
-    pub d_word: usize,
-    /// LSTM width and projection heads' hidden width. Default 256.
-    pub d_hidden: usize,
-    /// Joint-space width. Default 128.
-    pub d_joint: usize,
-    /// Dropout in the image head. Default 0.1.
-    pub dropout: f64,
+    /// The matcher (`text_encoder`, `d_word`, `d_hidden`, `d_joint`, `dropout`, beside the task's settings in a
+    /// file): defaults in [`RecipeModelConfig`].
+    #[serde(flatten, with = "model_settings")]
+    pub model: RecipeModelConfig,
     /// The pairwise loss. Default: triplet with the hardest negatives of the batch and the reordered
     /// instruction, margin 0.2 (`configs/recipe-cosine.toml` has im2recipe's cosine-embedding loss).
     pub matching: MatchingLoss,
@@ -82,11 +82,7 @@ impl Default for RecipeConfig {
             held_out_test_pairs: 88,
             test_sets: 5,
             orders_per_group: 4,
-            text_encoder: TextEncoderKind::Lstm,
-            d_word: 64,
-            d_hidden: 256,
-            d_joint: 128,
-            dropout: 0.1,
+            model: model_settings::defaults(),
             matching: MatchingLoss::default(),
             semantic_weight: 0.1,
             train: TrainConfig { epochs: 8, batch_size: 128, lr: 1e-3, ..TrainConfig::default() },
@@ -320,15 +316,9 @@ impl Task for Recipe {
 
     fn model(config: &RecipeConfig, device: &Device) -> Result<RecipeMatcher, RunError> {
         config.check()?;
-        crate::runner::check_dropout("recipe: dropout", config.dropout)?;
+        crate::runner::check_dropout("recipe: dropout", config.model.dropout)?;
         let d_image = picture_features(&load_run_config::<Mnist>(&config.encoder_run())?);
-        let model = RecipeModelConfig::new(d_image, WORDS.len() + 1, 20)
-            .with_text_encoder(config.text_encoder)
-            .with_d_word(config.d_word)
-            .with_d_hidden(config.d_hidden)
-            .with_d_joint(config.d_joint)
-            .with_dropout(config.dropout)
-            .init(device);
+        let model = RecipeModelConfig { d_image, vocab_size: WORDS.len() + 1, categories: 20, ..config.model.clone() }.init(device);
         Ok(RecipeMatcher { model, matching: config.matching, semantic_weight: config.semantic_weight })
     }
 
@@ -342,7 +332,7 @@ impl Task for Recipe {
     ) -> Result<Scores, RunError> {
         let mut scores = crate::runner::mean_objective(model, loader, config.train.batch_size, device)?;
         let (images, texts) = embed_all(model, loader, device)?;
-        let retrieval = paired_retrieval(&images, &texts, config.d_joint);
+        let retrieval = paired_retrieval(&images, &texts, config.model.d_joint);
         scores.insert("r1".into(), retrieval.a_to_b.recall_at_1);
         scores.insert("median_rank".into(), retrieval.a_to_b.median_rank as f64);
         Ok(scores)

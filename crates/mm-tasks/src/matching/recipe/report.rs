@@ -77,7 +77,7 @@ pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<R
             let features = picture_rows(&config, pairs, device)?;
             let loader = Loader::new(Arc::new(InMemDataset::new(items(pairs, &features))), Arc::new(RecipeBatcher), 0, 1);
             let (images, texts) = embed_all(&matcher, &loader, device)?;
-            let (dim, group) = (config.d_joint, config.orders_per_group);
+            let (dim, group) = (config.model.d_joint, config.orders_per_group);
             let right = (0..pairs.texts.len())
                 .filter(|&i| {
                     let start = i / group * group;
@@ -93,7 +93,7 @@ pub fn evaluate_recipe(run: &Path, root: &DataRoot, device: &Device) -> Result<R
     }
     let held_out = families.pop().expect("two families");
     let report = RecipeReport {
-        text_encoder: config.text_encoder,
+        text_encoder: config.model.text_encoder,
         semantic_weight: config.semantic_weight,
         seen: families.pop().expect("two families"),
         held_out,

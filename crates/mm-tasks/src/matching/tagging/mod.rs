@@ -98,9 +98,15 @@ impl Default for ZeroShotProtocol {
     }
 }
 
+crate::runner::model_settings!(
+    /// The model's settings in the task's config; the image feature's and the word vectors' widths come from the
+    /// data.
+    model_settings: TaggingModelConfig = TaggingModelConfig::new(0, 0), from_data: ["d_image", "d_word"]
+);
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct TaggingConfig {
     /// MNIST or the shapes world. Default mnist.
     pub world: TagWorld,
@@ -113,15 +119,11 @@ pub struct TaggingConfig {
     pub held_out: Vec<u8>,
     /// The zero-shot protocol's encoders and seeds (`cargo xtask train tagging --zero-shot`).
     pub zero_shot: ZeroShotProtocol,
-    /// Width of the joint space. Default 128 (without a word head, the word vectors' width).
-    pub d_joint: usize,
-    /// Whether words pass through a learned projection; `false` maps images into the word space itself
-    /// (DeViSE's design). Default true.
-    pub word_head: bool,
-    /// Hidden width of the image head (0: linear). Default 256.
-    pub image_hidden: usize,
-    /// Dropout in the image head. Default 0.1.
-    pub dropout: f64,
+    /// The two heads (`d_joint`, `word_head`, `image_hidden`, `dropout` …, beside the task's settings in a file):
+    /// defaults in [`TaggingModelConfig`]. Without a word head (DeViSE's design) the joint space is the word
+    /// vectors' own and `d_joint` is not read.
+    #[serde(flatten, with = "model_settings")]
+    pub model: TaggingModelConfig,
     /// The runner's settings. Defaults: 8 epochs, batch 256, lr 1e-3.
     pub train: TrainConfig,
 }
@@ -134,10 +136,7 @@ impl Default for TaggingConfig {
             vectors: PathBuf::from("runs/word2vec/vectors.bin"),
             held_out: Vec::new(),
             zero_shot: ZeroShotProtocol::default(),
-            d_joint: 128,
-            word_head: true,
-            image_hidden: 256,
-            dropout: 0.1,
+            model: model_settings::defaults(),
             train: TrainConfig { epochs: 8, batch_size: 256, lr: 1e-3, ..TrainConfig::default() },
         }
     }
@@ -363,7 +362,7 @@ impl Task for Tagging {
 
     fn model(config: &TaggingConfig, device: &Device) -> Result<TaggingModel, RunError> {
         config.check()?;
-        crate::runner::check_dropout("tagging: dropout", config.dropout)?;
+        crate::runner::check_dropout("tagging: dropout", config.model.dropout)?;
         let vectors = load_vectors(config)?;
         let tags = config.tags();
         let rows = word_rows(&vectors, &tags, &config.vectors)?;
@@ -372,12 +371,7 @@ impl Task for Tagging {
             TagWorld::Shapes => load_run_config::<Shapes>(&config.encoder_run())?.encoder.output_dim(),
         } * 2;
         let tag_vectors = Tensor::<2>::from_data(TensorData::new(rows, [tags.len(), vectors.dim()]), device);
-        let d_joint = if config.word_head { config.d_joint } else { vectors.dim() };
-        Ok(TaggingModelConfig::new(d_image, vectors.dim())
-            .with_d_joint(d_joint)
-            .with_word_head(config.word_head)
-            .with_image_hidden(config.image_hidden)
-            .with_dropout(config.dropout)
-            .init(tag_vectors, device))
+        let d_joint = if config.model.word_head { config.model.d_joint } else { vectors.dim() };
+        Ok(TaggingModelConfig { d_image, d_word: vectors.dim(), d_joint, ..config.model.clone() }.init(tag_vectors, device))
     }
 }

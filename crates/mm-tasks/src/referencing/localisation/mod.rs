@@ -83,9 +83,15 @@ impl Supervision {
     }
 }
 
+crate::runner::model_settings!(
+    /// The network's settings in the task's config; the image map's channels and the sound vector's width come
+    /// from the pretrained encoders.
+    net_settings: SoundLocaliserConfig = SoundLocaliserConfig::new(0, 0), from_data: ["visual_channels", "sound_width"]
+);
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct LocalisationTaskConfig {
     /// The examples. Default: 3 × 3 digit grids heard with a spoken digit.
     pub source: LocalisationSource,
@@ -93,10 +99,10 @@ pub struct LocalisationTaskConfig {
     pub supervision: Supervision,
     /// The share of training examples whose truth a loss may read (supervised and semi-supervised). Default 1.
     pub labelled_fraction: f64,
-    /// The common width of places, sound and attended embedding. Default 128.
-    pub d_embed: usize,
-    /// The attention's softmax temperature. Default 0.05.
-    pub temperature: f64,
+    /// The network (`d_embed`, `temperature`, beside the task's settings in a file): defaults in
+    /// [`SoundLocaliserConfig`].
+    #[serde(flatten, with = "net_settings")]
+    pub net: SoundLocaliserConfig,
     /// The unsupervised triplet loss's margin on cosines. Default 0.2.
     pub margin: f32,
     /// The fixed threshold on the normalised map for the report's cIoU (LVS's median rule is reported beside
@@ -112,8 +118,7 @@ impl Default for LocalisationTaskConfig {
             source: LocalisationSource::default(),
             supervision: Supervision::Unsupervised,
             labelled_fraction: 1.0,
-            d_embed: 128,
-            temperature: 0.05,
+            net: net_settings::defaults(),
             margin: 0.2,
             threshold: 0.5,
             train: TrainConfig { epochs: 6, batch_size: 32, lr: 1e-3, ..TrainConfig::default() },
@@ -254,9 +259,7 @@ impl Task for Localisation {
                 (PretrainedImageEncoder::Shapes { run: shapes.shapes_run.clone() }.load(device)?, SoundVector::soundnet(&shapes.soundnet_run, device)?)
             }
         };
-        let net = SoundLocaliserConfig::new(channels, sound.width(device))
-            .with_d_embed(config.d_embed)
-            .with_temperature(config.temperature)
+        let net = SoundLocaliserConfig { visual_channels: channels, sound_width: sound.width(device), ..config.net.clone() }
             .init(device)
             .map_err(|e| RunError::Config(format!("localisation: {e}")))?;
         let (unsupervised, supervised) = config.supervision.weights();

@@ -119,42 +119,11 @@ impl SignalSettings {
     }
 }
 
-/// The network's sizes (see [`SeparatorConfig`] for what each is).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SeparatorSizes {
-    /// Channels of the audio stream. Default 32.
-    pub audio_channels: usize,
-    /// Stride of the first convolution across frequency. Default 2.
-    pub frequency_stride: usize,
-    /// Time dilations of the audio stream's 3 × 3 convolutions. Default 1, 2, 4, 8, 16.
-    pub time_dilations: Vec<usize>,
-    /// Channels of the visual stream. Default 64.
-    pub visual_channels: usize,
-    /// Hidden units of each direction of the BiLSTM. Default 128.
-    pub lstm_hidden: usize,
-    /// Width of the dense layers. Default 256.
-    pub dense_width: usize,
-    /// The masks' bound. Default 2.
-    pub mask_bound: f64,
-    /// Dropout on the visual stream's output in training. Default 0.5.
-    pub visual_dropout: f64,
-}
-
-impl Default for SeparatorSizes {
-    fn default() -> Self {
-        Self {
-            audio_channels: 32,
-            frequency_stride: 2,
-            time_dilations: vec![1, 2, 4, 8, 16],
-            visual_channels: 64,
-            lstm_hidden: 128,
-            dense_width: 256,
-            mask_bound: 2.0,
-            visual_dropout: 0.5,
-        }
-    }
-}
+crate::runner::model_settings!(
+    /// The network's settings in the task's config (its `[sizes]`); the frequency bins come from the signal
+    /// settings and the streams from `network` and the source.
+    sizes_settings: SeparatorConfig = SeparatorConfig::new(0, Streams::AudioOnly { sources: 2 }), from_data: ["bins", "streams"]
+);
 
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -166,8 +135,10 @@ pub struct SeparationTaskConfig {
     pub network: Network,
     /// The signal path.
     pub signal: SignalSettings,
-    /// The network's sizes.
-    pub sizes: SeparatorSizes,
+    /// The network's sizes (`[sizes]` in a file: any field of [`SeparatorConfig`] but `bins` and `streams`, which
+    /// come from the signal settings and `network`); defaults there.
+    #[serde(with = "sizes_settings")]
+    pub sizes: SeparatorConfig,
     /// The runner's settings. Defaults: 8 epochs, batch 16, lr 1e-3, gradients clipped at norm 5.
     pub train: TrainConfig,
 }
@@ -176,7 +147,7 @@ impl Default for SeparationTaskConfig {
     fn default() -> Self {
         let mut train = TrainConfig { epochs: 8, batch_size: 16, lr: 1e-3, checkpoint_every: 100, ..TrainConfig::default() };
         train.optimizer.clip_norm = Some(5.0);
-        Self { source: SeparationSource::default(), network: Network::AudioVisual, signal: SignalSettings::default(), sizes: SeparatorSizes::default(), train }
+        Self { source: SeparationSource::default(), network: Network::AudioVisual, signal: SignalSettings::default(), sizes: sizes_settings::defaults(), train }
     }
 }
 
@@ -190,16 +161,7 @@ impl SeparationTaskConfig {
             }
             (Network::AudioVisual, SeparationSource::Shapes(shapes)) => Streams::AudioVisual { visual: VisualKind::Crop { side: shapes.crop_side } },
         };
-        let s = &self.sizes;
-        SeparatorConfig::new(self.signal.n_fft / 2 + 1, streams)
-            .with_audio_channels(s.audio_channels)
-            .with_frequency_stride(s.frequency_stride)
-            .with_time_dilations(s.time_dilations.clone())
-            .with_visual_channels(s.visual_channels)
-            .with_lstm_hidden(s.lstm_hidden)
-            .with_dense_width(s.dense_width)
-            .with_mask_bound(s.mask_bound)
-            .with_visual_dropout(s.visual_dropout)
+        SeparatorConfig { bins: self.signal.n_fft / 2 + 1, streams, ..self.sizes.clone() }
     }
 
     /// The mixtures of `split`.

@@ -39,15 +39,15 @@ pub fn answer_question(run: &Path, picture: &RgbImage, question: &str, top: usiz
     let (config, model) = load_model::<Vqa>(run, device)?;
     let prepared = run.join("prepared");
     let vocabulary = AnswerVocabulary::load(&prepared)?;
-    if vocabulary.answers.len() > config.answers {
+    if vocabulary.answers.len() > config.net.answers {
         let path = prepared.join(super::questions::ANSWERS_FILE);
-        return Err(RunError::invalid(&path, format!("{} answers listed, more than the {} the network scores", vocabulary.answers.len(), config.answers)));
+        return Err(RunError::invalid(&path, format!("{} answers listed, more than the {} the network scores", vocabulary.answers.len(), config.net.answers)));
     }
     let tokens = encode_question(&load_tokenizer(&prepared)?, question, config.max_question_len)?;
     let side = config.encoder.side()?;
     let scaled = image::imageops::resize(picture, side as u32, side as u32, FilterType::Triangle);
     let item = VqaItem { picture: picture_input(&scaled), questions: vec![EncodedQuestion { tokens, target: None, credit: Vec::new(), number: 0 }], index: 0 };
-    let batch = VqaBatcher { side, classes: config.answers }.batch(vec![item], device);
+    let batch = VqaBatcher { side, classes: config.net.answers }.batch(vec![item], device);
     let output = model.answer(&batch);
     let probabilities: Vec<f32> =
         softmax(output.logits.clone(), 1).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("vqa: {e:?}")))?;

@@ -40,47 +40,37 @@ use crate::runner::{Batcher, Context, Dataset, Learner, Loader, RunError, Scores
 /// The task.
 pub struct Vqa;
 
+crate::runner::model_settings!(
+    /// The network's settings in the task's config; the encoder map's channels and places come from the encoder.
+    net_settings: VqaNetConfig = VqaNetConfig::new(64, 32, 0, 0), from_data: ["image_channels", "places"]
+);
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct VqaTaskConfig {
     /// The questions. Default: the shapes world, 10,000 training scenes (seed 40), 500 validation (42), 1,000
     /// test (41).
     pub source: VqaSource,
     /// The pretrained image encoder. Default: the finished shapes run `runs/shapes/latest`.
     pub encoder: PretrainedImageEncoder,
-    /// Which network. Default deeper LSTM Q + norm I.
-    pub variant: VqaVariant,
-    /// What the pooled-image variants read of the encoder's map: `flattened` (the whole map, as the reference's
-    /// fc7 is computed from VGG's last map by fully connected layers, which the shapes encoder lacks) or
-    /// `pooled` (its global average). Default flattened.
-    pub image_feature: ImageReadout,
     /// The question tokenizer, trained on the training questions. Default word-level, lower-case.
     pub tokenizer: TokenizerConfig,
-    /// Rows of the word embedding: at least the trained tokenizer's size (checked). Default 64 (the shapes
-    /// questions use 33 tokens with the special ones).
-    pub vocab_size: usize,
-    /// Answer classes K: the most frequent training answers (questions with another answer are left out of
-    /// training, as in the reference). Default 32 (the shapes world has 21 answers; VQA's reference uses 1,000).
-    pub answers: usize,
     /// Longest question in words; longer ones are cut. Default 26 (the reference's).
     pub max_question_len: usize,
     /// Word vectors to start the embedding from (mm's word2vec output: `vectors.safetensors`, text or binary);
     /// their width must be `d_embed`; words they lack keep their random start. Default none.
     pub word_vectors: Option<PathBuf>,
-    /// Word-embedding width. Default 64.
-    pub d_embed: usize,
-    /// Each LSTM layer's width. Default 128.
-    pub d_hidden: usize,
-    /// The streams' common width. Default 256.
-    pub d_common: usize,
-    /// Stacked attention's hidden width. Default 128.
-    pub d_attention: usize,
-    /// Dropout before each linear layer. Default 0 (the reference uses 0.5 on VQA).
-    pub dropout: f64,
-    /// Stacked attention only: each place's centre appended to its feature (not in the paper; see
-    /// [`VqaNetConfig::place_coordinates`]). Default false.
-    pub place_coordinates: bool,
+    /// The network, beside the task's settings in a file: `variant` (default deeper LSTM Q + norm I),
+    /// `image_feature` (what the pooled-image variants read of the encoder's map: `flattened`, the whole map, as
+    /// the reference's fc7 is computed from VGG's last map by fully connected layers, which the shapes encoder
+    /// lacks, or `pooled`, its global average), `vocab_size` (rows of the word embedding: at least the trained
+    /// tokenizer's size, checked; default 64, the shapes questions use 33 tokens with the special ones),
+    /// `answers` (K, the most frequent training answers; questions with another answer are left out of training,
+    /// as in the reference; default 32, the shapes world has 21 answers, VQA's reference uses 1,000), `d_embed`,
+    /// `d_hidden`, `d_common`, `d_attention`, `dropout`, `place_coordinates`: defaults in [`VqaNetConfig`].
+    #[serde(flatten, with = "net_settings")]
+    pub net: VqaNetConfig,
     /// The runner's settings. Defaults: 8 epochs, 8 pictures (all their questions, about 60) a batch, lr 2e-3,
     /// the encoder frozen.
     pub train: TrainConfig,
@@ -93,19 +83,10 @@ impl Default for VqaTaskConfig {
         Self {
             source: VqaSource::default(),
             encoder: PretrainedImageEncoder::default(),
-            variant: VqaVariant::LstmNormI,
-            image_feature: ImageReadout::Flattened,
             tokenizer: TokenizerConfig { vocab_size: 64, ..TokenizerConfig::default() },
-            vocab_size: 64,
-            answers: 32,
             max_question_len: 26,
             word_vectors: None,
-            d_embed: 64,
-            d_hidden: 128,
-            d_common: 256,
-            d_attention: 128,
-            dropout: 0.0,
-            place_coordinates: false,
+            net: net_settings::defaults(),
             train,
         }
     }
@@ -114,19 +95,7 @@ impl Default for VqaTaskConfig {
 impl VqaTaskConfig {
     /// The network's config, for an encoder map of `image_channels` × `places`.
     pub fn net(&self, image_channels: usize, places: usize) -> VqaNetConfig {
-        let image_feature = match self.image_feature {
-            ImageReadout::Pooled => ImageFeature::Pooled,
-            ImageReadout::Flattened => ImageFeature::Flattened { places },
-        };
-        VqaNetConfig::new(self.vocab_size, self.answers, image_channels)
-            .with_variant(self.variant)
-            .with_image_feature(image_feature)
-            .with_d_embed(self.d_embed)
-            .with_d_hidden(self.d_hidden)
-            .with_d_common(self.d_common)
-            .with_d_attention(self.d_attention)
-            .with_dropout(self.dropout)
-            .with_place_coordinates(self.place_coordinates)
+        VqaNetConfig { image_channels, places, ..self.net.clone() }
     }
 
     /// The questions of `split` and their pictures' side.
@@ -146,16 +115,6 @@ impl VqaTaskConfig {
     pub fn compositional(&self) -> bool {
         matches!(&self.source, VqaSource::Shapes(s) if !s.held_out.is_empty())
     }
-}
-
-/// What the image stream reads, as a config names it (the map's size comes from the encoder).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImageReadout {
-    /// The global average over places.
-    Pooled,
-    /// The whole map flattened.
-    Flattened,
 }
 
 /// The encoder and the answering network.
@@ -247,11 +206,11 @@ impl Task for Vqa {
     fn prepare(config: &VqaTaskConfig, context: &Context) -> Result<(), RunError> {
         let training = config.question_set(QuestionSplit::Runner(Split::Train))?;
         let tokenizer = TextTokenizer::train(&config.tokenizer, training.questions().map(|(_, q)| q.text.as_str())).map_err(data_error)?;
-        if tokenizer.vocab_size() > config.vocab_size {
-            return Err(RunError::Config(format!("vqa: the tokenizer has {} tokens, more than vocab_size {}", tokenizer.vocab_size(), config.vocab_size)));
+        if tokenizer.vocab_size() > config.net.vocab_size {
+            return Err(RunError::Config(format!("vqa: the tokenizer has {} tokens, more than vocab_size {}", tokenizer.vocab_size(), config.net.vocab_size)));
         }
         tokenizer.save(context.prepared().join(TOKENIZER_FILE)).map_err(data_error)?;
-        AnswerVocabulary::count(&training, config.answers).save(&context.prepared())
+        AnswerVocabulary::count(&training, config.net.answers).save(&context.prepared())
     }
 
     fn dataset(config: &VqaTaskConfig, context: &Context, split: Split) -> Result<Arc<dyn Dataset<VqaItem>>, RunError> {
@@ -259,11 +218,11 @@ impl Task for Vqa {
     }
 
     fn batcher(config: &VqaTaskConfig) -> Arc<dyn Batcher<VqaItem, VqaBatch>> {
-        Arc::new(VqaBatcher { side: config.encoder.side().unwrap_or(32), classes: config.answers })
+        Arc::new(VqaBatcher { side: config.encoder.side().unwrap_or(32), classes: config.net.answers })
     }
 
     fn model(config: &VqaTaskConfig, device: &Device) -> Result<VqaModel, RunError> {
-        crate::runner::check_dropout("vqa: dropout", config.dropout)?;
+        crate::runner::check_dropout("vqa: dropout", config.net.dropout)?;
         let (encoder, channels) = config.encoder.load(device)?;
         let [rows, columns] = config.encoder.map_grid()?;
         let net = config.net(channels, rows * columns).init(device).map_err(|e| RunError::Config(format!("vqa: {e}")))?;
@@ -275,17 +234,17 @@ impl Task for Vqa {
     fn initialise(config: &VqaTaskConfig, context: &Context, mut model: VqaModel) -> Result<VqaModel, RunError> {
         let Some(path) = &config.word_vectors else { return Ok(model) };
         let vectors = WordVectors::load(path).map_err(|e| RunError::Config(format!("vqa.word_vectors {}: {e}", path.display())))?;
-        if vectors.dim() != config.d_embed {
-            return Err(RunError::invalid(path, format!("vectors of width {}, the embedding is d_embed = {} wide", vectors.dim(), config.d_embed)));
+        if vectors.dim() != config.net.d_embed {
+            return Err(RunError::invalid(path, format!("vectors of width {}, the embedding is d_embed = {} wide", vectors.dim(), config.net.d_embed)));
         }
         let tokenizer = load_tokenizer(&context.prepared())?;
         let Some(embedding) = model.net.embedding_mut() else { return Ok(model) };
         let weight = embedding.weight.val();
         let device = weight.device();
         let mut rows = weight.into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("vqa: embedding: {e:?}")))?;
-        let found = place_vectors(&mut rows, config.d_embed, &tokenizer, &vectors);
+        let found = place_vectors(&mut rows, config.net.d_embed, &tokenizer, &vectors);
         eprintln!("vqa: {found} of {} question words start from {}", tokenizer.vocab_size(), path.display());
-        embedding.weight = Param::from_tensor(Tensor::from_data(TensorData::new(rows, [config.vocab_size, config.d_embed]), &device));
+        embedding.weight = Param::from_tensor(Tensor::from_data(TensorData::new(rows, [config.net.vocab_size, config.net.d_embed]), &device));
         Ok(model)
     }
 

@@ -59,7 +59,7 @@ impl VqaVariant {
 
 /// What the image stream reads of the encoder's map `[C, H, W]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 pub enum ImageFeature {
     /// The global average over places, `[C]` (ResNet's pool5): what is there, not where, and not which
     /// colour goes with which shape when the map codes them apart.
@@ -68,18 +68,15 @@ pub enum ImageFeature {
     /// image is VGG's fc7, computed by such layers from the last convolutional map; a network without them
     /// (the shapes encoder) gives the same access through this, the linear layer to the common width playing
     /// their part.
-    Flattened {
-        /// Places in the map, `H · W`.
-        places: usize,
-    },
+    Flattened,
 }
 
 impl ImageFeature {
-    /// The feature's width for a map of `channels`.
-    pub fn width(&self, channels: usize) -> usize {
+    /// The feature's width for a map of `channels` × `places`.
+    pub fn width(&self, channels: usize, places: usize) -> usize {
         match self {
             ImageFeature::Pooled => channels,
-            ImageFeature::Flattened { places } => channels * places,
+            ImageFeature::Flattened => channels * places,
         }
     }
 }
@@ -93,26 +90,30 @@ pub struct VqaNetConfig {
     pub answers: usize,
     /// Channels of the image encoder's map (the pooled feature's width).
     pub image_channels: usize,
+    /// Places in the image encoder's map, `H · W` (what a flattened feature reads).
+    pub places: usize,
     /// Which network. Default deeper LSTM Q + norm I.
     #[config(default = "VqaVariant::LstmNormI")]
     pub variant: VqaVariant,
-    /// What the pooled-image variants read of the map (stacked attention reads every place). Default pooled.
-    #[config(default = "ImageFeature::Pooled")]
+    /// What the pooled-image variants read of the map (stacked attention reads every place). Default flattened.
+    #[config(default = "ImageFeature::Flattened")]
     pub image_feature: ImageFeature,
-    /// Word-embedding width. Default 200 (the reference's).
-    #[config(default = 200)]
+    /// Word-embedding width. Default 64 (the reference's 200 is for VQA's vocabulary; the shapes questions have
+    /// 33 tokens).
+    #[config(default = 64)]
     pub d_embed: usize,
-    /// Each LSTM layer's width; the question vector is 4× this (cell and hidden of both layers). Default 512.
-    #[config(default = 512)]
+    /// Each LSTM layer's width; the question vector is 4× this (cell and hidden of both layers). Default 128
+    /// (the reference's 512 is for VQA).
+    #[config(default = 128)]
     pub d_hidden: usize,
-    /// The common width the streams are mapped to. Default 1024.
-    #[config(default = 1024)]
+    /// The common width the streams are mapped to. Default 256 (the reference's 1024 is for VQA).
+    #[config(default = 256)]
     pub d_common: usize,
-    /// Stacked attention's hidden width. Default 512.
-    #[config(default = 512)]
+    /// Stacked attention's hidden width. Default 128 (the reference's 512 is for VQA).
+    #[config(default = 128)]
     pub d_attention: usize,
-    /// Dropout before each linear layer. Default 0.5.
-    #[config(default = 0.5)]
+    /// Dropout before each linear layer. Default 0 (the reference uses 0.5 on VQA).
+    #[config(default = 0.0)]
     pub dropout: f64,
     /// Stacked attention only: append each place's centre (x and y from −1 to 1) to its feature, so that where
     /// a place is can reach the answer. Not in the paper (as Show, Attend and Tell's `place_coordinates`).
@@ -135,13 +136,17 @@ impl VqaNetConfig {
         if [self.vocab_size, self.answers, self.image_channels, self.d_embed, self.d_hidden, self.d_common, self.d_attention].contains(&0) {
             return Err(format!("every width must be at least 1: {self:?}"));
         }
-        if let ImageFeature::Flattened { places: 0 } = self.image_feature {
+        if self.image_feature == ImageFeature::Flattened
+            && self.places == 0
+            && self.variant.reads_image()
+            && !matches!(self.variant, VqaVariant::StackedAttention { .. })
+        {
             return Err("a flattened image feature needs the map's places (at least 1)".into());
         }
         let variant = self.variant;
         let image_width = match variant {
             VqaVariant::StackedAttention { .. } => self.image_channels + 2 * self.place_coordinates as usize,
-            _ => self.image_feature.width(self.image_channels),
+            _ => self.image_feature.width(self.image_channels, self.places),
         };
         let question_width = if variant.recurrent() { 4 * self.d_hidden } else { self.d_embed };
         let hops = match variant {
@@ -164,6 +169,7 @@ impl VqaNetConfig {
             image_channels: self.image_channels,
             place_coordinates: self.place_coordinates,
             image_feature: self.image_feature,
+            places: self.places,
         })
     }
 }
@@ -230,6 +236,7 @@ pub struct VqaNet {
     place_coordinates: bool,
     #[module(skip)]
     image_feature: ImageFeature,
+    places: usize,
 }
 
 /// What the network says about a batch of questions.
@@ -325,7 +332,8 @@ impl VqaNet {
             (_, question) => {
                 let feature = match self.image_feature {
                     ImageFeature::Pooled => map.mean_dim(3).mean_dim(2).reshape([p, c]),
-                    ImageFeature::Flattened { places } => {
+                    ImageFeature::Flattened => {
+                        let places = self.places;
                         assert_eq!(h * w, places, "VqaNet: the map has {h}×{w} places, the network reads {places}");
                         map.reshape([p, c * h * w])
                     }
@@ -349,7 +357,7 @@ mod tests {
     use burn::tensor::{Distribution, TensorData};
 
     fn config(variant: VqaVariant) -> VqaNetConfig {
-        VqaNetConfig::new(12, 5, 6).with_variant(variant).with_d_embed(4).with_d_hidden(3).with_d_common(8).with_d_attention(7).with_dropout(0.0)
+        VqaNetConfig::new(12, 5, 6, 9).with_variant(variant).with_d_embed(4).with_d_hidden(3).with_d_common(8).with_d_attention(7).with_dropout(0.0)
     }
 
     #[test]
@@ -373,8 +381,8 @@ mod tests {
         }
         assert!(config(VqaVariant::StackedAttention { hops: 0 }).init(&device).is_err());
         assert!(config(VqaVariant::LstmNormI).with_place_coordinates(true).init(&device).is_err());
-        let flat = config(VqaVariant::LstmNormI).with_image_feature(ImageFeature::Flattened { places: 9 }).init(&device).unwrap();
-        assert_eq!(flat.forward(map.clone(), tokens.clone(), mask.clone(), owner.clone()).logits.dims(), [3, 5]);
+        let pooled = config(VqaVariant::LstmNormI).with_image_feature(ImageFeature::Pooled).init(&device).unwrap();
+        assert_eq!(pooled.forward(map.clone(), tokens.clone(), mask.clone(), owner.clone()).logits.dims(), [3, 5]);
         let placed = config(VqaVariant::StackedAttention { hops: 1 }).with_place_coordinates(true).init(&device).unwrap();
         assert_eq!(placed.forward(map, tokens, mask, owner).logits.dims(), [3, 5]);
     }
@@ -396,7 +404,7 @@ mod tests {
         let b = net.forward(other, padded.clone(), half.clone(), owner.clone()).logits;
         let gap: f32 = (a - b).abs().max().into_scalar();
         assert!(gap < 1e-6, "{gap}");
-        let with_image = config(VqaVariant::LstmNormI).init(&device).unwrap();
+        let with_image = config(VqaVariant::LstmNormI).with_image_feature(ImageFeature::Pooled).init(&device).unwrap();
         let c = with_image.forward(map.clone(), padded.clone(), half.clone(), owner.clone()).logits;
         let d = with_image.forward(map * -1.0, padded, half, owner).logits;
         let moved: f32 = (c - d).abs().max().into_scalar();

@@ -204,7 +204,7 @@ pub fn evaluate(config: &VqaTaskConfig, context: &Context, model: &VqaModel, loa
         let items = config.items(context, QuestionSplit::Compositional)?;
         let compositional = Loader::new(
             limited(Arc::new(items.clone()), config.train.limit),
-            Arc::new(VqaBatcher { side: config.encoder.side()?, classes: config.answers }),
+            Arc::new(VqaBatcher { side: config.encoder.side()?, classes: config.net.answers }),
             0,
             2,
         );
@@ -221,7 +221,7 @@ pub fn evaluate(config: &VqaTaskConfig, context: &Context, model: &VqaModel, loa
             scores.insert(format!("{prefix}novel_question_accuracy"), split.novel_accuracy);
         }
     }
-    let report = VqaReport { variant: config.variant.name(), splits };
+    let report = VqaReport { variant: config.net.variant.name(), splits };
     crate::runner::write_atomically(&context.run.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     Ok(scores)
 }
@@ -249,7 +249,7 @@ fn draw_attention(
 ) -> Result<(), RunError> {
     let side = config.encoder.side()?;
     let grid = config.encoder.map_grid()?;
-    let batcher = VqaBatcher { side, classes: config.answers };
+    let batcher = VqaBatcher { side, classes: config.net.answers };
     let mut panels = Vec::new();
     let mut columns = 1;
     for index in 0..test.len().min(8) {

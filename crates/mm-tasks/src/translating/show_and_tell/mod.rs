@@ -24,18 +24,21 @@ use crate::runner::{Batcher, Context, Dataset, Learner, Loader, RunError, Scores
 /// The task.
 pub struct ShowAndTellTask;
 
+crate::runner::model_settings!(
+    /// The decoder's settings in the task's config; the feature width and the vocabulary come from the data.
+    decoder_settings: ShowAndTellConfig = ShowAndTellConfig::new(0, 0), from_data: ["d_image", "vocab_size"]
+);
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ShowAndTellTaskConfig {
     /// Data, tokenizer, encoder and decoding.
     pub captions: CaptionSettings,
-    /// Word-embedding width. Default 128.
-    pub d_embed: usize,
-    /// LSTM width. Default 256.
-    pub d_hidden: usize,
-    /// Dropout before the vocabulary layer. Default 0.2.
-    pub dropout: f64,
+    /// The decoder (`d_embed`, `d_hidden`, `dropout`, beside the task's settings in a file): defaults in
+    /// [`ShowAndTellConfig`].
+    #[serde(flatten, with = "decoder_settings")]
+    pub decoder: ShowAndTellConfig,
     /// The runner's settings. Defaults: 12 epochs, batch 64, lr 3e-3, the encoder frozen
     /// (`module_lr.encoder = 0`).
     pub train: TrainConfig,
@@ -45,7 +48,7 @@ impl Default for ShowAndTellTaskConfig {
     fn default() -> Self {
         let mut train = TrainConfig { epochs: 12, batch_size: 64, lr: 3e-3, ..TrainConfig::default() };
         train.module_lr.insert("encoder".into(), 0.0);
-        Self { captions: CaptionSettings::default(), d_embed: 128, d_hidden: 256, dropout: 0.2, train }
+        Self { captions: CaptionSettings::default(), decoder: decoder_settings::defaults(), train }
     }
 }
 
@@ -131,14 +134,10 @@ impl Task for ShowAndTellTask {
     }
 
     fn model(config: &ShowAndTellTaskConfig, device: &Device) -> Result<ShowAndTellCaptioner, RunError> {
-        crate::runner::check_dropout("show-and-tell: dropout", config.dropout)?;
+        crate::runner::check_dropout("show-and-tell: dropout", config.decoder.dropout)?;
         let (encoder, channels) = config.captions.encoder(device)?;
         let fine_tune = fine_tunes(&config.train.module_lr);
-        let decoder = ShowAndTellConfig::new(2 * channels, config.captions.vocab_size)
-            .with_d_embed(config.d_embed)
-            .with_d_hidden(config.d_hidden)
-            .with_dropout(config.dropout)
-            .init(device);
+        let decoder = ShowAndTellConfig { d_image: 2 * channels, vocab_size: config.captions.vocab_size, ..config.decoder.clone() }.init(device);
         Ok(ShowAndTellCaptioner { encoder: prepared_encoder(encoder, fine_tune), decoder, fine_tune })
     }
 

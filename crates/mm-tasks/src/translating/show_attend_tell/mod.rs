@@ -29,20 +29,21 @@ use crate::runner::{Batcher, Context, Dataset, Learner, Loader, RunError, Scores
 /// The task.
 pub struct ShowAttendTellTask;
 
+crate::runner::model_settings!(
+    /// The decoder's settings in the task's config; the annotation width and the vocabulary come from the data.
+    decoder_settings: ShowAttendTellConfig = ShowAttendTellConfig::new(0, 0), from_data: ["d_annotation", "vocab_size"]
+);
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct ShowAttendTellTaskConfig {
     /// Data, tokenizer, encoder and decoding.
     pub captions: CaptionSettings,
-    /// Word-embedding width. Default 128.
-    pub d_embed: usize,
-    /// LSTM width. Default 256.
-    pub d_hidden: usize,
-    /// Attention MLP width. Default 128.
-    pub d_attention: usize,
-    /// Dropout before the deep output layer. Default 0.2.
-    pub dropout: f64,
+    /// The decoder (`d_embed`, `d_hidden`, `d_attention`, `dropout`, beside the task's settings in a file):
+    /// defaults in [`ShowAttendTellConfig`].
+    #[serde(flatten, with = "decoder_settings")]
+    pub decoder: ShowAttendTellConfig,
     /// λ of the doubly stochastic regulariser. Default 1 (the paper's).
     pub doubly_stochastic: f64,
     /// Append each place's coordinates (its centre's x and y, from −1 to 1) to its annotation vector, so that
@@ -58,16 +59,7 @@ impl Default for ShowAttendTellTaskConfig {
     fn default() -> Self {
         let mut train = TrainConfig { epochs: 12, batch_size: 64, lr: 3e-3, ..TrainConfig::default() };
         train.module_lr.insert("encoder".into(), 0.0);
-        Self {
-            captions: CaptionSettings::default(),
-            d_embed: 128,
-            d_hidden: 256,
-            d_attention: 128,
-            dropout: 0.2,
-            doubly_stochastic: 1.0,
-            place_coordinates: false,
-            train,
-        }
+        Self { captions: CaptionSettings::default(), decoder: decoder_settings::defaults(), doubly_stochastic: 1.0, place_coordinates: false, train }
     }
 }
 
@@ -171,18 +163,14 @@ impl Task for ShowAttendTellTask {
     }
 
     fn model(config: &ShowAttendTellTaskConfig, device: &Device) -> Result<ShowAttendTellCaptioner, RunError> {
-        crate::runner::check_dropout("show-attend-tell: dropout", config.dropout)?;
+        crate::runner::check_dropout("show-attend-tell: dropout", config.decoder.dropout)?;
         if !(config.doubly_stochastic >= 0.0 && config.doubly_stochastic.is_finite()) {
             return Err(RunError::Config(format!("show-attend-tell: doubly_stochastic must be 0 or more, not {}", config.doubly_stochastic)));
         }
         let (encoder, channels) = config.captions.encoder(device)?;
         let fine_tune = fine_tunes(&config.train.module_lr);
-        let decoder = ShowAttendTellConfig::new(channels + if config.place_coordinates { 2 } else { 0 }, config.captions.vocab_size)
-            .with_d_embed(config.d_embed)
-            .with_d_hidden(config.d_hidden)
-            .with_d_attention(config.d_attention)
-            .with_dropout(config.dropout)
-            .init(device);
+        let d_annotation = channels + if config.place_coordinates { 2 } else { 0 };
+        let decoder = ShowAttendTellConfig { d_annotation, vocab_size: config.captions.vocab_size, ..config.decoder.clone() }.init(device);
         Ok(ShowAttendTellCaptioner {
             encoder: prepared_encoder(encoder, fine_tune),
             decoder,

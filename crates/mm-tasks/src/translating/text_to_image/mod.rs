@@ -19,7 +19,7 @@ use std::sync::Arc;
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Distribution, Tensor};
-use mm_generate::text_to_image::{GanVariant, TextToImageGan, TextToImageGanConfig, interpolated_texts};
+use mm_generate::text_to_image::{TextToImageGan, TextToImageGanConfig, interpolated_texts};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -36,9 +36,15 @@ use text_embedding::{TextEmbedding, embed_sentences, load_text_embedding};
 /// The task.
 pub struct TextToImage;
 
+crate::runner::model_settings!(
+    /// Both networks' settings in the task's config; the text embedding's width and the pictures' channels come
+    /// from the data.
+    gan_settings: TextToImageGanConfig = TextToImageGanConfig::new(0, 0), from_data: ["d_text", "channels"]
+);
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct TextToImageConfig {
     /// The captioned pictures. Default MNIST with text (the text encoder must have been trained on the same
     /// source).
@@ -50,19 +56,12 @@ pub struct TextToImageConfig {
     /// features FID and diversity are measured in: an mnist run for MNIST, a shapes run (the scene describer)
     /// for the shapes world. Default `runs/mnist/latest`.
     pub judge: PathBuf,
-    /// Which network of the ablation. Default GAN-INT-CLS.
-    pub variant: GanVariant,
-    /// Side of the pictures, a power of two: MNIST's 28 × 28 are centred on a black canvas of this side; shapes
-    /// scenes are drawn at it (the world's own pictures are 64). Default 32.
-    pub image_size: usize,
-    /// Width the text is compressed to in both networks. Default 128 (the paper's).
-    pub d_compressed: usize,
-    /// Noise dimensions. Default 100 (the paper's).
-    pub d_noise: usize,
-    /// The generator's ngf. Default 32 (the paper's 64 is for 64 × 64 colour pictures).
-    pub generator_width: usize,
-    /// The discriminator's ndf. Default 32.
-    pub discriminator_width: usize,
+    /// Both networks (`variant`, `image_size`, `d_compressed`, `d_noise`, `generator_width`,
+    /// `discriminator_width`, beside the task's settings in a file): defaults in [`TextToImageGanConfig`].
+    /// `image_size` is also the side of the data's pictures: MNIST's 28 × 28 are centred on a black canvas of this
+    /// side; shapes scenes are drawn at it (the world's own pictures are 64).
+    #[serde(flatten, with = "gan_settings")]
+    pub gan: TextToImageGanConfig,
     /// A training picture's text: the mean of this many of its group's training texts, drawn afresh each epoch
     /// (the paper averages a few captions of a picture; a shapes scene has one). Default 1.
     pub captions_averaged: usize,
@@ -85,12 +84,7 @@ impl Default for TextToImageConfig {
             source: CaptionSource::Mnist,
             text_encoder: PathBuf::from("runs/text-embedding/latest"),
             judge: PathBuf::from("runs/mnist/latest"),
-            variant: GanVariant::GanIntCls,
-            image_size: 32,
-            d_compressed: 128,
-            d_noise: 100,
-            generator_width: 32,
-            discriminator_width: 32,
+            gan: gan_settings::defaults(),
             captions_averaged: 1,
             validation: 5000,
             validation_samples: 100,
@@ -103,18 +97,12 @@ impl Default for TextToImageConfig {
 impl TextToImageConfig {
     /// Both networks' config, for text embeddings of width `d_text`.
     pub fn gan(&self, d_text: usize) -> TextToImageGanConfig {
-        TextToImageGanConfig::new(d_text, self.source.channels())
-            .with_image_size(self.image_size)
-            .with_d_compressed(self.d_compressed)
-            .with_d_noise(self.d_noise)
-            .with_generator_width(self.generator_width)
-            .with_discriminator_width(self.discriminator_width)
-            .with_variant(self.variant)
+        TextToImageGanConfig { d_text, channels: self.source.channels(), ..self.gan.clone() }
     }
 
     /// The width of the text encoder's embedding.
     pub fn d_text(&self) -> Result<usize, RunError> {
-        Ok(load_run_config::<TextEmbedding>(&self.text_encoder)?.d_text)
+        Ok(load_run_config::<TextEmbedding>(&self.text_encoder)?.text.d_text)
     }
 }
 
@@ -225,7 +213,7 @@ impl Task for TextToImage {
                 config.source
             )));
         }
-        let texts = config.source.texts(config.image_size as u32)?;
+        let texts = config.source.texts(config.gan.image_size as u32)?;
         let strings: Vec<&str> = texts.iter().map(|t| t.text.as_str()).collect();
         let embeddings = embed_sentences(&model, &tokenizer, &strings, encoder_config.max_len, &device)?;
         let table = CaptionEmbeddings::new(texts, embeddings);
@@ -235,25 +223,25 @@ impl Task for TextToImage {
     fn dataset(config: &TextToImageConfig, context: &Context, split: Split) -> Result<Arc<dyn Dataset<GanItem>>, RunError> {
         let texts = Arc::new(CaptionEmbeddings::load(context)?);
         let pictures = match &config.source {
-            CaptionSource::Mnist => GanPictures::Mnist { pictures: mnist_split(&context.root, config.validation, split)?, side: config.image_size },
+            CaptionSource::Mnist => GanPictures::Mnist { pictures: mnist_split(&context.root, config.validation, split)?, side: config.gan.image_size },
             CaptionSource::Shapes(scenes) => {
-                let (world, count) = scenes.scenes(split, config.image_size as u32)?;
-                GanPictures::Shapes { world, count, side: config.image_size as u32, held_out: split == Split::Test }
+                let (world, count) = scenes.scenes(split, config.gan.image_size as u32)?;
+                GanPictures::Shapes { world, count, side: config.gan.image_size as u32, held_out: split == Split::Test }
             }
         };
         Ok(Arc::new(GanItems { pictures, training: Arc::new(texts.training_rows()), texts }))
     }
 
     fn batcher(config: &TextToImageConfig) -> Arc<dyn Batcher<GanItem, GanBatch>> {
-        Arc::new(GanBatcher { channels: config.source.channels(), side: config.image_size })
+        Arc::new(GanBatcher { channels: config.source.channels(), side: config.gan.image_size })
     }
 
     fn model(config: &TextToImageConfig, device: &Device) -> Result<TextToImageModel, RunError> {
-        let too_small = config.source == CaptionSource::Mnist && config.image_size < 28;
+        let too_small = config.source == CaptionSource::Mnist && config.gan.image_size < 28;
         if too_small || config.captions_averaged == 0 || config.validation_samples == 0 || config.test_samples < 2 {
             return Err(RunError::Config(format!(
                 "text-to-image: image_size {} must hold MNIST's 28 × 28, captions_averaged {} and validation_samples {} be positive, test_samples {} at least 2",
-                config.image_size, config.captions_averaged, config.validation_samples, config.test_samples
+                config.gan.image_size, config.captions_averaged, config.validation_samples, config.test_samples
             )));
         }
         let gan = config.gan(config.d_text()?).init(device).map_err(|e| RunError::Config(format!("text-to-image: {e}")))?;

@@ -160,8 +160,8 @@ pub fn validation_scores(
     let digits: Vec<u8> = (0..10u8).flat_map(|d| std::iter::repeat_n(d, config.validation_samples)).collect();
     let rows: Vec<Vec<f32>> = digits.iter().map(|&d| texts.mean(d as i64, false)).collect();
     let judge = Judge::load(&config.judge, device)?;
-    let fake = judge.read(&generate_seeded(&model.gan.generator, &rows, 0, device), config.image_size);
-    let real = judge.read(&real_pictures(loader, device)?.pictures, config.image_size);
+    let fake = judge.read(&generate_seeded(&model.gan.generator, &rows, 0, device), config.gan.image_size);
+    let real = judge.read(&real_pictures(loader, device)?.pictures, config.gan.image_size);
     Ok(Scores::from([("fid".to_string(), statistics(&fake).frechet_distance(&statistics(&real))), ("consistency".to_string(), consistency(&fake, &digits))]))
 }
 
@@ -229,7 +229,7 @@ pub fn evaluate(
     let texts = CaptionEmbeddings::load(context)?;
     let judge = Judge::load(&config.judge, device)?;
     let generator = &model.gan.generator;
-    let side = config.image_size;
+    let side = config.gan.image_size;
     let real_test = real_pictures(loader, device)?;
     let real_digits: Vec<u8> = real_test.groups.iter().map(|&g| g as u8).collect();
     let real = judge.read(&real_test.pictures, side);

@@ -158,8 +158,8 @@ pub fn validation_scores(
 ) -> Result<Scores, RunError> {
     let judge = SceneJudge::load(&config.judge, objects_of(config), device)?;
     let scenes = scenes(loader, device)?;
-    let fake = judge.read(&generate_seeded(&model.gan.generator, &scenes.texts, 0, device), config.image_size)?;
-    let real = judge.read(&scenes.real, config.image_size)?;
+    let fake = judge.read(&generate_seeded(&model.gan.generator, &scenes.texts, 0, device), config.gan.image_size)?;
+    let real = judge.read(&scenes.real, config.gan.image_size)?;
     Ok(Scores::from([
         ("fid".to_string(), statistics(&fake).frechet_distance(&statistics(&real))),
         ("consistency".to_string(), agreement(&scenes.captions, &fake.objects).caption),
@@ -223,7 +223,7 @@ pub fn evaluate(
     device: &Device,
 ) -> Result<Scores, RunError> {
     let CaptionSource::Shapes(source) = &config.source else { return Err(RunError::Config("the shapes report reads shapes scenes".into())) };
-    let (side, generator) = (config.image_size, &model.gan.generator);
+    let (side, generator) = (config.gan.image_size, &model.gan.generator);
     let judge = SceneJudge::load(&config.judge, source.objects, device)?;
     let table = CaptionEmbeddings::load(context)?;
     let test = scenes(loader, device)?;

@@ -41,9 +41,15 @@ pub const REPORT_FILE: &str = "text_embedding.json";
 /// The task.
 pub struct TextEmbedding;
 
+crate::runner::model_settings!(
+    /// The caption encoder's settings in the task's config: all of them are settings (the vocabulary is the
+    /// embedding's rows, checked against the tokenizer's size).
+    text_settings: TextEncoderConfig = TextEncoderConfig::new(64), from_data: []
+);
+
 /// Its configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(default)]
 pub struct TextEmbeddingConfig {
     /// The captioned pictures. Default MNIST with text.
     pub source: CaptionSource,
@@ -52,16 +58,13 @@ pub struct TextEmbeddingConfig {
     pub image_encoder: PathBuf,
     /// The caption tokenizer, trained on the training captions. Default word-level.
     pub tokenizer: TokenizerConfig,
-    /// Rows of the word embedding (at least the tokenizer's size, checked). Default 64.
-    pub vocab_size: usize,
     /// Longest caption in tokens (start and end included). Default 16.
     pub max_len: usize,
-    /// Word-embedding width. Default 64.
-    pub d_embed: usize,
-    /// LSTM width. Default 128.
-    pub d_hidden: usize,
-    /// Width of the joint space, the text embedding the GAN reads. Default 128.
-    pub d_text: usize,
+    /// The caption encoder (`vocab_size`, the word embedding's rows, at least the tokenizer's size, checked;
+    /// `d_embed`, `d_hidden`, `d_text`, the joint space's width and the embedding the GAN reads; beside the
+    /// task's settings in a file): defaults in [`TextEncoderConfig`], its vocabulary 64.
+    #[serde(flatten, with = "text_settings")]
+    pub text: TextEncoderConfig,
     /// InfoNCE's temperature. Default 0.1.
     pub temperature: f32,
     /// MNIST: training pictures held out for validation (the mnist task's draw). Default 5,000.
@@ -76,11 +79,8 @@ impl Default for TextEmbeddingConfig {
             source: CaptionSource::Mnist,
             image_encoder: PathBuf::from("runs/mnist/latest"),
             tokenizer: TokenizerConfig { vocab_size: 64, ..TokenizerConfig::default() },
-            vocab_size: 64,
             max_len: 16,
-            d_embed: 64,
-            d_hidden: 128,
-            d_text: 128,
+            text: text_settings::defaults(),
             temperature: 0.1,
             validation: 5000,
             train: TrainConfig { epochs: 4, batch_size: 64, lr: 2e-3, ..TrainConfig::default() },
@@ -327,11 +327,11 @@ impl Task for TextEmbedding {
         let side = config.picture_shape()?[1] as u32;
         let texts = config.source.training_texts(side)?;
         let tokenizer = TextTokenizer::train(&config.tokenizer, texts.iter().map(String::as_str)).map_err(data_error)?;
-        if tokenizer.vocab_size() > config.vocab_size {
+        if tokenizer.vocab_size() > config.text.vocab_size {
             return Err(RunError::Config(format!(
                 "text-embedding: the tokenizer has {} tokens, more than vocab_size {}",
                 tokenizer.vocab_size(),
-                config.vocab_size
+                config.text.vocab_size
             )));
         }
         tokenizer.save(context.prepared().join(TOKENIZER_FILE)).map_err(data_error)
@@ -376,8 +376,8 @@ impl Task for TextEmbedding {
         };
         Ok(TextEmbeddingModel {
             image_encoder: encoder.freeze(),
-            image_head: LinearConfig::new(width, config.d_text).init(device),
-            text: TextEncoderConfig::new(config.vocab_size).with_d_embed(config.d_embed).with_d_hidden(config.d_hidden).with_d_text(config.d_text).init(device),
+            image_head: LinearConfig::new(width, config.text.d_text).init(device),
+            text: config.text.init(device),
             temperature: config.temperature,
         })
     }
@@ -402,7 +402,7 @@ impl Task for TextEmbedding {
         let tokenizer = load_tokenizer(&context.prepared())?;
         let held_out: Vec<_> = config.source.texts(config.picture_shape()?[1] as u32)?.into_iter().filter(|t| t.held_out).collect();
         let texts = embed_sentences(model, &tokenizer, &held_out.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), config.max_len, device)?.concat();
-        let width = config.d_text;
+        let width = config.text.d_text;
         let (mut pictures, mut groups) = (Vec::new(), Vec::new());
         for (_, batch) in loader.batches((0..loader.len()).collect(), config.train.batch_size, 0, None, device) {
             let batch = batch?;
