@@ -1,14 +1,19 @@
-//! `cargo xtask bench …`: mm timed beside the reference tools in the same run, with ratios.
+//! `cargo xtask bench …`: the flags of mm-benches' benches, each timed beside its reference in the same run;
+//! prints the table each returns.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
-use std::time::Instant;
+use std::process::ExitCode;
 
-use clap::Subcommand;
-use mm_audio::signal::{LogMel, LogMelConfig, Stft, StftConfig};
-use serde::Deserialize;
+use clap::{Args, Subcommand};
+use mm_benches::devices::{DevicesOptions, time_devices};
+use mm_benches::families::Family;
+use mm_benches::signal::{SIGNAL_INPUT, time_signal};
+use mm_benches::train_step::{TrainStepOptions, time_train_steps};
+use mm_benches::word2vec::{CORPUS, Word2vecOptions, compare_trainers};
+use mm_tasks::DeviceKind;
 
 use crate::Failure;
+use crate::word2vec::SkipGramArgs;
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -30,148 +35,115 @@ pub enum BenchCommand {
     },
     /// word2vec skip-gram on a corpus: mm against gensim and word2vec.c, same hyper-parameters and threads, one
     /// run; prints training speed, analogy accuracy and similarity correlations.
-    Word2vec(crate::bench_word2vec::BenchWord2vecArgs),
+    Word2vec(BenchWord2vecArgs),
     /// One training step of the mnist CNN (batch 64, AdamW) on flex against PyTorch, same run.
-    TrainStep(crate::bench_train::TrainStepArgs),
+    TrainStep(TrainStepArgs),
     /// Every model family's training step and inference batch on each mm device (flex, wgpu) beside PyTorch on
     /// the CPU (same threads) and CUDA (where present), plus the STFT, log-mel and word2vec, in one table.
-    Devices(crate::bench_devices::DevicesArgs),
+    Devices(DevicesArgs),
 }
 
-/// The thread count to give the references: `flag` when given, else flex's (rayon's pool: RAYON_NUM_THREADS,
-/// else every core).
-pub fn flex_threads(flag: Option<usize>) -> usize {
-    flag.unwrap_or_else(|| {
-        std::env::var("RAYON_NUM_THREADS").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-    })
+#[derive(Args)]
+pub struct BenchWord2vecArgs {
+    /// Corpus (default ../shared/data/text/corpus.txt.gz).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Folder with questions-words.txt, wordsim353.tsv and simlex999.txt (default: the corpus's folder).
+    #[arg(long)]
+    eval_dir: Option<PathBuf>,
+    /// Python with gensim (default: MM_PYTHON, else ~/.cache/mm/pyref, filled by pip when missing).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Train mm only.
+    #[arg(long)]
+    no_reference: bool,
+    /// Leave out word2vec.c (its source comes from the `word2vec` package on PyPI and is compiled with cc).
+    #[arg(long)]
+    no_c: bool,
+    #[command(flatten)]
+    hyper: SkipGramArgs,
 }
 
-/// Median wall time of `repeats` calls in milliseconds, after two warm-up calls.
-pub fn median_ms<T>(repeats: usize, mut call: impl FnMut() -> T) -> f64 {
-    for _ in 0..2 {
-        std::hint::black_box(call());
-    }
-    let mut times: Vec<f64> = (0..repeats.max(1))
-        .map(|_| {
-            let start = Instant::now();
-            std::hint::black_box(call());
-            start.elapsed().as_secs_f64() * 1000.0
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+#[derive(Args)]
+pub struct TrainStepArgs {
+    /// Examples per step.
+    #[arg(long, default_value_t = 64, value_parser = crate::flags::at_least_one)]
+    batch: usize,
+    /// Timed steps; the median is reported.
+    #[arg(long, default_value_t = 30, value_parser = crate::flags::at_least_one)]
+    repeats: usize,
+    /// Threads for PyTorch (flex uses rayon's pool: RAYON_NUM_THREADS, else every core).
+    #[arg(long, value_parser = crate::flags::threads)]
+    threads: Option<usize>,
+    /// Also time wgpu (a software Vulkan device here, whose timings mean nothing).
+    #[arg(long)]
+    wgpu: bool,
+    /// Python with torch (default: MM_PYTHON, else ~/.cache/mm/pyref).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Time mm only.
+    #[arg(long)]
+    no_reference: bool,
 }
 
-/// The signal references' times (ms) and versions, by tool.
-#[derive(Deserialize)]
-pub struct Reference {
-    /// STFT.
-    pub stft_ms: std::collections::BTreeMap<String, f64>,
-    /// Log-mel.
-    pub logmel_ms: std::collections::BTreeMap<String, f64>,
-    /// Versions.
-    pub versions: std::collections::BTreeMap<String, String>,
+#[derive(Args)]
+pub struct DevicesArgs {
+    /// Families to time, comma-separated (default: all): mnist-cnn, resnet, soundnet, captioner, gan, separator.
+    #[arg(long, value_delimiter = ',')]
+    families: Vec<Family>,
+    /// mm devices, comma-separated (default: flex, and wgpu when an adapter answers).
+    #[arg(long, value_delimiter = ',')]
+    devices: Vec<DeviceKind>,
+    /// Examples per batch for every family (default: each family's own, 64 or 16).
+    #[arg(long, value_parser = crate::flags::at_least_one)]
+    batch: Option<usize>,
+    /// Timed calls per measurement, after five warm-up calls; the median is reported.
+    #[arg(long, default_value_t = 10, value_parser = crate::flags::at_least_one)]
+    repeats: usize,
+    /// PyTorch's CPU threads and word2vec's (flex uses rayon's pool: RAYON_NUM_THREADS, else every core).
+    #[arg(long, value_parser = crate::flags::threads)]
+    threads: Option<usize>,
+    /// Python with torch (default: MM_PYTHON, else ~/.cache/mm/pyref).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Time mm only.
+    #[arg(long)]
+    no_reference: bool,
+    /// Leave out the STFT/log-mel and word2vec rows (word2vec trains on 17 M tokens, about a minute per trainer).
+    #[arg(long)]
+    models_only: bool,
+    /// Print the table as JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(command: BenchCommand) -> Result<ExitCode, Failure> {
     match command {
-        BenchCommand::Signal { input, repeats, python, no_reference } => signal(input, repeats, python, no_reference),
-        BenchCommand::Word2vec(args) => crate::bench_word2vec::run(args),
-        BenchCommand::TrainStep(args) => crate::bench_train::run(args),
-        BenchCommand::Devices(args) => crate::bench_devices::run(args),
-    }
-}
-
-/// The signal bench's input, when none is given.
-pub const SIGNAL_INPUT: &str = "../shared/bench/stft_signal.wav";
-
-/// mm's STFT and log-mel of `input` on one thread (median ms of `repeats` calls), and the references' when asked.
-pub struct SignalTimes {
-    /// The input as read.
-    pub audio: mm_audio::Audio,
-    /// mm's complex STFT, ms.
-    pub stft_ms: f64,
-    /// mm's log-mel, ms.
-    pub logmel_ms: f64,
-    /// The references' times and versions.
-    pub reference: Option<Reference>,
-}
-
-/// Times mm's STFT (n_fft 512, hop 128) and 80-band log-mel of `input`, and the references' unless `no_reference`.
-pub fn time_signal(input: &Path, repeats: usize, python: Option<PathBuf>, no_reference: bool) -> Result<SignalTimes, Failure> {
-    let audio = mm_audio::read_wav(input)?;
-    let mut stft = Stft::new(StftConfig::new(512).with_hop_length(128))?;
-    let mut config = LogMelConfig::new(audio.sample_rate, 512, 128, 80);
-    config.mel = config.mel.with_fmax(8000.0);
-    let mut log_mel = LogMel::new(config)?;
-    let stft_ms = median_ms(repeats, || stft.process(&audio.samples).map(|s| s.len()));
-    let logmel_ms = median_ms(repeats, || log_mel.process(&audio.samples).map(|s| s.len()));
-    let reference = if no_reference { None } else { Some(run_reference(input, repeats, python)?) };
-    Ok(SignalTimes { audio, stft_ms, logmel_ms, reference })
-}
-
-fn signal(input: Option<PathBuf>, repeats: usize, python: Option<PathBuf>, no_reference: bool) -> Result<ExitCode, Failure> {
-    let input = input.unwrap_or_else(|| SIGNAL_INPUT.into());
-    let SignalTimes { audio, stft_ms: mm_stft, logmel_ms: mm_logmel, reference } = time_signal(&input, repeats, python, no_reference)?;
-    println!(
-        "{:.1} s at {} Hz, n_fft 512, hop 128, periodic Hann, centred (reflect); log-mel 80 Slaney bands, fmax 8000, power 2; \
-         one thread; median of {repeats} calls, ms",
-        audio.duration_s(),
-        audio.sample_rate
-    );
-    println!();
-    println!("| library | STFT | log-mel | STFT: mm faster by | log-mel: mm faster by |");
-    println!("|---|---|---|---|---|");
-    println!("| mm {} | {mm_stft:.2} | {mm_logmel:.2} | — | — |", env!("CARGO_PKG_VERSION"));
-    if let Some(reference) = reference {
-        for (tool, version) in &reference.versions {
-            let (Some(s), Some(l)) = (reference.stft_ms.get(tool), reference.logmel_ms.get(tool)) else { continue };
-            println!("| {tool} {version} | {s:.2} | {l:.2} | {:.2}× | {:.2}× |", s / mm_stft, l / mm_logmel);
+        BenchCommand::Signal { input, repeats, python, no_reference } => {
+            let input = input.unwrap_or_else(|| SIGNAL_INPUT.into());
+            print!("{}", time_signal(&input, repeats, python, no_reference)?);
+        }
+        BenchCommand::Word2vec(args) => {
+            let corpus = args.corpus.unwrap_or_else(|| CORPUS.into());
+            let eval_dir = args.eval_dir.unwrap_or_else(|| corpus.parent().unwrap_or(Path::new(".")).to_path_buf());
+            let options =
+                Word2vecOptions { corpus, eval_dir, config: args.hyper.config(), python: args.python, no_reference: args.no_reference, no_c: args.no_c };
+            print!("{}", compare_trainers(options)?);
+        }
+        BenchCommand::TrainStep(args) => {
+            let TrainStepArgs { batch, repeats, threads, wgpu, python, no_reference } = args;
+            print!("{}", time_train_steps(TrainStepOptions { batch, repeats, threads, wgpu, python, no_reference, allocator: crate::ALLOCATOR })?);
+        }
+        BenchCommand::Devices(args) => {
+            let DevicesArgs { families, devices, batch, repeats, threads, python, no_reference, models_only, json } = args;
+            let options = DevicesOptions { families, devices, batch, repeats, threads, python, no_reference, models_only, allocator: crate::ALLOCATOR };
+            let table = time_devices(&options)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&table)?);
+            } else {
+                print!("{table}");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A Python that imports `modules`: `explicit`, else MM_PYTHON, else a virtual environment in ~/.cache/mm/pyref
-/// (created, and filled with `packages` by pip, when it cannot import them).
-pub fn python_with(explicit: Option<PathBuf>, modules: &str, packages: &[&str]) -> Result<PathBuf, Failure> {
-    if let Some(python) = explicit.or_else(|| std::env::var_os("MM_PYTHON").map(PathBuf::from)) {
-        return Ok(python);
-    }
-    let home = std::env::var_os("HOME").ok_or("HOME is not set: pass --python")?;
-    let venv = Path::new(&home).join(".cache/mm/pyref");
-    let python = venv.join("bin/python");
-    let ready = python.exists() && Command::new(&python).args(["-c", &format!("import {modules}")]).status()?.success();
-    if !ready {
-        eprintln!("installing {} with pip into {} (once) …", packages.join(", "), venv.display());
-        let status = Command::new("python3").arg("-m").arg("venv").arg(&venv).status()?;
-        if !status.success() {
-            return Err("python3 -m venv failed (apt-get install python3-venv?)".into());
-        }
-        if !Command::new(&python).args(["-m", "pip", "install", "--quiet"]).args(packages).status()?.success() {
-            return Err("pip install of the reference tools failed".into());
-        }
-    }
-    Ok(python)
-}
-
-fn run_reference(input: &Path, repeats: usize, python: Option<PathBuf>) -> Result<Reference, Failure> {
-    let packages = ["librosa==0.11.0", "scipy", "torch", "torchaudio", "soundfile"];
-    let python = python_with(python, "librosa, scipy, torch, torchaudio, soundfile", &packages)?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../benches/reference/signal_reference.py");
-    let output = Command::new(&python)
-        .arg(&script)
-        .arg(input)
-        .arg(repeats.to_string())
-        // One thread for numpy's BLAS and torch's pools, as for mm; and numpy's own OpenBLAS kernel selection.
-        .env("OMP_NUM_THREADS", "1")
-        .env("MKL_NUM_THREADS", "1")
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .env_remove("OPENBLAS_CORETYPE")
-        .env_remove("OPENBLAS_L2_SIZE")
-        .output()?;
-    if !output.status.success() {
-        return Err(format!("{} failed: {}", script.display(), String::from_utf8_lossy(&output.stderr)).into());
-    }
-    Ok(serde_json::from_slice(&output.stdout)?)
 }

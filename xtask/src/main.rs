@@ -2,9 +2,6 @@
 
 mod apply;
 mod bench;
-mod bench_devices;
-mod bench_train;
-mod bench_word2vec;
 mod data;
 mod device;
 mod shapes;
