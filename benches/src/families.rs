@@ -224,7 +224,7 @@ fn gan(batch: usize, device: &Device) -> Result<Workload, String> {
     let train_device = device.clone().autodiff();
     // The reference's widths (DCGAN's 64), pinned: the model's defaults are MNIST's.
     let config = TextToImageGanConfig::new(GAN_TEXT, 3).with_generator_width(64).with_discriminator_width(64);
-    let model = config.init(&train_device)?;
+    let model = config.init(&train_device).map_err(|e| e.to_string())?;
     let plain = model.valid();
     let adam = || AdamConfig::new().with_beta_1(0.5).init();
     let (mut discriminator_optimizer, mut generator_optimizer) = (adam(), adam());
@@ -263,7 +263,7 @@ const SEPARATOR_BINS: usize = 129;
 
 fn separator(batch: usize, device: &Device) -> Result<Workload, String> {
     let train_device = device.clone().autodiff();
-    let model = SeparatorConfig::new(SEPARATOR_BINS, Streams::AudioOnly { sources: 2 }).init(&train_device)?;
+    let model = SeparatorConfig::new(SEPARATOR_BINS, Streams::AudioOnly { sources: 2 }).init(&train_device).map_err(|e| e.to_string())?;
     let plain: Separator = model.valid();
     let mixture = normal([batch, 2, SEPARATOR_FRAMES, SEPARATOR_BINS], &train_device);
     let targets = normal([batch, 2, 2, SEPARATOR_FRAMES, SEPARATOR_BINS], &train_device);

@@ -77,7 +77,7 @@ fn configs_that_cannot_be_allocated_or_belong_to_another_task_are_refused_by_nam
         path.to_str().unwrap().to_string()
     };
     let huge_picture = write("huge.toml", "image_size = 100000\n");
-    refused(&xtask(&["train", "shapes", "--config", &huge_picture, "--runs", runs]), &["image_size 100000"]);
+    refused(&xtask(&["train", "shapes", "--config", &huge_picture, "--runs", runs]), &["image_size = 100000", "cannot be drawn"]);
     let huge_prefetch = write("prefetch.toml", "[train]\nprefetch = 1000000000000\n");
     refused(&xtask(&["train", "shapes", "--config", &huge_prefetch, "--runs", runs]), &["train.prefetch", "more than"]);
     assert!(!Path::new(runs).join("shapes/latest").exists(), "no failed start became the latest run");
@@ -142,5 +142,5 @@ fn commands_name_a_run_that_is_not_there() {
         refused(&xtask(command), &["no-such-run"]);
     }
     // The count is checked before anything is loaded.
-    refused(&xtask(&["generate", "the digit seven", "-n", "200000", "-o", out, "--run", run]), &["--count 200000"]);
+    refused(&xtask(&["generate", "the digit seven", "-n", "200000", "-o", out, "--run", run]), &["--count = 200000", "pictures at a time"]);
 }

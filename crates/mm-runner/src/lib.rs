@@ -96,16 +96,22 @@ pub enum RunError {
         /// What is wrong.
         problem: String,
     },
-    /// A setting cannot work (a task's own check, in its words).
-    #[error("{0}")]
-    Config(String),
-    /// A setting of the runner cannot work.
+    /// A setting cannot work with this value.
     #[error("{name} = {value}: {why}")]
     BadSetting {
         /// The setting, as a config file names it (`train.lr`).
         name: String,
         /// Its value.
         value: String,
+        /// Why it cannot work.
+        why: String,
+    },
+    /// A setting (or several together) cannot work, for a reason no single value shows: an encoder that leaves no
+    /// map of the pictures, test sets that need more digit sets than there are.
+    #[error("{name}: {why}")]
+    Setting {
+        /// The setting, as a config file names it (`source.held_out`), or the flag.
+        name: String,
         /// Why it cannot work.
         why: String,
     },
@@ -164,6 +170,9 @@ pub enum RunError {
     /// Loading mm's data failed: a data set, a decoder, a setting of the data.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A tensor's values could not be read back.
+    #[error("reading a tensor's values: {0}")]
+    Values(#[from] burn::tensor::DataError),
     /// An item of a data set could not be had.
     #[error(transparent)]
     Dataset(#[from] DatasetError),
@@ -184,6 +193,11 @@ impl RunError {
     /// A setting that cannot work: `name = value`, and why.
     pub fn bad_setting(name: impl Into<String>, value: impl std::fmt::Display, why: impl Into<String>) -> Self {
         Self::BadSetting { name: name.into(), value: value.to_string(), why: why.into() }
+    }
+
+    /// A setting that cannot work, for `why`.
+    pub fn setting(name: impl Into<String>, why: impl Into<String>) -> Self {
+        Self::Setting { name: name.into(), why: why.into() }
     }
 
     /// A `path` that is not what it should be.

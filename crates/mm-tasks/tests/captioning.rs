@@ -115,7 +115,7 @@ fn both_captioners_train_resume_evaluate_and_caption() {
     let narrow = ShowAndTellTaskConfig { captions: CaptionSettings { vocab_size: 10, ..settings(&encoder) }, train: train(1), ..Default::default() };
     assert!(matches!(
         train_task::<ShowAndTellTask>(&narrow, &root, &RunDir::create(dir.path(), "show-and-tell", 7).unwrap(), false, None),
-        Err(RunError::Config(_))
+        Err(RunError::BadSetting { name, .. }) if name == "captions.vocab_size"
     ));
     let mut reused = settings(&encoder);
     reused.source = CaptionSource::Shapes(SceneSplits { train_scenes: 8, valid_scenes: 8, test_scenes: 8, train_seed: 1, valid_seed: 2, test_seed: 1 });

@@ -126,7 +126,7 @@ fn a_start_that_fails_leaves_latest_on_the_last_good_run() {
     let broken = ShapesTaskConfig { image_size: 100_000, ..Default::default() };
     let run = RunDir::create(dir.path(), "shapes", 1).unwrap();
     let message = train_task::<Shapes>(&broken, &root, &run, false, None).unwrap_err().to_string();
-    assert!(message.contains("image_size 100000"), "{message}");
+    assert!(message.contains("image_size = 100000"), "{message}");
     assert_eq!(latest(dir.path(), "shapes"), good, "latest stays on the run that trained");
 }
 

@@ -113,7 +113,7 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
     unique.sort();
     unique.dedup();
     assert_eq!(unique.len(), 400);
-    assert!(matches!(generate_pairs(root, Split::Test, 5000, 4 * 331, 4, 5), Err(RunError::Config(_))));
+    assert!(matches!(generate_pairs(root, Split::Test, 5000, 4 * 331, 4, 5), Err(RunError::Setting { .. })));
     for group in pairs.sequences.chunks(4) {
         let mut sorted: Vec<Vec<u8>> = group
             .iter()
@@ -164,13 +164,13 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
     assert!(results[1].seen.order_accuracy < 0.4, "bag of words: {}", results[1].seen.order_accuracy);
     let bad = RecipeConfig { orders_per_group: 7, encoder_run: Some(encoder.into()), ..Default::default() };
     match train_task::<Recipe>(&bad, root, &RunDir::create(dir, "recipe", 1).unwrap(), false, None) {
-        Err(RunError::Config(message)) => assert!(message.contains("orders_per_group"), "{message}"),
+        Err(RunError::BadSetting { name, .. }) => assert_eq!(name, "orders_per_group"),
         other => panic!("expected a config error, got {:?}", other.map(|_| ())),
     }
     // Ten independent sets of 44 groups need 440 of the 220 seen digit sets: refused before training starts.
     let too_many = RecipeConfig { test_sets: 10, encoder_run: Some(encoder.into()), ..Default::default() };
     match train_task::<Recipe>(&too_many, root, &RunDir::create(dir, "recipe", 2).unwrap(), false, None) {
-        Err(RunError::Config(message)) => assert!(message.contains("test_sets"), "{message}"),
+        Err(RunError::Setting { name, why }) => assert!(name.contains("test_sets"), "{name}: {why}"),
         other => panic!("expected a config error, got {:?}", other.map(|_| ())),
     }
 }
@@ -207,7 +207,7 @@ fn recipe_protocol(root: &DataRoot) {
         }
     }
     assert!(
-        matches!(generate_test_sets(root, TestDigitSets::HeldOut, 6, 88, 4, 7), Err(RunError::Config(_))),
+        matches!(generate_test_sets(root, TestDigitSets::HeldOut, 6, 88, 4, 7), Err(RunError::Setting { .. })),
         "110 held-out digit sets fill five sets of 22 groups, not six"
     );
 }
@@ -238,10 +238,14 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) -> PathBuf {
     assert_eq!((report.majority_fsdd, report.majority_esc10), (0.1, 0.1), "both are balanced");
     assert!(run.path().join("soundnet.json").exists() && run.path().join("probes.png").exists());
     let cold = SoundNetConfig { temperature: 0.0, ..config.clone() };
-    assert!(matches!(train_task::<SoundNet>(&cold, root, &RunDir::create(dir, "soundnet", 2).unwrap(), false, None), Err(RunError::Config(_))));
+    assert!(
+        matches!(train_task::<SoundNet>(&cold, root, &RunDir::create(dir, "soundnet", 2).unwrap(), false, None), Err(RunError::BadSetting { name, .. }) if name == "temperature")
+    );
     let overlapping = DigitPairing { scenes: vec![SceneGroup { name: "all".into(), digits: (0..10).collect() }], ..pairing };
     let overlapping = SoundNetConfig { pairing: Pairing::ByDigit(overlapping), ..config };
-    assert!(matches!(train_task::<SoundNet>(&overlapping, root, &RunDir::create(dir, "soundnet", 1).unwrap(), false, None), Err(RunError::Config(_))));
+    assert!(
+        matches!(train_task::<SoundNet>(&overlapping, root, &RunDir::create(dir, "soundnet", 1).unwrap(), false, None), Err(RunError::Setting { name, .. }) if name == "pairing")
+    );
     run.path().to_path_buf()
 }
 

@@ -25,7 +25,7 @@ fn fsdd_new_speakers_split_by_speaker() {
     for bad in
         [FsddProtocol::NewSpeakers { test: "nobody".into(), valid: "jackson".into() }, FsddProtocol::NewSpeakers { test: "theo".into(), valid: "theo".into() }]
     {
-        assert!(matches!(bad.recordings(&root, 270, Split::Test), Err(RunError::Config(_))));
+        assert!(matches!(bad.recordings(&root, 270, Split::Test), Err(RunError::BadSetting { .. })));
     }
     // The official split: 300 test takes of all six speakers, 2,430 + 270 of the others.
     let official = |split| FsddProtocol::Official.recordings(&root, 270, split).unwrap().len();

@@ -109,7 +109,7 @@ fn text_to_image_trains_resumes_reports_and_draws() {
     assert_eq!(saved.shape(), &[5, 1, 32, 32]);
     assert!(image::open(&grid).is_ok());
     assert!(pictures_of_text(whole.path(), "  ", 1, 0, &device).unwrap_err().to_string().contains("empty"));
-    assert!(pictures_of_text(whole.path(), "seven", 200_000, 0, &device).unwrap_err().to_string().contains("--count 200000"));
+    assert!(pictures_of_text(whole.path(), "seven", 200_000, 0, &device).unwrap_err().to_string().contains("--count = 200000"));
     // Many pictures: the grid is capped, the .npy keeps every one (and a grid without an extension is a PNG).
     let many = vec![0.5f32; 300 * 8 * 8];
     let bare = dir.path().join("many");

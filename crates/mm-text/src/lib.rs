@@ -1,7 +1,8 @@
 //! # mm-text
 //!
 //! Text for mm: streaming corpora (plain or gzipped), word-vector evaluation sets, and — as the catalogue grows —
-//! vocabularies, tokenizers, word2vec and the LSTM cell the text and sequence models of mm share.
+//! vocabularies, tokenizers, word2vec, and the LSTM cell and LSTM text encoder the text and sequence models of mm
+//! share.
 //!
 //! ```no_run
 //! let corpus = mm_text::Corpus::open("data/text/corpus.txt.gz")?;
@@ -15,6 +16,7 @@ mod error;
 pub mod eval_sets;
 pub mod evaluate;
 pub mod lstm_cell;
+pub mod text_encoder;
 pub mod tokenizer;
 pub mod vectors;
 pub mod vocab;

@@ -14,7 +14,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor};
 
-use super::generator::{DCGAN_INIT, LEAK, doublings};
+use super::generator::{DCGAN_INIT, LEAK, SizeError, doublings};
 
 /// The discriminator's sizes.
 #[derive(Config, Debug)]
@@ -36,10 +36,10 @@ pub struct DiscriminatorConfig {
 
 impl DiscriminatorConfig {
     /// A freshly initialised discriminator (an error names a size that cannot work).
-    pub fn init(&self, device: &Device) -> Result<Discriminator, String> {
+    pub fn init(&self, device: &Device) -> Result<Discriminator, SizeError> {
         let downs = doublings(self.image_size)?;
-        if self.width == 0 || self.d_compressed == 0 {
-            return Err(format!("discriminator: width {} and d_compressed {} must be positive", self.width, self.d_compressed));
+        if let Some((setting, value)) = [("width", self.width), ("d_compressed", self.d_compressed)].into_iter().find(|(_, v)| *v == 0) {
+            return Err(SizeError { setting, value, why: "must be positive" });
         }
         let down = |from: usize, to: usize| {
             Conv2dConfig::new([from, to], [4, 4]).with_stride([2, 2]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).with_initializer(DCGAN_INIT)

@@ -14,10 +14,22 @@ pub(crate) const DCGAN_INIT: Initializer = Initializer::Normal { mean: 0.0, std:
 /// The slope of the leaky ReLUs.
 pub(crate) const LEAK: f64 = 0.2;
 
+/// A size a network of the GAN cannot be built with: the config's field, its value, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting} = {value}: {why}")]
+pub struct SizeError {
+    /// The config's field.
+    pub setting: &'static str,
+    /// Its value.
+    pub value: usize,
+    /// Why it cannot work.
+    pub why: &'static str,
+}
+
 /// The number of doublings from a 4 × 4 map to `image_size`, or the problem with it.
-pub(crate) fn doublings(image_size: usize) -> Result<usize, String> {
+pub(crate) fn doublings(image_size: usize) -> Result<usize, SizeError> {
     if image_size < 8 || !image_size.is_power_of_two() {
-        return Err(format!("image_size {image_size}: the DCGAN stacks need a power of two, 8 or more"));
+        return Err(SizeError { setting: "image_size", value: image_size, why: "the DCGAN stacks need a power of two, 8 or more" });
     }
     Ok(image_size.trailing_zeros() as usize - 2)
 }
@@ -46,10 +58,12 @@ pub struct GeneratorConfig {
 
 impl GeneratorConfig {
     /// A freshly initialised generator (an error names a size that cannot work).
-    pub fn init(&self, device: &Device) -> Result<Generator, String> {
+    pub fn init(&self, device: &Device) -> Result<Generator, SizeError> {
         let ups = doublings(self.image_size)?;
-        if self.width == 0 || self.d_noise == 0 || self.d_compressed == 0 {
-            return Err(format!("generator: width {}, d_noise {} and d_compressed {} must be positive", self.width, self.d_noise, self.d_compressed));
+        if let Some((setting, value)) =
+            [("width", self.width), ("d_noise", self.d_noise), ("d_compressed", self.d_compressed)].into_iter().find(|(_, v)| *v == 0)
+        {
+            return Err(SizeError { setting, value, why: "must be positive" });
         }
         let up = |from: usize, to: usize| ConvTranspose2dConfig::new([from, to], [4, 4]).with_stride([2, 2]).with_padding([1, 1]).with_initializer(DCGAN_INIT);
         let start_channels = self.width << (ups - 1);
@@ -135,6 +149,6 @@ mod tests {
             let (low, high): (f32, f32) = (pictures.clone().min().into_scalar(), pictures.max().into_scalar());
             assert!((-1.0..=1.0).contains(&low) && (-1.0..=1.0).contains(&high));
         }
-        assert!(GeneratorConfig::new(10, 1).with_image_size(28).init(&device).unwrap_err().contains("28"));
+        assert!(GeneratorConfig::new(10, 1).with_image_size(28).init(&device).unwrap_err().to_string().contains("image_size = 28"));
     }
 }

@@ -13,7 +13,6 @@
 
 pub mod discriminator;
 pub mod generator;
-pub mod text_encoder;
 
 use burn::config::Config;
 use burn::module::Module;
@@ -22,8 +21,7 @@ use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use discriminator::{Discriminator, DiscriminatorConfig};
-pub use generator::{Generator, GeneratorConfig};
-pub use text_encoder::{TextEncoder, TextEncoderConfig};
+pub use generator::{Generator, GeneratorConfig, SizeError};
 
 /// The four networks of the paper's ablation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -93,19 +91,22 @@ pub struct TextToImageGanConfig {
 }
 
 impl TextToImageGanConfig {
-    /// Both networks, freshly initialised.
-    pub fn init(&self, device: &Device) -> Result<TextToImageGan, String> {
+    /// Both networks, freshly initialised (an error names this config's field that cannot work).
+    pub fn init(&self, device: &Device) -> Result<TextToImageGan, SizeError> {
+        let named = |width: &'static str| move |e: SizeError| SizeError { setting: if e.setting == "width" { width } else { e.setting }, ..e };
         let generator = GeneratorConfig::new(self.d_text, self.channels)
             .with_image_size(self.image_size)
             .with_d_compressed(self.d_compressed)
             .with_d_noise(self.d_noise)
             .with_width(self.generator_width)
-            .init(device)?;
+            .init(device)
+            .map_err(named("generator_width"))?;
         let discriminator = DiscriminatorConfig::new(self.d_text, self.channels)
             .with_image_size(self.image_size)
             .with_d_compressed(self.d_compressed)
             .with_width(self.discriminator_width)
-            .init(device)?;
+            .init(device)
+            .map_err(named("discriminator_width"))?;
         Ok(TextToImageGan { generator, discriminator, variant: self.variant })
     }
 }

@@ -84,7 +84,7 @@ impl Task for Esc10Sounds {
     /// The clips' features, computed when the split is opened.
     fn dataset(config: &Esc10Config, context: &Context, split: Split) -> Result<Arc<dyn Dataset<ClassItem>>, RunError> {
         if !(1..=5).contains(&config.fold) {
-            return Err(RunError::Config(format!("esc10: fold must be 1 to 5, not {}", config.fold)));
+            return Err(RunError::bad_setting("fold", config.fold, "must be 1 to 5"));
         }
         let esc10 = Esc10::open(context.root.dataset(crate::data::Dataset::Esc10).map_err(data_error)?).map_err(data_error)?;
         let valid = validation_fold(config.fold);

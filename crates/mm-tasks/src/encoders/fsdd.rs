@@ -87,11 +87,11 @@ impl FsddProtocol {
         let speakers = fsdd.speakers();
         for name in [test, valid] {
             if !speakers.contains(&name.as_str()) {
-                return Err(RunError::Config(format!("fsdd: protocol: no speaker {name:?} (FSDD has {})", speakers.join(", "))));
+                return Err(RunError::bad_setting("protocol", format!("{name:?}"), format!("FSDD has no such speaker (it has {})", speakers.join(", "))));
             }
         }
         if test == valid {
-            return Err(RunError::Config(format!("fsdd: protocol: {test:?} cannot both test and validate")));
+            return Err(RunError::bad_setting("protocol", format!("{test:?}"), "a speaker cannot both test and validate"));
         }
         let wanted = |speaker: &str| match split {
             Split::Test => speaker == test,
@@ -110,7 +110,7 @@ pub fn fsdd_recordings(root: &DataRoot, validation: usize, split: Split) -> Resu
     }
     let train: Vec<FsddRecording> = fsdd.split(FsddSplit::Train).cloned().collect();
     if validation == 0 || validation >= train.len() {
-        return Err(RunError::Config(format!("fsdd: validation must be between 1 and {} recordings, not {validation}", train.len().saturating_sub(1))));
+        return Err(RunError::bad_setting("validation", validation, format!("must be between 1 and {} recordings", train.len().saturating_sub(1))));
     }
     Ok(carve_part(train.len(), validation, VALIDATION_SEED, split).into_iter().map(|i| train[i].clone()).collect())
 }

@@ -108,7 +108,7 @@ pub fn mnist_split(root: &DataRoot, validation: usize, split: Split) -> Result<M
             let all = MnistItems::open(root, MnistPart::Train, None)?;
             let n = all.indices.len();
             if validation == 0 || validation >= n {
-                return Err(RunError::Config(format!("mnist: validation must be between 1 and {} pictures, not {validation}", n - 1)));
+                return Err(RunError::bad_setting("validation", validation, format!("must be between 1 and {} pictures", n - 1)));
             }
             Ok(MnistItems { indices: carve_part(n, validation, VALIDATION_SEED, split), ..all })
         }
@@ -131,7 +131,7 @@ impl Task for Mnist {
 
     fn dataset(config: &MnistConfig, context: &Context, split: Split) -> Result<Arc<dyn Dataset<ClassItem>>, RunError> {
         if config.exclude_digits.iter().any(|&d| d > 9) || config.exclude_digits.len() > 8 {
-            return Err(RunError::Config(format!("mnist: exclude_digits {:?} must be at most 8 digits 0–9", config.exclude_digits)));
+            return Err(RunError::bad_setting("exclude_digits", format!("{:?}", config.exclude_digits), "must be at most 8 digits 0–9"));
         }
         let mut items = mnist_split(&context.root, config.validation, split)?;
         if !config.exclude_digits.is_empty() {
@@ -148,7 +148,7 @@ impl Task for Mnist {
     fn model(config: &MnistConfig, device: &Device) -> Result<ImageClassifier, RunError> {
         crate::runner::check_dropout("mnist: dropout", config.dropout)?;
         if let Some(problem) = config.encoder.problem([1, 28, 28]) {
-            return Err(RunError::Config(format!("mnist: encoder: {problem}")));
+            return Err(RunError::setting("encoder", problem));
         }
         Ok(ImageClassifierConfig::new(config.encoder.clone(), [1, 28, 28], 10).with_pooling(Pooling::Average).with_dropout(config.dropout).init(device))
     }

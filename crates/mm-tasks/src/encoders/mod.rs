@@ -25,7 +25,7 @@ mod tests {
 
     fn config_error<T: Task>(config: &T::Config) -> String {
         match T::model(config, &Device::flex()) {
-            Err(error @ (RunError::Config(_) | RunError::BadSetting { .. })) => error.to_string(),
+            Err(error @ (RunError::Setting { .. } | RunError::BadSetting { .. })) => error.to_string(),
             Err(other) => panic!("not a config error: {other}"),
             Ok(_) => panic!("{} built a model from an impossible config", T::NAME),
         }
@@ -40,10 +40,10 @@ mod tests {
         assert!(config_error::<mnist::Mnist>(&deep).contains("5 stages"));
         let mut grey = shapes::ShapesTaskConfig::default();
         grey.encoder.channels_in = 1;
-        assert!(config_error::<shapes::Shapes>(&grey).contains("shapes: encoder: channels_in is 1"));
+        assert!(config_error::<shapes::Shapes>(&grey).contains("encoder: channels_in is 1"));
         let mut fsdd = fsdd::FsddConfig::default();
         fsdd.model.log_mel_cnn.stages = vec![8; 7];
-        assert!(config_error::<fsdd::FsddDigits>(&fsdd).contains("fsdd: model.log_mel_cnn: 7 stages"));
+        assert!(config_error::<fsdd::FsddDigits>(&fsdd).contains("model.log_mel_cnn: 7 stages"));
         let mut esc = esc10::Esc10Config::default();
         esc.model.dropout = -0.5;
         assert!(config_error::<esc10::Esc10Sounds>(&esc).contains("esc10: model.dropout"));

@@ -62,7 +62,7 @@ impl PretrainedImageEncoder {
             }
             PretrainedImageEncoder::Torchvision { architecture, weights, .. } => {
                 let mut net = TorchvisionConfig::new(*architecture).init(device);
-                load_weights(&mut net, weights).map_err(|e| RunError::Config(format!("encoder.weights: {e}")))?;
+                load_weights(&mut net, weights).map_err(crate::data_error)?;
                 Ok((ImageEncoder::Torchvision(net), architecture.map_channels()))
             }
         }
@@ -104,7 +104,7 @@ impl PretrainedImageEncoder {
         match self {
             PretrainedImageEncoder::Shapes { run } => Ok(load_run_config::<Shapes>(run)?.image_size as usize),
             PretrainedImageEncoder::Torchvision { architecture, side, .. } => match architecture.map_side(*side) {
-                0 => Err(RunError::Config(format!("encoder.side: {architecture} leaves no map of {side} × {side} pictures (use 32 or more)"))),
+                0 => Err(RunError::bad_setting("encoder.side", side, format!("{architecture} leaves no map of pictures this small (use 32 or more)"))),
                 _ => Ok(*side),
             },
         }

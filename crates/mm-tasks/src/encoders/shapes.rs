@@ -248,7 +248,7 @@ impl ShapesTaskConfig {
     /// The scenes of a split (and a check of the settings).
     pub fn items(&self, split: Split) -> Result<ShapesItems, RunError> {
         if !(16..=MAX_IMAGE_SIZE).contains(&self.image_size) {
-            return Err(RunError::Config(format!("shapes: image_size {} cannot be drawn (16 to {MAX_IMAGE_SIZE} pixels a side)", self.image_size)));
+            return Err(RunError::bad_setting("image_size", self.image_size, format!("cannot be drawn (16 to {MAX_IMAGE_SIZE} pixels a side)")));
         }
         let splits = SceneSplits {
             train_scenes: self.train_scenes,
@@ -289,7 +289,7 @@ impl Task for Shapes {
     fn model(config: &ShapesTaskConfig, device: &Device) -> Result<SceneDescriber, RunError> {
         let side = config.image_size as usize;
         if let Some(problem) = config.encoder.problem([3, side, side]) {
-            return Err(RunError::Config(format!("shapes: encoder: {problem}")));
+            return Err(RunError::setting("encoder", problem));
         }
         Ok(SceneDescriberConfig::new(config.encoder.clone(), config.image_size as usize).init(device))
     }

@@ -63,7 +63,7 @@ impl SoundFeatures {
 
     /// The planned log-mel of these settings, after [`Self::check`]'s checks.
     fn log_mel(&self) -> Result<LogMel, RunError> {
-        let problem = |p: String| RunError::Config(format!("features: {p}"));
+        let problem = |p: String| RunError::setting("features", p);
         mm_audio::check_sample_rate(self.sample_rate, "sample_rate").map_err(|e| problem(e.to_string()))?;
         if !(self.seconds > 0.0 && self.seconds <= Self::MAX_SECONDS) {
             return Err(problem(format!("seconds must be in (0, {}], got {}", Self::MAX_SECONDS, self.seconds)));
@@ -219,10 +219,10 @@ impl SoundModelConfig {
     pub fn check(&self, task: &str, shape: [usize; 2]) -> Result<(), RunError> {
         crate::runner::check_dropout(&format!("{task}: model.dropout"), self.dropout)?;
         let problem = match self.input {
-            SoundInput::LogMel => self.log_mel_cnn.problem(shape).map(|p| format!("model.log_mel_cnn: {p}")),
-            SoundInput::Waveform => self.waveform_cnn.layers.is_empty().then(|| "model.waveform_cnn: no layers".to_string()),
+            SoundInput::LogMel => self.log_mel_cnn.problem(shape).map(|p| ("model.log_mel_cnn", p)),
+            SoundInput::Waveform => self.waveform_cnn.layers.is_empty().then(|| ("model.waveform_cnn", "no layers".to_string())),
         };
-        problem.map_or(Ok(()), |p| Err(RunError::Config(format!("{task}: {p}"))))
+        problem.map_or(Ok(()), |(name, why)| Err(RunError::setting(name, why)))
     }
 
     /// The classifier of `shape` examples into `classes` these settings describe.

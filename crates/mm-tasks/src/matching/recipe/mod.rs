@@ -98,13 +98,17 @@ impl RecipeConfig {
     fn check(&self) -> Result<(), RunError> {
         let groups_fit = |n: usize| n > 0 && n.is_multiple_of(self.orders_per_group);
         if !(2..=6).contains(&self.orders_per_group) || ![self.test_pairs, self.held_out_test_pairs, self.valid_pairs].into_iter().all(groups_fit) {
-            return Err(RunError::Config(format!(
-                "recipe: orders_per_group must be 2–6 (three different digits have six orders) and divide valid_pairs, test_pairs and held_out_test_pairs ({}, {}, {} / {})",
-                self.valid_pairs, self.test_pairs, self.held_out_test_pairs, self.orders_per_group
-            )));
+            return Err(RunError::bad_setting(
+                "orders_per_group",
+                self.orders_per_group,
+                format!(
+                    "must be 2–6 (three different digits have six orders) and divide valid_pairs, test_pairs and held_out_test_pairs ({}, {}, {})",
+                    self.valid_pairs, self.test_pairs, self.held_out_test_pairs
+                ),
+            ));
         }
         if self.train_pairs == 0 || self.test_sets == 0 {
-            return Err(RunError::Config("recipe: train_pairs and test_sets must be positive".into()));
+            return Err(RunError::setting("train_pairs, test_sets", "must be positive"));
         }
         // Checked before training, not when the test sets are drawn at the end: independent sets and unique
         // validation groups need that many different digit sets.
@@ -116,9 +120,10 @@ impl RecipeConfig {
             ("valid_pairs", groups(self.valid_pairs), seen),
         ] {
             if needed > available {
-                return Err(RunError::Config(format!(
-                    "recipe: {what} need {needed} groups of different digits, but there are {available} such digit sets; lower them"
-                )));
+                return Err(RunError::setting(
+                    what,
+                    format!("need {needed} groups of different digits, but there are {available} such digit sets; lower them"),
+                ));
             }
         }
         Ok(())
@@ -178,11 +183,14 @@ pub(crate) fn picture_rows(config: &RecipeConfig, pairs: &RecipePairs, device: &
     let features = encode_images(&classifier.encoder, &pairs.pictures, [1, 28, 28 * SLOTS], MapReadout::Columns, device);
     let dim = features.len() / pairs.texts.len().max(1);
     if dim != picture_features(&encoder_config) {
-        return Err(RunError::Config(format!(
-            "recipe: the encoder of {} reads a picture into {dim} values, not the {} of an encoder whose stages each halve the width",
-            config.encoder_run().display(),
-            picture_features(&encoder_config)
-        )));
+        return Err(RunError::setting(
+            "encoder_run",
+            format!(
+                "the encoder of {} reads a picture into {dim} values, not the {} of an encoder whose stages each halve the width",
+                config.encoder_run().display(),
+                picture_features(&encoder_config)
+            ),
+        ));
     }
     Ok(features)
 }

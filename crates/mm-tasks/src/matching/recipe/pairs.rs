@@ -139,11 +139,14 @@ pub fn generate_test_sets(
     let mut pool = digit_sets.pool();
     let groups = pairs.div_ceil(orders_per_group.max(1));
     if groups * count > pool.len() {
-        return Err(RunError::Config(format!(
-            "recipe: {count} independent test sets of {groups} groups need {} digit sets, but the {digit_sets:?} family has {} (lower test_sets or test_pairs)",
-            groups * count,
-            pool.len()
-        )));
+        return Err(RunError::setting(
+            "test_sets, test_pairs",
+            format!(
+                "{count} independent test sets of {groups} groups need {} digit sets, but the {digit_sets:?} family has {}; lower them",
+                groups * count,
+                pool.len()
+            ),
+        ));
     }
     let dir = root.dataset(Dataset::Mnist).map_err(data_error)?;
     let images = read_mnist(&dir, MnistPart::Test).map_err(data_error)?;
@@ -162,8 +165,9 @@ pub fn generate_test_sets(
             sequences.extend(reorderings(&first, orders_per_group, &mut rng));
         }
         sequences.truncate(pairs);
-        let pick =
-            |d: u8, _: &mut ChaCha8Rng| unused[d as usize].pop().ok_or_else(|| RunError::Config(format!("recipe: MNIST's test pictures of {d} are used up")));
+        let pick = |d: u8, _: &mut ChaCha8Rng| {
+            unused[d as usize].pop().ok_or_else(|| RunError::setting("test_sets, test_pairs", format!("MNIST's test pictures of {d} are used up")))
+        };
         sets.push(assemble(sequences, &images, pick, &mut rng)?);
     }
     Ok(sets)
@@ -198,7 +202,7 @@ pub fn generate_pairs(root: &DataRoot, source: Split, validation: usize, pairs: 
     let groups = pairs.div_ceil(orders_per_group.max(1));
     let shared = digit_sets().len() - HELD_OUT_SETS;
     if source == Split::Valid && groups > shared {
-        return Err(RunError::Config(format!("recipe: {groups} validation groups, but only {shared} digit sets are not held out")));
+        return Err(RunError::setting("valid_pairs", format!("{groups} validation groups, but only {shared} digit sets are not held out")));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sequences = Vec::with_capacity(pairs);

@@ -63,13 +63,13 @@ impl DigitPairing {
         for (s, group) in self.scenes.iter().enumerate() {
             for &d in &group.digits {
                 if d > 9 || scene[d as usize] != u32::MAX {
-                    return Err(RunError::Config(format!("soundnet: scenes must share out the digits 0–9, each once ({d} in {:?})", group.name)));
+                    return Err(RunError::setting("pairing", format!("the scenes must share out the digits 0–9, each once ({d} in {:?})", group.name)));
                 }
                 scene[d as usize] = s as u32;
             }
         }
         if scene.contains(&u32::MAX) || self.scenes.len() < 2 {
-            return Err(RunError::Config("soundnet: scenes must cover every digit 0–9 in two groups or more".into()));
+            return Err(RunError::setting("pairing", "the scenes must cover every digit 0–9 in two groups or more"));
         }
         Ok(scene)
     }

@@ -122,7 +122,7 @@ impl SoundNetConfig {
     /// The teacher's classes, after a check of the settings.
     fn classes(&self) -> Result<(usize, usize), RunError> {
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(RunError::Config(format!("soundnet: temperature must be positive and finite, not {}", self.temperature)));
+            return Err(RunError::bad_setting("temperature", self.temperature, "must be positive and finite"));
         }
         self.pairing.classes()
     }
@@ -243,7 +243,7 @@ impl Task for SoundNet {
         config.features.check()?;
         let (objects, scenes) = config.classes()?;
         if config.cnn.layers.is_empty() {
-            return Err(RunError::Config("soundnet: cnn: no layers".into()));
+            return Err(RunError::setting("cnn.layers", "none: the student needs at least one"));
         }
         let student = SoundNetStudentConfig::new(config.cnn.clone(), objects, scenes).init(device);
         Ok(SoundNetLearner { student, temperature: config.temperature })

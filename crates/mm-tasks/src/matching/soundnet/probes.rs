@@ -206,14 +206,14 @@ fn student_scores(config: &super::SoundNetConfig, context: &Context, learner: &s
     let train = SoundNet::dataset(config, context, Split::Train)?;
     let mut counts: Vec<f32> = Vec::new();
     for i in 0..train.len() {
-        let item = train.get(i).map_err(|e| RunError::Config(format!("soundnet: training pair {i}: {e}")))?;
+        let item = train.get(i)?;
         counts.resize(item.right.len(), 0.0);
         counts.iter_mut().zip(&item.right).for_each(|(c, r)| *c += r);
     }
     let answer = argmax(&counts);
     let mut right = 0.0;
     for i in 0..test.len() {
-        right += test.get(i).map_err(|e| RunError::Config(format!("soundnet: test pair {i}: {e}")))?.right[answer] as f64;
+        right += test.get(i)?.right[answer] as f64;
     }
     Ok((accuracy, right / test.len().max(1) as f64))
 }

@@ -140,7 +140,7 @@ impl SceneTeacher {
 fn pictures(scenes: &ShapesItems, count: usize) -> Result<Vec<f32>, RunError> {
     let mut out = Vec::new();
     for i in 0..count {
-        out.extend(scenes.get(i).map_err(|e| RunError::Config(format!("soundnet: shapes scene {i}: {e}")))?.input);
+        out.extend(scenes.get(i)?.input);
     }
     Ok(out)
 }

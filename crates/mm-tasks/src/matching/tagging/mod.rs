@@ -187,10 +187,10 @@ impl TaggingConfig {
 
     fn check(&self) -> Result<(), RunError> {
         if self.held_out.iter().any(|&d| d > 9) || (self.world == TagWorld::Shapes && !self.held_out.is_empty()) {
-            return Err(RunError::Config(format!("tagging: held_out {:?} must be MNIST digits 0–9 (world mnist)", self.held_out)));
+            return Err(RunError::bad_setting("held_out", format!("{:?}", self.held_out), "must be MNIST digits 0–9 (world mnist)"));
         }
         if self.held_out.len() >= 9 {
-            return Err(RunError::Config("tagging: hold out at most 8 digits, or nothing is left to learn from".into()));
+            return Err(RunError::bad_setting("held_out", format!("{:?}", self.held_out), "hold out at most 8 digits, or nothing is left to learn from"));
         }
         Ok(())
     }
@@ -309,8 +309,11 @@ pub fn word_rows(vectors: &WordVectors, words: &[String], file: &std::path::Path
 
 /// Reads the word vectors a config names, as a typed error naming the file.
 pub fn load_vectors(config: &TaggingConfig) -> Result<WordVectors, RunError> {
-    WordVectors::load(&config.vectors)
-        .map_err(|e| RunError::Config(format!("word vectors {}: {e} (train them first: cargo xtask train word2vec)", config.vectors.display())))
+    WordVectors::load(&config.vectors).map_err(|e| RunError::MissingRun {
+        looked_in: config.vectors.clone(),
+        problem: e.to_string(),
+        train_with: Some("word2vec".into()),
+    })
 }
 
 impl Task for Tagging {

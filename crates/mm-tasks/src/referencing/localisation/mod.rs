@@ -130,18 +130,18 @@ impl LocalisationTaskConfig {
     /// Checks the settings that no encoder has to be read for.
     fn check(&self) -> Result<(), RunError> {
         if !(self.labelled_fraction > 0.0 && self.labelled_fraction <= 1.0) {
-            return Err(RunError::Config(format!("localisation: labelled_fraction must be in (0, 1], not {}", self.labelled_fraction)));
+            return Err(RunError::bad_setting("labelled_fraction", self.labelled_fraction, "must be in (0, 1]"));
         }
         if let Supervision::SemiSupervised { lambda } = self.supervision
             && !(lambda >= 0.0 && lambda.is_finite())
         {
-            return Err(RunError::Config(format!("localisation: supervision.lambda must be finite and at least 0, not {lambda}")));
+            return Err(RunError::bad_setting("supervision.lambda", lambda, "must be finite and at least 0"));
         }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
-            return Err(RunError::Config(format!("localisation: margin must be finite and at least 0, not {}", self.margin)));
+            return Err(RunError::bad_setting("margin", self.margin, "must be finite and at least 0"));
         }
         if !(0.0..=1.0).contains(&self.threshold) {
-            return Err(RunError::Config(format!("localisation: threshold must be in [0, 1], not {}", self.threshold)));
+            return Err(RunError::bad_setting("threshold", self.threshold, "must be in [0, 1]"));
         }
         self.source.picture_shape().map(|_| ())
     }
@@ -259,9 +259,7 @@ impl Task for Localisation {
                 (PretrainedImageEncoder::Shapes { run: shapes.shapes_run.clone() }.load(device)?, SoundVector::soundnet(&shapes.soundnet_run, device)?)
             }
         };
-        let net = SoundLocaliserConfig { visual_channels: channels, sound_width: sound.width(device), ..config.net.clone() }
-            .init(device)
-            .map_err(|e| RunError::Config(format!("localisation: {e}")))?;
+        let net = SoundLocaliserConfig { visual_channels: channels, sound_width: sound.width(device), ..config.net.clone() }.init(device)?;
         let (unsupervised, supervised) = config.supervision.weights();
         Ok(LocalisationModel { image: prepared_encoder(image, false), sound, net, unsupervised, supervised, margin: config.margin })
     }

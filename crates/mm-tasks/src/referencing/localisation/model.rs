@@ -25,6 +25,8 @@ use burn::tensor::{Device, Tensor};
 
 use mm_joint::losses::l2_normalize;
 
+use crate::runner::RunError;
+
 /// The network's sizes.
 #[derive(Config, Debug)]
 pub struct SoundLocaliserConfig {
@@ -43,12 +45,13 @@ pub struct SoundLocaliserConfig {
 
 impl SoundLocaliserConfig {
     /// The network, randomly initialised; an error names an impossible setting.
-    pub fn init(&self, device: &Device) -> Result<SoundLocaliser, String> {
-        if [self.visual_channels, self.sound_width, self.d_embed].contains(&0) {
-            return Err(format!("every width must be at least 1: {self:?}"));
+    pub fn init(&self, device: &Device) -> Result<SoundLocaliser, RunError> {
+        let widths = [("visual_channels", self.visual_channels), ("sound_width", self.sound_width), ("d_embed", self.d_embed)];
+        if let Some((name, width)) = widths.into_iter().find(|(_, w)| *w == 0) {
+            return Err(RunError::bad_setting(name, width, "every width must be at least 1"));
         }
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return Err(format!("temperature must be positive and finite, not {}", self.temperature));
+            return Err(RunError::bad_setting("temperature", self.temperature, "must be positive and finite"));
         }
         let linear = |from, to| LinearConfig::new(from, to).init(device);
         Ok(SoundLocaliser {

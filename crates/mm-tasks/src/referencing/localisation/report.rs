@@ -56,7 +56,7 @@ pub fn source_name(source: &LocalisationSource) -> String {
 fn maps(model: &LocalisationModel, batch: &LocalisationBatch) -> Result<Vec<Vec<f32>>, RunError> {
     let attention = model.localise(batch).attention;
     let [b, n] = attention.dims();
-    let values = attention.into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("localisation: {e:?}")))?;
+    let values = attention.into_data().convert::<f32>().try_into_vec::<f32>()?;
     Ok((0..b).map(|i| values[i * n..(i + 1) * n].to_vec()).collect())
 }
 

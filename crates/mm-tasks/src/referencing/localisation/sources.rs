@@ -118,7 +118,7 @@ impl LocalisationSource {
         match self {
             LocalisationSource::DigitGrids(grids) => {
                 if !(2..=3).contains(&grids.cells) {
-                    return Err(RunError::Config(format!("localisation: source.cells must be 2 or 3, not {}", grids.cells)));
+                    return Err(RunError::bad_setting("source.cells", grids.cells, "must be 2 or 3"));
                 }
                 Ok([1, CELL * grids.cells])
             }
@@ -221,10 +221,13 @@ impl GridExamples {
     fn open(grids: &DigitGrids, root: &DataRoot, split: Split, reading: SoundReading) -> Result<Self, RunError> {
         let fsdd = load_run_config::<FsddDigits>(&grids.fsdd_run)?;
         let FsddProtocol::NewSpeakers { .. } = &fsdd.protocol else {
-            return Err(RunError::Config(format!(
-                "localisation: source.fsdd_run {} was trained on FSDD's official split, so it heard every speaker the test would use; train one with `cargo xtask train fsdd --config configs/fsdd-new-speakers.toml` and name it",
-                grids.fsdd_run.display()
-            )));
+            return Err(RunError::setting(
+                "source.fsdd_run",
+                format!(
+                    "{} was trained on FSDD's official split, so it heard every speaker the test would use; train one with `cargo xtask train fsdd --config configs/fsdd-new-speakers.toml` and name it",
+                    grids.fsdd_run.display()
+                ),
+            ));
         };
         let recordings: Vec<FsddRecording> = fsdd.protocol.recordings(root, fsdd.validation, split)?;
         let sounds = recordings.iter().map(|r| reading.row(r.load().map_err(crate::data_error)?)).collect::<Result<Vec<_>, _>>()?;
@@ -237,7 +240,7 @@ impl GridExamples {
             Split::Test => 2,
         }];
         if count == 0 || recordings.is_empty() {
-            return Err(RunError::Config(format!("localisation: the {} split has no grids or no recordings", split.name())));
+            return Err(RunError::setting("source", format!("the {} split has no grids or no recordings", split.name())));
         }
         Ok(Self {
             pictures: Arc::new(pictures),

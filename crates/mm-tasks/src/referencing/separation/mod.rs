@@ -107,13 +107,13 @@ impl SignalSettings {
 
     /// Checks the settings.
     pub fn check(&self) -> Result<(), RunError> {
-        mm_audio::check_sample_rate(self.sample_rate, "separation: signal.sample_rate").map_err(|e| RunError::Config(e.to_string()))?;
-        self.stft_config().validate().map_err(|e| RunError::Config(format!("separation: signal: {e}")))?;
+        mm_audio::check_sample_rate(self.sample_rate, "separation: signal.sample_rate").map_err(crate::data_error)?;
+        self.stft_config().validate().map_err(crate::data_error)?;
         if !(self.seconds > 0.0 && self.seconds <= 60.0) || self.window() < self.n_fft {
-            return Err(RunError::Config(format!("separation: signal.seconds must give at least n_fft samples and at most 60 s, not {}", self.seconds)));
+            return Err(RunError::bad_setting("signal.seconds", self.seconds, "must give at least n_fft samples and at most 60 s"));
         }
         if !(self.power > 0.0 && self.power <= 1.0) {
-            return Err(RunError::Config(format!("separation: signal.power must be in (0, 1], not {}", self.power)));
+            return Err(RunError::bad_setting("signal.power", self.power, "must be in (0, 1]"));
         }
         Ok(())
     }
@@ -250,7 +250,7 @@ impl Task for Separation {
 
     fn model(config: &SeparationTaskConfig, device: &Device) -> Result<SeparationModel, RunError> {
         config.signal.check()?;
-        let net = config.separator().init(device).map_err(|e| RunError::Config(format!("separation: {e}")))?;
+        let net = config.separator().init(device)?;
         Ok(SeparationModel { net })
     }
 

@@ -30,6 +30,8 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::runner::RunError;
+
 /// Which streams the network has.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
@@ -107,19 +109,29 @@ pub struct SeparatorConfig {
 
 impl SeparatorConfig {
     /// The network, randomly initialised; an error names an impossible setting.
-    pub fn init(&self, device: &Device) -> Result<Separator, String> {
-        let widths = [self.bins, self.audio_channels, self.frequency_stride, self.audio_out_channels, self.visual_channels, self.lstm_hidden, self.dense_width];
-        if widths.contains(&0) {
-            return Err(format!("every size must be at least 1: {self:?}"));
+    pub fn init(&self, device: &Device) -> Result<Separator, RunError> {
+        let widths = [
+            ("bins", self.bins),
+            ("audio_channels", self.audio_channels),
+            ("frequency_stride", self.frequency_stride),
+            ("audio_out_channels", self.audio_out_channels),
+            ("visual_channels", self.visual_channels),
+            ("lstm_hidden", self.lstm_hidden),
+            ("dense_width", self.dense_width),
+        ];
+        if let Some((name, size)) = widths.into_iter().find(|(_, w)| *w == 0) {
+            return Err(RunError::bad_setting(name, size, "every size must be at least 1"));
         }
-        if self.time_dilations.contains(&0) || self.visual_dilations.contains(&0) {
-            return Err("dilations must be at least 1".into());
+        for (name, dilations) in [("time_dilations", &self.time_dilations), ("visual_dilations", &self.visual_dilations)] {
+            if dilations.contains(&0) {
+                return Err(RunError::bad_setting(name, format!("{dilations:?}"), "dilations must be at least 1"));
+            }
         }
         if !(self.mask_bound > 0.0 && self.mask_bound.is_finite()) {
-            return Err(format!("mask_bound must be positive and finite, not {}", self.mask_bound));
+            return Err(RunError::bad_setting("mask_bound", self.mask_bound, "must be positive and finite"));
         }
         if !(0.0..1.0).contains(&self.visual_dropout) {
-            return Err(format!("visual_dropout must be in [0, 1), not {}", self.visual_dropout));
+            return Err(RunError::bad_setting("visual_dropout", self.visual_dropout, "must be in [0, 1)"));
         }
         let c = self.audio_channels;
         let block =
@@ -137,7 +149,7 @@ impl SeparatorConfig {
         let (visual, sources, visual_width) = match &self.streams {
             Streams::AudioOnly { sources } => {
                 if *sources == 0 {
-                    return Err("an audio-only network needs at least one source".into());
+                    return Err(RunError::bad_setting("streams.sources", sources, "an audio-only network needs at least one source"));
                 }
                 (None, *sources, 0)
             }
@@ -156,7 +168,7 @@ impl SeparatorConfig {
         })
     }
 
-    fn visual_stream(&self, visual: VisualKind, device: &Device) -> Result<VisualStream, String> {
+    fn visual_stream(&self, visual: VisualKind, device: &Device) -> Result<VisualStream, RunError> {
         let v = self.visual_channels;
         let (crop, width) = match visual {
             VisualKind::Frames { width } if width > 0 => (None, width),
@@ -166,7 +178,9 @@ impl SeparatorConfig {
                 let out = side.div_ceil(2).div_ceil(2);
                 (Some(CropEncoder { convs: [conv(3, 16), conv(16, 32)], out: LinearConfig::new(32 * out * out, v).init(device) }), v)
             }
-            other => return Err(format!("visual stream {other:?}: a frame needs a width of at least 1, a crop a side of at least 4")),
+            other => {
+                return Err(RunError::bad_setting("streams.visual", format!("{other:?}"), "a frame needs a width of at least 1, a crop a side of at least 4"));
+            }
         };
         let block =
             |config: Conv1dConfig| ConvNorm1d { norm: BatchNormConfig::new(config.channels_out).init(device), conv: config.with_bias(false).init(device) };

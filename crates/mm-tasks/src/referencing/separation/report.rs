@@ -206,7 +206,7 @@ pub fn evaluate(
     };
     let speech = matches!(config.source, SeparationSource::Speech(_));
     let settings = config.signal;
-    let mut stft = Stft::new(settings.stft_config()).map_err(|e| RunError::Config(e.to_string()))?;
+    let mut stft = Stft::new(settings.stft_config()).map_err(crate::data_error)?;
     let mut reconstructor = Reconstructor::new(settings);
     let mut stoi = Stoi::new();
     let mut table: BTreeMap<(MixtureKind, &'static str), Accumulator> = BTreeMap::new();
@@ -253,7 +253,7 @@ pub fn evaluate(
                     entry.si_sdri.push(value - si(reference, mixture));
                     entry.sdri.push(bss_sdr(reference, estimate).unwrap_or(f64::NAN) - mixture_sdr[j]);
                     if speech {
-                        entry.stoi.push(stoi.score(reference, estimate, settings.sample_rate).map_err(|e| RunError::Config(e.to_string()))?);
+                        entry.stoi.push(stoi.score(reference, estimate, settings.sample_rate).map_err(crate::data_error)?);
                     }
                     entry.kept += (value > si(other, estimate)) as usize;
                 }
@@ -350,7 +350,7 @@ pub fn write_example(
 
 /// The magnitude spectrograms of `signals` (dB) side by side in one picture, a short gap between them.
 pub fn spectrogram_panel(path: &Path, title: &str, settings: SignalSettings, signals: &[&[f32]]) -> Result<(), RunError> {
-    let mut stft = Stft::new(settings.stft_config()).map_err(|e| RunError::Config(e.to_string()))?;
+    let mut stft = Stft::new(settings.stft_config()).map_err(crate::data_error)?;
     let parts: Vec<Array2<f32>> = signals.iter().map(|s| spectrum(&mut stft, s).mapv(|z| 20.0 * (z.norm() + 1e-6).log10())).collect();
     let bins = parts[0].ncols();
     let gap = 4;

@@ -27,7 +27,7 @@ pub fn separate_speech(run: &Path, mixture: &Audio, mouth: &Path, device: &Devic
     let audio = mixture.resample(settings.sample_rate).map_err(crate::data_error)?;
     let len = audio.samples.len();
     if len < settings.n_fft {
-        return Err(RunError::Config(format!("the mixture has {len} samples at {} Hz, fewer than one STFT window", settings.sample_rate)));
+        return Err(RunError::setting("mixture", format!("{len} samples at {} Hz, fewer than one STFT window", settings.sample_rate)));
     }
     let mut frames = mouth_frames(mouth)?;
     let (seconds, covered) = (len as f64 / settings.sample_rate as f64, frames.nrows() as f64 / VIDEO_FPS);
@@ -80,7 +80,7 @@ pub fn separate_scene(run: &Path, index: usize, context: &Context, device: &Devi
         return Err(RunError::invalid(run, "not a shapes-world separation run"));
     }
     let items = config.items(context, Split::Test)?;
-    let item = items.get(index).map_err(|_| RunError::Config(format!("--scene {index}: the run's test split has {} scenes", items.len())))?;
+    let item = items.get(index).map_err(|_| RunError::bad_setting("--scene", index, format!("the run's test split has {} scenes", items.len())))?;
     let (name, sources) = (item.name.clone(), item.sources.clone());
     let batch = SeparationBatcher::new(config.signal).batch(vec![item], device);
     let estimates = estimate_waveforms(config.signal, &model, &batch).remove(0);

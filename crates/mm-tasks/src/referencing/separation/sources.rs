@@ -233,7 +233,7 @@ fn speech_segments(root: &DataRoot, split: Split, validation: usize) -> Result<V
     let all = obama_segments(&dir)?;
     let (train, test): (Vec<_>, Vec<_>) = all.into_iter().partition(|s| s.split == "train");
     if validation == 0 || validation >= train.len() {
-        return Err(RunError::Config(format!("separation: validation_segments must be in 1..{}, not {validation}", train.len())));
+        return Err(RunError::bad_setting("source.validation_segments", validation, format!("must be in 1..{}", train.len())));
     }
     let cut = train.len() - validation;
     Ok(match split {
@@ -283,7 +283,8 @@ impl Pool {
         };
         match source {
             SeparationSource::Speech(mixtures) => {
-                let normaliser = normaliser.ok_or_else(|| RunError::Config("separation: the speech mixtures need the mouth normaliser".into()))?;
+                let normaliser =
+                    normaliser.ok_or_else(|| RunError::Contract { task: "separation", problem: "the speech mixtures need the mouth normaliser".into() })?;
                 let rate = settings.sample_rate;
                 let mut targets = Vec::new();
                 for segment in speech_segments(root, split, mixtures.validation_segments)? {
@@ -302,7 +303,7 @@ impl Pool {
                             recordings.push(recording.load().and_then(|a| a.resample(rate)).map_err(data_error)?.samples);
                         }
                         if recordings.is_empty() {
-                            return Err(RunError::Config(format!("separation: FSDD has no speaker '{speaker}'")));
+                            return Err(RunError::bad_setting("source.speakers", speaker, "FSDD has no such speaker"));
                         }
                         voices.push((speaker.clone(), recordings));
                     }
@@ -315,26 +316,26 @@ impl Pool {
                         noises.push((format!("{} {name}", clip.class_name), clip.load().and_then(|a| a.resample(rate)).map_err(data_error)?.samples));
                     }
                     if noises.is_empty() {
-                        return Err(RunError::Config(format!("separation: no ESC-10 clip in folds {:?}", mixtures.folds[part])));
+                        return Err(RunError::setting("source.folds", format!("no ESC-10 clip in folds {:?}", mixtures.folds[part])));
                     }
                 }
                 if !(mixtures.visual_noise >= 0.0 && mixtures.visual_noise.is_finite()) {
-                    return Err(RunError::Config(format!("separation: visual_noise must be finite and at least 0, not {}", mixtures.visual_noise)));
+                    return Err(RunError::bad_setting("source.visual_noise", mixtures.visual_noise, "must be finite and at least 0"));
                 }
                 if mixtures.interferers.is_empty() {
-                    return Err(RunError::Config("separation: speech mixtures need at least one interferer kind".into()));
+                    return Err(RunError::setting("source.interferers", "speech mixtures need at least one interferer kind"));
                 }
                 if wants(MixtureKind::Objects) {
-                    return Err(RunError::Config("separation: 'objects' is not an interferer of speech".into()));
+                    return Err(RunError::setting("source.interferers", "'objects' is not an interferer of speech"));
                 }
                 if wants(MixtureKind::SameSpeaker) && targets.len() < 2 {
-                    return Err(RunError::Config("separation: same-speaker mixtures need two segments in every split".into()));
+                    return Err(RunError::setting("source", "same-speaker mixtures need two segments in every split"));
                 }
                 Ok(Pool::Speech(SpeechPool { targets, voices, noises, settings, mixtures: mixtures.clone() }))
             }
             SeparationSource::Shapes(mixtures) => {
                 if mixtures.crop_side < 4 {
-                    return Err(RunError::Config(format!("separation: crop_side must be at least 4, not {}", mixtures.crop_side)));
+                    return Err(RunError::bad_setting("source.crop_side", mixtures.crop_side, "must be at least 4"));
                 }
                 let config = ShapesConfig {
                     min_objects: 2,

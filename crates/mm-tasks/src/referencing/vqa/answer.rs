@@ -49,8 +49,7 @@ pub fn answer_question(run: &Path, picture: &RgbImage, question: &str, top: usiz
     let item = VqaItem { picture: picture_input(&scaled), questions: vec![EncodedQuestion { tokens, target: None, credit: Vec::new(), number: 0 }], index: 0 };
     let batch = VqaBatcher { side, classes: config.net.answers }.batch(vec![item], device);
     let output = model.answer(&batch);
-    let probabilities: Vec<f32> =
-        softmax(output.logits.clone(), 1).into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("vqa: {e:?}")))?;
+    let probabilities: Vec<f32> = softmax(output.logits.clone(), 1).into_data().convert::<f32>().try_into_vec::<f32>()?;
     let mut ranked: Vec<(String, f64)> = vocabulary.answers.iter().zip(&probabilities).map(|(answer, &p)| (answer.clone(), p as f64)).collect();
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
     ranked.truncate(top.max(1));

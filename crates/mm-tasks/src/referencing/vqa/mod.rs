@@ -207,7 +207,11 @@ impl Task for Vqa {
         let training = config.question_set(QuestionSplit::Runner(Split::Train))?;
         let tokenizer = TextTokenizer::train(&config.tokenizer, training.questions().map(|(_, q)| q.text.as_str())).map_err(data_error)?;
         if tokenizer.vocab_size() > config.net.vocab_size {
-            return Err(RunError::Config(format!("vqa: the tokenizer has {} tokens, more than vocab_size {}", tokenizer.vocab_size(), config.net.vocab_size)));
+            return Err(RunError::bad_setting(
+                "vocab_size",
+                config.net.vocab_size,
+                format!("the tokenizer has {} tokens, more than that", tokenizer.vocab_size()),
+            ));
         }
         tokenizer.save(context.prepared().join(TOKENIZER_FILE)).map_err(data_error)?;
         AnswerVocabulary::count(&training, config.net.answers).save(&context.prepared())
@@ -225,7 +229,7 @@ impl Task for Vqa {
         crate::runner::check_dropout("vqa: dropout", config.net.dropout)?;
         let (encoder, channels) = config.encoder.load(device)?;
         let [rows, columns] = config.encoder.map_grid()?;
-        let net = config.net(channels, rows * columns).init(device).map_err(|e| RunError::Config(format!("vqa: {e}")))?;
+        let net = config.net(channels, rows * columns).init(device)?;
         let fine_tune = fine_tunes(&config.train.module_lr);
         Ok(VqaModel { encoder: prepared_encoder(encoder, fine_tune), net, fine_tune })
     }
@@ -233,7 +237,7 @@ impl Task for Vqa {
     /// Starts the word embedding from `word_vectors`, by the run's tokenizer.
     fn initialise(config: &VqaTaskConfig, context: &Context, mut model: VqaModel) -> Result<VqaModel, RunError> {
         let Some(path) = &config.word_vectors else { return Ok(model) };
-        let vectors = WordVectors::load(path).map_err(|e| RunError::Config(format!("vqa.word_vectors {}: {e}", path.display())))?;
+        let vectors = WordVectors::load(path).map_err(|e| RunError::invalid(path, e))?;
         if vectors.dim() != config.net.d_embed {
             return Err(RunError::invalid(path, format!("vectors of width {}, the embedding is d_embed = {} wide", vectors.dim(), config.net.d_embed)));
         }
@@ -241,7 +245,7 @@ impl Task for Vqa {
         let Some(embedding) = model.net.embedding_mut() else { return Ok(model) };
         let weight = embedding.weight.val();
         let device = weight.device();
-        let mut rows = weight.into_data().convert::<f32>().try_into_vec::<f32>().map_err(|e| RunError::Config(format!("vqa: embedding: {e:?}")))?;
+        let mut rows = weight.into_data().convert::<f32>().try_into_vec::<f32>()?;
         let found = place_vectors(&mut rows, config.net.d_embed, &tokenizer, &vectors);
         eprintln!("vqa: {found} of {} question words start from {}", tokenizer.vocab_size(), path.display());
         embedding.weight = Param::from_tensor(Tensor::from_data(TensorData::new(rows, [config.net.vocab_size, config.net.d_embed]), &device));

@@ -12,6 +12,8 @@ use burn::tensor::{Device, Int, Tensor};
 use mm_text::lstm_cell::{LstmCell, LstmCellConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::runner::RunError;
+
 /// Which network answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
@@ -124,24 +126,33 @@ pub struct VqaNetConfig {
 
 impl VqaNetConfig {
     /// The network, randomly initialised; an error names an impossible setting.
-    pub fn init(&self, device: &Device) -> Result<VqaNet, String> {
+    pub fn init(&self, device: &Device) -> Result<VqaNet, RunError> {
         if let VqaVariant::StackedAttention { hops } = self.variant
             && hops == 0
         {
-            return Err("stacked attention needs at least one hop".into());
+            return Err(RunError::bad_setting("variant.hops", hops, "stacked attention needs at least one hop"));
         }
         if self.place_coordinates && !matches!(self.variant, VqaVariant::StackedAttention { .. }) {
-            return Err("place_coordinates needs stacked attention (the other variants read the pooled feature)".into());
+            return Err(RunError::setting("place_coordinates", "needs stacked attention (the other variants read the pooled feature)"));
         }
-        if [self.vocab_size, self.answers, self.image_channels, self.d_embed, self.d_hidden, self.d_common, self.d_attention].contains(&0) {
-            return Err(format!("every width must be at least 1: {self:?}"));
+        let widths = [
+            ("vocab_size", self.vocab_size),
+            ("answers", self.answers),
+            ("image_channels", self.image_channels),
+            ("d_embed", self.d_embed),
+            ("d_hidden", self.d_hidden),
+            ("d_common", self.d_common),
+            ("d_attention", self.d_attention),
+        ];
+        if let Some((name, width)) = widths.into_iter().find(|(_, w)| *w == 0) {
+            return Err(RunError::bad_setting(name, width, "every width must be at least 1"));
         }
         if self.image_feature == ImageFeature::Flattened
             && self.places == 0
             && self.variant.reads_image()
             && !matches!(self.variant, VqaVariant::StackedAttention { .. })
         {
-            return Err("a flattened image feature needs the map's places (at least 1)".into());
+            return Err(RunError::bad_setting("places", self.places, "a flattened image feature needs the map's places (at least 1)"));
         }
         let variant = self.variant;
         let image_width = match variant {

@@ -104,7 +104,7 @@ impl QuestionSet {
                     QuestionSplit::Runner(Split::Train) => &files.train,
                     QuestionSplit::Runner(Split::Valid) => &files.valid,
                     QuestionSplit::Runner(Split::Test) => &files.test,
-                    QuestionSplit::Compositional => return Err(RunError::Config("vqa: the compositional test needs the shapes world's held_out".into())),
+                    QuestionSplit::Compositional => return Err(RunError::setting("source", "the compositional test needs the shapes world's held_out")),
                 };
                 Ok(Self { world: None, pictures: read_split(files)? })
             }
@@ -118,7 +118,7 @@ impl QuestionSet {
         };
         let (seed, count) = settings.scenes.split(runner_split, "vqa.source.scenes")?;
         if split == QuestionSplit::Compositional && settings.held_out.is_empty() {
-            return Err(RunError::Config("vqa: the compositional test needs source.held_out combinations".into()));
+            return Err(RunError::setting("source.held_out", "the compositional test needs held-out combinations"));
         }
         let world = ShapesWorld::new(ShapesConfig { image_size: side, ..ShapesConfig::default() }, seed);
         let holds_held_out = |objects: &[Object]| objects.iter().any(|o| settings.held_out.iter().any(|c| c.holds(o)));
@@ -130,7 +130,10 @@ impl QuestionSet {
         let mut index = 0u64;
         while pictures.len() < count {
             if index >= 1000 * count as u64 {
-                return Err(RunError::Config(format!("vqa: held_out leaves too few {} scenes (found {} in {index})", runner_split.name(), pictures.len())));
+                return Err(RunError::setting(
+                    "source.held_out",
+                    format!("leaves too few {} scenes (found {} in {index})", runner_split.name(), pictures.len()),
+                ));
             }
             if wanted(&world.objects(index)) {
                 let questions = world.questions(index).into_iter().map(shapes_record).collect();
@@ -154,7 +157,7 @@ impl QuestionSet {
                 let image = mm_vision::load_rgb(path).map_err(data_error)?;
                 Ok(image::imageops::resize(&image, side, side, FilterType::Triangle))
             }
-            (PictureSource::Scene(_), None) => Err(RunError::Config("vqa: a scene without its world".into())),
+            (PictureSource::Scene(_), None) => Err(RunError::Contract { task: "vqa", problem: "a scene without its world".into() }),
         }
     }
 

@@ -128,7 +128,7 @@ fn predictions(model: &VqaModel, loader: &Loader<VqaItem, VqaBatch>, device: &De
         let batch = batch?;
         let [q, _] = batch.tokens.dims();
         let top = model.answer(&batch).logits.argmax(1).reshape([q]).into_data().convert::<i64>();
-        let classes: Vec<i64> = top.try_into_vec::<i64>().map_err(|e| RunError::Config(format!("vqa: {e:?}")))?;
+        let classes: Vec<i64> = top.try_into_vec::<i64>()?;
         out.extend(batch.rows.iter().zip(classes).map(|(&(picture, number), class)| (picture, number, class as usize)));
     }
     Ok(out)

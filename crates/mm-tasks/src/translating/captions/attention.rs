@@ -13,7 +13,10 @@ use crate::runner::RunError;
 pub fn attention_panels(image: &RgbImage, words: &[String], alphas: &[Vec<f32>], grid: [usize; 2], path: &Path) -> Result<(), RunError> {
     let [rows, columns] = grid;
     if alphas.len() != words.len() || alphas.iter().any(|a| a.len() != rows * columns) || rows * columns == 0 {
-        return Err(RunError::Config(format!("attention panels: {} words, {} maps of a {rows}×{columns} grid", words.len(), alphas.len())));
+        return Err(RunError::Contract {
+            task: "show-attend-tell",
+            problem: format!("attention panels: {} words, {} maps of a {rows}×{columns} grid", words.len(), alphas.len()),
+        });
     }
     let mut panels = vec![(image.clone(), words.join(" "))];
     panels.extend(words.iter().zip(alphas).map(|(word, alpha)| (attention_overlay(image, alpha, rows, columns), word.clone())));

@@ -91,7 +91,11 @@ impl CaptionSettings {
         let captions = (0..pictures.len()).flat_map(|i| pictures.captions(i));
         let tokenizer = TextTokenizer::train(&self.tokenizer, captions).map_err(data_error)?;
         if tokenizer.vocab_size() > self.vocab_size {
-            return Err(RunError::Config(format!("captions: the tokenizer has {} tokens, more than vocab_size {}", tokenizer.vocab_size(), self.vocab_size)));
+            return Err(RunError::bad_setting(
+                "captions.vocab_size",
+                self.vocab_size,
+                format!("the tokenizer has {} tokens, more than that", tokenizer.vocab_size()),
+            ));
         }
         tokenizer.save(context.prepared().join(TOKENIZER_FILE)).map_err(data_error)
     }

@@ -108,11 +108,7 @@ fn coco_images(splits: &CocoSplits, root: &DataRoot, split: Split) -> Result<Vec
         Split::Valid | Split::Test => {
             let mut images = CocoCaptions::open(&dir, "val2017").map_err(data_error)?.images;
             if splits.valid_images == 0 || splits.valid_images >= images.len() {
-                return Err(RunError::Config(format!(
-                    "captions: valid_images must leave val2017's {} pictures both parts, not {}",
-                    images.len(),
-                    splits.valid_images
-                )));
+                return Err(RunError::bad_setting("valid_images", splits.valid_images, format!("must leave val2017's {} pictures both parts", images.len())));
             }
             let test = images.split_off(splits.valid_images);
             ("val2017", if split == Split::Valid { images } else { test })

@@ -165,7 +165,7 @@ impl Task for ShowAttendTellTask {
     fn model(config: &ShowAttendTellTaskConfig, device: &Device) -> Result<ShowAttendTellCaptioner, RunError> {
         crate::runner::check_dropout("show-attend-tell: dropout", config.decoder.dropout)?;
         if !(config.doubly_stochastic >= 0.0 && config.doubly_stochastic.is_finite()) {
-            return Err(RunError::Config(format!("show-attend-tell: doubly_stochastic must be 0 or more, not {}", config.doubly_stochastic)));
+            return Err(RunError::bad_setting("doubly_stochastic", config.doubly_stochastic, "must be 0 or more"));
         }
         let (encoder, channels) = config.captions.encoder(device)?;
         let fine_tune = fine_tunes(&config.train.module_lr);

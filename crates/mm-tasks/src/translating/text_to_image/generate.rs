@@ -14,10 +14,10 @@ use crate::runner::{RunError, load_model};
 /// `seed`; and the run's config (its `image_size` is the side, its source says the channels).
 pub fn pictures_of_text(run: &Path, text: &str, count: usize, seed: u64, device: &Device) -> Result<(Vec<f32>, TextToImageConfig), RunError> {
     if text.split_whitespace().next().is_none() {
-        return Err(RunError::Config("the text is empty".into()));
+        return Err(RunError::setting("text", "empty"));
     }
     if !(1..=MAX_PICTURES).contains(&count) {
-        return Err(RunError::Config(format!("--count {count}: 1 to {MAX_PICTURES} pictures at a time")));
+        return Err(RunError::bad_setting("--count", count, format!("1 to {MAX_PICTURES} pictures at a time")));
     }
     let (config, model) = load_model::<TextToImage>(run, device)?;
     let (encoder_config, encoder, tokenizer) = load_text_embedding(&config.text_encoder, device)?;

@@ -206,12 +206,10 @@ impl Task for TextToImage {
         let device = Device::flex();
         let (encoder_config, model, tokenizer) = load_text_embedding(&config.text_encoder, &device)?;
         if encoder_config.source != config.source {
-            return Err(RunError::Config(format!(
-                "text_encoder {}: trained on {:?}, this run's source is {:?}",
-                config.text_encoder.display(),
-                encoder_config.source,
-                config.source
-            )));
+            return Err(RunError::setting(
+                "text_encoder",
+                format!("{}: trained on {:?}, this run's source is {:?}", config.text_encoder.display(), encoder_config.source, config.source),
+            ));
         }
         let texts = config.source.texts(config.gan.image_size as u32)?;
         let strings: Vec<&str> = texts.iter().map(|t| t.text.as_str()).collect();
@@ -239,12 +237,15 @@ impl Task for TextToImage {
     fn model(config: &TextToImageConfig, device: &Device) -> Result<TextToImageModel, RunError> {
         let too_small = config.source == CaptionSource::Mnist && config.gan.image_size < 28;
         if too_small || config.captions_averaged == 0 || config.validation_samples == 0 || config.test_samples < 2 {
-            return Err(RunError::Config(format!(
-                "text-to-image: image_size {} must hold MNIST's 28 × 28, captions_averaged {} and validation_samples {} be positive, test_samples {} at least 2",
-                config.gan.image_size, config.captions_averaged, config.validation_samples, config.test_samples
-            )));
+            return Err(RunError::setting(
+                "image_size, captions_averaged, validation_samples, test_samples",
+                format!(
+                    "image_size {} must hold MNIST's 28 × 28, captions_averaged {} and validation_samples {} be positive, test_samples {} at least 2",
+                    config.gan.image_size, config.captions_averaged, config.validation_samples, config.test_samples
+                ),
+            ));
         }
-        let gan = config.gan(config.d_text()?).init(device).map_err(|e| RunError::Config(format!("text-to-image: {e}")))?;
+        let gan = config.gan(config.d_text()?).init(device).map_err(|e| RunError::bad_setting(e.setting, e.value, e.why))?;
         Ok(TextToImageModel { gan })
     }
 

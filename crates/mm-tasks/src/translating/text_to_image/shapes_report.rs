@@ -51,7 +51,7 @@ impl SceneJudge {
     pub fn read(&self, pictures: &[f32], side: usize) -> Result<ReadScenes, RunError> {
         let own = self.describer.side();
         if !side.is_multiple_of(own) {
-            return Err(RunError::Config(format!("image_size {side}: the judge reads {own} × {own} pictures, so the side must be a multiple of {own}")));
+            return Err(RunError::bad_setting("image_size", side, format!("the judge reads {own} × {own} pictures, so the side must be a multiple of {own}")));
         }
         let (mut objects, mut features, mut width) = (Vec::new(), Vec::new(), 0);
         for chunk in pictures.chunks(256 * 3 * side * side) {
@@ -222,7 +222,9 @@ pub fn evaluate(
     loader: &Loader<GanItem, GanBatch>,
     device: &Device,
 ) -> Result<Scores, RunError> {
-    let CaptionSource::Shapes(source) = &config.source else { return Err(RunError::Config("the shapes report reads shapes scenes".into())) };
+    let CaptionSource::Shapes(source) = &config.source else {
+        return Err(RunError::Contract { task: "text-to-image", problem: "the shapes report reads shapes scenes".into() });
+    };
     let (side, generator) = (config.gan.image_size, &model.gan.generator);
     let judge = SceneJudge::load(&config.judge, source.objects, device)?;
     let table = CaptionEmbeddings::load(context)?;

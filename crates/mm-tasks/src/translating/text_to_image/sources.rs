@@ -49,7 +49,7 @@ impl ShapesCaptions {
     /// The world of `split` at `image_size` and its scene count.
     pub fn scenes(&self, split: Split, image_size: u32) -> Result<(ShapesWorld, usize), RunError> {
         if !(1..=2).contains(&self.objects) {
-            return Err(RunError::Config(format!("source.objects {}: the captions describe scenes of 1 or 2 objects", self.objects)));
+            return Err(RunError::bad_setting("source.objects", self.objects, "the captions describe scenes of 1 or 2 objects"));
         }
         let splits = SceneSplits {
             train_scenes: self.train_scenes,

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use mm_generate::text_to_image::{TextEncoder, TextEncoderConfig};
 use mm_joint::losses::{grouped_info_nce, l2_normalize};
+use mm_text::text_encoder::{TextEncoder, TextEncoderConfig};
 use mm_text::tokenizer::{TextTokenizer, TokenizerConfig};
 use mm_vision::encoders::ImageEncoder;
 use rand::Rng;
@@ -112,7 +112,7 @@ pub struct EncodedCaption {
 
 /// Encodes `text` to at most `max_len` tokens.
 pub fn encode_caption(tokenizer: &TextTokenizer, text: &str, max_len: usize) -> Result<EncodedCaption, RunError> {
-    let (tokens, len) = tokenizer.encode_padded(text, max_len).map_err(|e| RunError::Config(format!("caption {text:?}: {e}")))?;
+    let (tokens, len) = tokenizer.encode_padded(text, max_len).map_err(|e| RunError::bad_setting("caption", format!("{text:?}"), e.to_string()))?;
     Ok(EncodedCaption { tokens, len })
 }
 
@@ -328,11 +328,11 @@ impl Task for TextEmbedding {
         let texts = config.source.training_texts(side)?;
         let tokenizer = TextTokenizer::train(&config.tokenizer, texts.iter().map(String::as_str)).map_err(data_error)?;
         if tokenizer.vocab_size() > config.text.vocab_size {
-            return Err(RunError::Config(format!(
-                "text-embedding: the tokenizer has {} tokens, more than vocab_size {}",
-                tokenizer.vocab_size(),
-                config.text.vocab_size
-            )));
+            return Err(RunError::bad_setting(
+                "vocab_size",
+                config.text.vocab_size,
+                format!("the tokenizer has {} tokens, more than that", tokenizer.vocab_size()),
+            ));
         }
         tokenizer.save(context.prepared().join(TOKENIZER_FILE)).map_err(data_error)
     }
@@ -362,7 +362,7 @@ impl Task for TextEmbedding {
 
     fn model(config: &TextEmbeddingConfig, device: &Device) -> Result<TextEmbeddingModel, RunError> {
         if !(config.temperature > 0.0 && config.temperature.is_finite()) {
-            return Err(RunError::Config(format!("text-embedding: temperature {} must be positive", config.temperature)));
+            return Err(RunError::bad_setting("temperature", config.temperature, "must be positive"));
         }
         let (encoder, width) = match config.source {
             CaptionSource::Mnist => {
@@ -407,7 +407,7 @@ impl Task for TextEmbedding {
         for (_, batch) in loader.batches((0..loader.len()).collect(), config.train.batch_size, 0, None, device) {
             let batch = batch?;
             pictures.extend(rows(model.embed_pictures(batch.pictures)));
-            groups.extend(batch.groups.into_data().convert::<i64>().try_into_vec::<i64>().map_err(|e| RunError::Config(format!("{e:?}")))?);
+            groups.extend(batch.groups.into_data().convert::<i64>().try_into_vec::<i64>()?);
         }
         let share = |hits: usize, of: usize| hits as f64 / of.max(1) as f64;
         let picture_right = pictures.chunks(width).zip(&groups).filter(|(p, g)| held_out[nearest(p, &texts, width)].group == **g).count();

@@ -1,13 +1,13 @@
-//! The caption encoder the GAN is conditioned on: word embeddings, an LSTM, and a linear layer from its state
-//! after each caption's last word to the text embedding. Reed et al. train theirs (a char-CNN-RNN) to a joint
-//! embedding with pictures before the GAN and freeze it; so does mm (the `text-embedding` task).
+//! An LSTM text encoder: word embeddings, an LSTM, and a linear layer from its state after each text's last word
+//! to the text's embedding. Text-to-image is conditioned on one (Reed et al. train theirs, a char-CNN-RNN, to a
+//! joint embedding with pictures before the GAN and freeze it; so does mm, in the `text-embedding` task).
 
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 
-use mm_text::lstm_cell::{LstmCell, LstmCellConfig};
+use crate::lstm_cell::{LstmCell, LstmCellConfig};
 
 /// The text encoder's sizes.
 #[derive(Config, Debug)]
