@@ -45,6 +45,9 @@ pub enum DeviceError {
          without a GPU, the software Vulkan device: `apt-get install mesa-vulkan-drivers`. Or use --device flex."
     )]
     NoAdapter(String),
+    /// This build of mm has no wgpu backend.
+    #[error("this build of mm has no wgpu backend: enable the `wgpu` feature of mm-runner (mm-tasks and xtask enable it), or use --device flex")]
+    NotBuilt,
 }
 
 impl DeviceKind {
@@ -62,11 +65,7 @@ impl DeviceKind {
     pub fn device(self) -> Result<Device, DeviceError> {
         match self {
             DeviceKind::Flex => Ok(Device::flex()),
-            DeviceKind::Wgpu => {
-                let device = Device::wgpu(Default::default());
-                probe(&device).map_err(DeviceError::NoAdapter)?;
-                Ok(device)
-            }
+            DeviceKind::Wgpu => wgpu(None),
         }
     }
 }
@@ -121,14 +120,27 @@ impl Replica {
     /// The burn device, checked to work as [`DeviceKind::device`] checks it.
     pub fn device(self) -> Result<Device, DeviceError> {
         match (self.kind, self.index) {
-            (DeviceKind::Wgpu, Some(index)) => {
-                let device = Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index));
-                probe(&device).map_err(|e| DeviceError::NoAdapter(format!("wgpu:{index}: {e}")))?;
-                Ok(device)
-            }
+            (DeviceKind::Wgpu, Some(index)) => wgpu(Some(index)),
             (kind, _) => kind.device(),
         }
     }
+}
+
+/// The wgpu device (the adapter wgpu prefers, or the `index`-th discrete GPU), checked to work.
+#[cfg(feature = "wgpu")]
+fn wgpu(index: Option<usize>) -> Result<Device, DeviceError> {
+    let device = match index {
+        Some(index) => Device::wgpu(burn::tensor::DeviceKind::DiscreteGpu(index)),
+        None => Device::wgpu(Default::default()),
+    };
+    probe(&device).map_err(|e| DeviceError::NoAdapter(index.map_or(e.clone(), |index| format!("wgpu:{index}: {e}"))))?;
+    Ok(device)
+}
+
+/// A build without wgpu (mm-runner's `wgpu` feature off) says how to get it.
+#[cfg(not(feature = "wgpu"))]
+fn wgpu(_index: Option<usize>) -> Result<Device, DeviceError> {
+    Err(DeviceError::NotBuilt)
 }
 
 /// Runs `1 + 1` on the device; wgpu reports a missing adapter by panicking, which is caught and returned.
