@@ -7,7 +7,7 @@ use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::{Device, Int, Tensor};
 
-use crate::lstm_cell::{LstmCell, LstmCellConfig};
+use crate::lstm_cell::{LstmCell, LstmCellConfig, run_masked};
 
 /// The text encoder's sizes.
 #[derive(Config, Debug)]
@@ -55,15 +55,8 @@ impl TextEncoder {
     pub fn forward(&self, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
         let [batch, steps] = tokens.dims();
         assert_eq!(mask.dims(), [batch, steps], "TextEncoder: tokens {:?}, mask {:?}", tokens.dims(), mask.dims());
-        let gates = self.lstm.input_gates(self.embedding.forward(tokens));
-        let width = gates.dims()[2];
-        let mut state = self.lstm.zeros(batch, &mask.device());
-        for t in 0..steps {
-            let on = mask.clone().narrow(1, t, 1);
-            let next = self.lstm.step_gates(gates.clone().narrow(1, t, 1).reshape([batch, width]), &state);
-            state = state.advance(next, &on);
-        }
-        self.project.forward(state.hidden)
+        let [last] = run_masked(std::slice::from_ref(&self.lstm), self.embedding.forward(tokens), mask).try_into().expect("one layer, one state");
+        self.project.forward(last.hidden)
     }
 
     /// Width of the embedding.

@@ -9,7 +9,7 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, Linear, LinearConfig};
 use burn::tensor::activation::{softmax, tanh};
 use burn::tensor::{Device, Int, Tensor};
-use mm_text::lstm_cell::{LstmCell, LstmCellConfig};
+use mm_text::lstm_cell::{LstmCell, LstmCellConfig, run_masked};
 use serde::{Deserialize, Serialize};
 
 use crate::runner::RunError;
@@ -278,7 +278,7 @@ impl VqaNet {
     /// The question vector `[Q, 4·d_hidden]` (LSTM: cell and hidden state of both layers after each question's
     /// last word) or `[Q, d_embed]` (bag of words: the sum of the word embeddings). `tokens` and `mask` `[Q, T]`.
     fn question_vector(&self, embedding: &Embedding, tokens: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
-        let [q, steps] = tokens.dims();
+        let [q, _] = tokens.dims();
         let words = embedding.forward(tokens);
         if self.lstm.is_empty() {
             let d = words.dims()[2];
@@ -286,20 +286,9 @@ impl VqaNet {
         }
         // The reference squashes the embedding with tanh and drops it out before the LSTM.
         let words = self.dropout.forward(tanh(words));
-        let (first, second) = (&self.lstm[0], &self.lstm[1]);
-        let gates = first.input_gates(words);
-        let device = mask.device();
-        let (mut low, mut high) = (first.zeros(q, &device), second.zeros(q, &device));
         // Each question keeps its state once its words end: padding never moves it.
-        for t in 0..steps {
-            let on = mask.clone().narrow(1, t, 1);
-            let gates_t = gates.clone().narrow(1, t, 1).reshape([q, gates.dims()[2]]);
-            let next = first.step_gates(gates_t, &low);
-            low = low.advance(next, &on);
-            let next = second.step(low.hidden.clone(), &high);
-            high = high.advance(next, &on);
-        }
-        Tensor::cat(vec![low.cell, low.hidden, high.cell, high.hidden], 1)
+        let states = run_masked(&self.lstm, words, mask);
+        Tensor::cat(states.into_iter().flat_map(|state| [state.cell, state.hidden]).collect(), 1)
     }
 
     /// Answers questions about pictures: `map` `[P, C, H, W]` is the encoder's map of the `P` pictures, `tokens`
