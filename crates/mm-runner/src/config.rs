@@ -156,6 +156,14 @@ pub fn check_dropout(setting: &str, p: f64) -> Result<(), RunError> {
     if (0.0..1.0).contains(&p) { Ok(()) } else { Err(RunError::bad_setting(setting, p, "not a dropout rate (0 or more, below 1)")) }
 }
 
+/// Every width (or size) of a network must be at least 1: the first that is not is refused by name.
+pub fn check_widths(widths: &[(&str, usize)]) -> Result<(), RunError> {
+    match widths.iter().find(|(_, width)| *width == 0) {
+        Some((name, width)) => Err(RunError::bad_setting(*name, width, "every width must be at least 1")),
+        None => Ok(()),
+    }
+}
+
 /// Reads a task config from JSON (`.json`) or TOML (anything else); fields left out keep their defaults.
 pub fn load_config<C: DeserializeOwned>(path: &Path) -> Result<C, RunError> {
     let text = std::fs::read_to_string(path).map_err(|e| RunError::io(path, e))?;

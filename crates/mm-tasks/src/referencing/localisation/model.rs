@@ -25,7 +25,7 @@ use burn::tensor::{Device, Tensor};
 
 use mm_joint::losses::l2_normalize;
 
-use crate::runner::RunError;
+use crate::runner::{RunError, check_widths};
 
 /// The network's sizes.
 #[derive(Config, Debug)]
@@ -46,10 +46,7 @@ pub struct SoundLocaliserConfig {
 impl SoundLocaliserConfig {
     /// The network, randomly initialised; an error names an impossible setting.
     pub fn init(&self, device: &Device) -> Result<SoundLocaliser, RunError> {
-        let widths = [("visual_channels", self.visual_channels), ("sound_width", self.sound_width), ("d_embed", self.d_embed)];
-        if let Some((name, width)) = widths.into_iter().find(|(_, w)| *w == 0) {
-            return Err(RunError::bad_setting(name, width, "every width must be at least 1"));
-        }
+        check_widths(&[("visual_channels", self.visual_channels), ("sound_width", self.sound_width), ("d_embed", self.d_embed)])?;
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
             return Err(RunError::bad_setting("temperature", self.temperature, "must be positive and finite"));
         }

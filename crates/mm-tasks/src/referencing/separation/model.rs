@@ -30,7 +30,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::runner::RunError;
+use crate::runner::{RunError, check_widths};
 
 /// Which streams the network has.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,7 +110,7 @@ pub struct SeparatorConfig {
 impl SeparatorConfig {
     /// The network, randomly initialised; an error names an impossible setting.
     pub fn init(&self, device: &Device) -> Result<Separator, RunError> {
-        let widths = [
+        check_widths(&[
             ("bins", self.bins),
             ("audio_channels", self.audio_channels),
             ("frequency_stride", self.frequency_stride),
@@ -118,10 +118,7 @@ impl SeparatorConfig {
             ("visual_channels", self.visual_channels),
             ("lstm_hidden", self.lstm_hidden),
             ("dense_width", self.dense_width),
-        ];
-        if let Some((name, size)) = widths.into_iter().find(|(_, w)| *w == 0) {
-            return Err(RunError::bad_setting(name, size, "every size must be at least 1"));
-        }
+        ])?;
         for (name, dilations) in [("time_dilations", &self.time_dilations), ("visual_dilations", &self.visual_dilations)] {
             if dilations.contains(&0) {
                 return Err(RunError::bad_setting(name, format!("{dilations:?}"), "dilations must be at least 1"));

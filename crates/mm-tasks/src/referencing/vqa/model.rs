@@ -12,7 +12,7 @@ use burn::tensor::{Device, Int, Tensor};
 use mm_text::lstm_cell::{LstmCell, LstmCellConfig, run_masked};
 use serde::{Deserialize, Serialize};
 
-use crate::runner::RunError;
+use crate::runner::{RunError, check_widths};
 
 /// Which network answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,7 +135,7 @@ impl VqaNetConfig {
         if self.place_coordinates && !matches!(self.variant, VqaVariant::StackedAttention { .. }) {
             return Err(RunError::setting("place_coordinates", "needs stacked attention (the other variants read the pooled feature)"));
         }
-        let widths = [
+        check_widths(&[
             ("vocab_size", self.vocab_size),
             ("answers", self.answers),
             ("image_channels", self.image_channels),
@@ -143,10 +143,7 @@ impl VqaNetConfig {
             ("d_hidden", self.d_hidden),
             ("d_common", self.d_common),
             ("d_attention", self.d_attention),
-        ];
-        if let Some((name, width)) = widths.into_iter().find(|(_, w)| *w == 0) {
-            return Err(RunError::bad_setting(name, width, "every width must be at least 1"));
-        }
+        ])?;
         if self.image_feature == ImageFeature::Flattened
             && self.places == 0
             && self.variant.reads_image()
