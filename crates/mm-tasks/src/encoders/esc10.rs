@@ -227,10 +227,7 @@ impl std::fmt::Display for FoldsTrained {
 
 impl crate::systems::Report for FoldsTrained {
     fn json(&self) -> String {
-        match &self.outcome {
-            Some(summary) => crate::systems::json_line(summary),
-            None => crate::systems::json_line(&serde_json::json!({ "stopped": true, "run": self.run })),
-        }
+        crate::systems::json_or_stopped(self.outcome.as_ref(), &self.run)
     }
 }
 

@@ -29,6 +29,15 @@ pub(crate) fn json_line(value: &impl Serialize) -> String {
     serde_json::to_string(value).expect("a report serialises to JSON")
 }
 
+/// The JSON of a run made of parts (folds, splits): its summary, or, when `stop_after` stopped it before the
+/// end, that it stopped and where.
+pub(crate) fn json_or_stopped(summary: Option<&impl Serialize>, run: &Path) -> String {
+    match summary {
+        Some(summary) => json_line(summary),
+        None => json_line(&serde_json::json!({ "stopped": true, "run": run })),
+    }
+}
+
 /// What `train` leaves: the run's summary, and the system's report when the run finished.
 pub struct Trained {
     /// The run folder, its files, the steps trained and the test scores.
@@ -207,17 +216,58 @@ pub(crate) fn read_saved<R: serde::de::DeserializeOwned>(run: &Path, file: &str,
     serde_json::from_str(&text).map_err(|e| RunError::invalid(&path, e))
 }
 
+/// A system's saved report (its test evaluation writes it), read back by the system's table.
+pub trait SavedReport: serde::de::DeserializeOwned + Serialize + 'static {
+    /// Its file in the run folder.
+    const FILE: &'static str;
+    /// What it is called when `eval` is asked for another split than test (`"the VQA report"`).
+    const WHAT: &'static str;
+}
+
+/// The saved reports of several runs of one system (the run, then the `--compare` runs), for the system's table:
+/// each system prints `SavedReports` of its report its own way (`Display`); the JSON is the reports.
+pub struct SavedReports<R> {
+    /// The run folders.
+    pub(crate) runs: Vec<PathBuf>,
+    /// Their reports, in the same order.
+    pub(crate) reports: Vec<R>,
+}
+
+impl<R: SavedReport> SavedReports<R> {
+    /// Reads the saved report of each run of `task`; a missing one says how to make it.
+    pub fn read(task: &str, runs: &[PathBuf]) -> Result<Self, RunError> {
+        let reports = runs.iter().map(|run| read_saved(run, R::FILE, task)).collect::<Result<_, _>>()?;
+        Ok(Self { runs: runs.to_vec(), reports })
+    }
+}
+
+impl<R: SavedReport> Report for SavedReports<R>
+where
+    Self: fmt::Display,
+{
+    fn json(&self) -> String {
+        json_line(&self.reports)
+    }
+}
+
+/// `after_training` of a system whose report is a table of runs: the table of the run.
+pub(crate) fn table_of_run<T: Task, R: SavedReport>(run: &Path) -> Result<Option<Box<dyn Report>>, RunError>
+where
+    SavedReports<R>: fmt::Display,
+{
+    Ok(Some(Box::new(SavedReports::<R>::read(T::NAME, &[run.to_path_buf()])?)))
+}
+
 /// `eval` of a system whose report is a table of runs: the run is evaluated on the test split again (its report
-/// rewritten), then `table` reads it and the `--compare` runs' saved reports; the JSON is the run's scores.
-pub(crate) fn eval_with_table<T: Task, D: fmt::Display + 'static>(
-    request: &EvalRequest,
-    report: &str,
-    table: fn(&[PathBuf]) -> Result<D, RunError>,
-) -> Result<Box<dyn Report>, RunError> {
-    request.test_only::<T>(report)?;
+/// rewritten), then the table reads it and the `--compare` runs' saved reports; the JSON is the run's scores.
+pub(crate) fn eval_with_table<T: Task, R: SavedReport>(request: &EvalRequest) -> Result<Box<dyn Report>, RunError>
+where
+    SavedReports<R>: fmt::Display,
+{
+    request.test_only::<T>(R::WHAT)?;
     let run = request.run_of::<T>();
     let scores = eval_run::<T>(&run, &request.root(), request.split, request.device)?;
-    Ok(Box::new(WithScores { report: Box::new(table(&request.runs_of::<T>())?), scores }))
+    Ok(Box::new(WithScores { report: Box::new(SavedReports::<R>::read(T::NAME, &request.runs_of::<T>())?), scores }))
 }
 
 /// A report with the files it wrote listed after it.

@@ -160,10 +160,7 @@ impl std::fmt::Display for ZeroShotTrained {
 
 impl crate::systems::Report for ZeroShotTrained {
     fn json(&self) -> String {
-        match &self.summary {
-            Some(summary) => crate::systems::json_line(summary),
-            None => crate::systems::json_line(&serde_json::json!({ "stopped": true, "run": self.run })),
-        }
+        crate::systems::json_or_stopped(self.summary.as_ref(), &self.run)
     }
 }
 

@@ -166,17 +166,11 @@ pub fn save_localised(output: &Path, lit: &RgbImage, heat: &[f32]) -> Result<std
 
 /// The localisation reports of several runs: each source its own block, each run's maps, then the first run's
 /// baselines.
-pub struct LocalisationTable {
-    runs: Vec<std::path::PathBuf>,
-    reports: Vec<LocalisationReport>,
-}
+pub type LocalisationTable = crate::systems::SavedReports<LocalisationReport>;
 
-impl LocalisationTable {
-    /// Reads the saved report of each run.
-    pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
-        let reports = runs.iter().map(|run| crate::systems::read_saved(run, REPORT_FILE, "localisation")).collect::<Result<_, _>>()?;
-        Ok(Self { runs: runs.to_vec(), reports })
-    }
+impl crate::systems::SavedReport for LocalisationReport {
+    const FILE: &'static str = REPORT_FILE;
+    const WHAT: &'static str = "the localisation report";
 }
 
 fn table_row(name: &str, s: &LocalisationSummary) -> String {
@@ -208,17 +202,10 @@ impl std::fmt::Display for LocalisationTable {
 /// rewritten), in one table with the `--compare` runs' saved reports.
 impl crate::systems::System for Localisation {
     fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
-        let table = LocalisationTable::read(&[run.to_path_buf()])?;
-        Ok(Some(Box::new(table)))
+        crate::systems::table_of_run::<Self, LocalisationReport>(run)
     }
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
-        crate::systems::eval_with_table::<Self, _>(request, "the localisation report", LocalisationTable::read)
-    }
-}
-
-impl crate::systems::Report for LocalisationTable {
-    fn json(&self) -> String {
-        crate::systems::json_line(&self.reports)
+        crate::systems::eval_with_table::<Self, LocalisationReport>(request)
     }
 }

@@ -388,17 +388,11 @@ pub struct SavedSeparation {
 
 /// The separation reports of several runs, one table per kind of mixture: each run's network, then the first
 /// run's mixture and ideal masks.
-pub struct SeparationTable {
-    runs: Vec<std::path::PathBuf>,
-    reports: Vec<SavedSeparation>,
-}
+pub type SeparationTable = crate::systems::SavedReports<SavedSeparation>;
 
-impl SeparationTable {
-    /// Reads the saved report of each run.
-    pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
-        let reports = runs.iter().map(|run| crate::systems::read_saved(run, REPORT_FILE, "separation")).collect::<Result<_, _>>()?;
-        Ok(Self { runs: runs.to_vec(), reports })
-    }
+impl crate::systems::SavedReport for SavedSeparation {
+    const FILE: &'static str = REPORT_FILE;
+    const WHAT: &'static str = "the separation report";
 }
 
 fn table_row(name: &str, s: &MethodScores) -> String {
@@ -431,17 +425,10 @@ impl std::fmt::Display for SeparationTable {
 /// rewritten), in one table with the `--compare` runs' saved reports.
 impl crate::systems::System for super::Separation {
     fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
-        let table = SeparationTable::read(&[run.to_path_buf()])?;
-        Ok(Some(Box::new(table)))
+        crate::systems::table_of_run::<Self, SavedSeparation>(run)
     }
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
-        crate::systems::eval_with_table::<Self, _>(request, "the separation report", SeparationTable::read)
-    }
-}
-
-impl crate::systems::Report for SeparationTable {
-    fn json(&self) -> String {
-        crate::systems::json_line(&self.reports)
+        crate::systems::eval_with_table::<Self, SavedSeparation>(request)
     }
 }

@@ -276,17 +276,11 @@ fn draw_attention(
 }
 
 /// The VQA reports of several runs, one table per split: each run's model, then the first run's per-type prior.
-pub struct VqaTable {
-    runs: Vec<std::path::PathBuf>,
-    reports: Vec<VqaReport>,
-}
+pub type VqaTable = crate::systems::SavedReports<VqaReport>;
 
-impl VqaTable {
-    /// Reads the saved report of each run.
-    pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
-        let reports = runs.iter().map(|run| crate::systems::read_saved(run, REPORT_FILE, "vqa")).collect::<Result<_, _>>()?;
-        Ok(Self { runs: runs.to_vec(), reports })
-    }
+impl crate::systems::SavedReport for VqaReport {
+    const FILE: &'static str = REPORT_FILE;
+    const WHAT: &'static str = "the VQA report";
 }
 
 fn table_row(name: &str, scored: &Scored, types: &[String]) -> String {
@@ -339,17 +333,10 @@ impl std::fmt::Display for VqaTable {
 /// rewritten), in one table with the `--compare` runs' saved reports.
 impl crate::systems::System for super::Vqa {
     fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
-        let table = VqaTable::read(&[run.to_path_buf()])?;
-        Ok(Some(Box::new(table)))
+        crate::systems::table_of_run::<Self, VqaReport>(run)
     }
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
-        crate::systems::eval_with_table::<Self, _>(request, "the VQA report", VqaTable::read)
-    }
-}
-
-impl crate::systems::Report for VqaTable {
-    fn json(&self) -> String {
-        crate::systems::json_line(&self.reports)
+        crate::systems::eval_with_table::<Self, VqaReport>(request)
     }
 }

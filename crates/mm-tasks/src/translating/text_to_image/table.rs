@@ -1,7 +1,7 @@
 //! The table `train text-to-image` and `eval text-to-image [--compare RUN …]` print: one row per run, MNIST
 //! and shapes runs in their own tables.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::TextToImage;
 use super::report::{REPORT_FILE, TextToImageReport};
@@ -18,28 +18,24 @@ pub enum SavedTextToImage {
     Shapes(ShapesTextToImageReport),
 }
 
-/// The reports of several text-to-image runs: one row per run (MNIST and shapes runs in their own tables).
-pub struct TextToImageTable {
-    runs: Vec<std::path::PathBuf>,
-    reports: Vec<SavedTextToImage>,
+impl<'de> Deserialize<'de> for SavedTextToImage {
+    /// Read once; a shapes report has fields an MNIST one lacks, so it is tried first, and an MNIST report's
+    /// error is the one given.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let saved = serde_json::Value::deserialize(deserializer)?;
+        match serde_json::from_value(saved.clone()) {
+            Ok(shapes) => Ok(SavedTextToImage::Shapes(shapes)),
+            Err(_) => serde_json::from_value(saved).map(SavedTextToImage::Mnist).map_err(serde::de::Error::custom),
+        }
+    }
 }
 
-impl TextToImageTable {
-    /// Reads the saved report of each run.
-    pub fn read(runs: &[std::path::PathBuf]) -> Result<Self, RunError> {
-        let reports = runs
-            .iter()
-            .map(|run| {
-                // Read once; a shapes report has fields an MNIST one lacks, so it is tried first.
-                let saved: serde_json::Value = crate::systems::read_saved(run, REPORT_FILE, "text-to-image")?;
-                match serde_json::from_value(saved.clone()) {
-                    Ok(shapes) => Ok(SavedTextToImage::Shapes(shapes)),
-                    Err(_) => serde_json::from_value(saved).map(SavedTextToImage::Mnist).map_err(|e| RunError::invalid(&run.join(REPORT_FILE), e)),
-                }
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { runs: runs.to_vec(), reports })
-    }
+/// The reports of several text-to-image runs: one row per run (MNIST and shapes runs in their own tables).
+pub type TextToImageTable = crate::systems::SavedReports<SavedTextToImage>;
+
+impl crate::systems::SavedReport for SavedTextToImage {
+    const FILE: &'static str = REPORT_FILE;
+    const WHAT: &'static str = "the report";
 }
 
 impl std::fmt::Display for TextToImageTable {
@@ -106,17 +102,10 @@ impl std::fmt::Display for TextToImageTable {
 /// rewritten), in one table with the `--compare` runs' saved reports.
 impl crate::systems::System for TextToImage {
     fn after_training(run: &std::path::Path, _: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
-        let table = TextToImageTable::read(&[run.to_path_buf()])?;
-        Ok(Some(Box::new(table)))
+        crate::systems::table_of_run::<Self, SavedTextToImage>(run)
     }
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
-        crate::systems::eval_with_table::<Self, _>(request, "the report", TextToImageTable::read)
-    }
-}
-
-impl crate::systems::Report for TextToImageTable {
-    fn json(&self) -> String {
-        crate::systems::json_line(&self.reports)
+        crate::systems::eval_with_table::<Self, SavedTextToImage>(request)
     }
 }
