@@ -21,7 +21,7 @@ use mm_audio::encoders::{WaveformCnn, WaveformCnnConfig};
 use mm_generate::show_and_tell::{ShowAndTell, ShowAndTellConfig};
 use mm_generate::text_to_image::{TextToImageGan, TextToImageGanConfig, interpolated_texts};
 use mm_tasks::encoders::mnist::{Mnist, MnistConfig};
-use mm_tasks::encoders::{ImageClassifier, ImageClassifierConfig, Pooling};
+use mm_tasks::encoders::{ImageClassifier, ImageClassifierConfig, Readout};
 use mm_tasks::referencing::separation::{Separator, SeparatorConfig, Streams, apply_masks, pit_loss};
 use mm_tasks::runner::{Classifier, Task};
 use mm_vision::encoders::{ImageEncoderConfig, ImageEncoderKind};
@@ -155,7 +155,7 @@ fn trainer<M: Module + 'static>(model: M, mut optimizer: ModuleOptimizer, loss: 
 
 fn resnet(device: &Device) -> ImageClassifier {
     let encoder = ImageEncoderConfig::new().with_kind(ImageEncoderKind::ResNet).with_channels_in(3).with_stages(vec![16, 32, 64]).with_blocks_per_stage(2);
-    ImageClassifierConfig::new(encoder, [3, 32, 32], 10).with_pooling(Pooling::Average).init(device)
+    ImageClassifierConfig::new(encoder, [3, 32, 32], 10).with_pooling(Readout::Average).init(device)
 }
 
 fn classifier(model: ImageClassifier, shape: [usize; 3], count: usize, batch: usize, device: &Device) -> Workload {

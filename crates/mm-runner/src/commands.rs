@@ -8,7 +8,7 @@ use burn::data::dataset::Dataset;
 use serde::Serialize;
 
 use super::checkpoint::Best;
-use super::fit::{fit, load_model};
+use super::fit::{Span, TrainingData, fit, load_model};
 use super::loader::Loader;
 use super::metrics::read as read_metrics;
 use super::run_dir::{CONFIG_FILE, EVALUATION_FILE, METRICS_FILE, MODEL_FILE, write_atomically};
@@ -84,24 +84,24 @@ pub fn start_run_of_parts<T: Task>(config: &T::Config, run: &RunDir) -> Result<(
     Ok((lock, config))
 }
 
-/// Trains one part of a run of parts (see [`start_run_of_parts`]) in `child` and returns its test scores; when
-/// `resume` finds the part finished (its `evaluation.json` written) it returns the scores written there instead.
-/// A part begun but unfinished continues from its newest checkpoint, one not begun starts afresh. `None` when
-/// `stop_after` stopped it early.
-pub fn train_part<T: Task>(config: &T::Config, root: &DataRoot, child: &RunDir, resume: bool, stop_after: Option<usize>) -> Result<Option<Scores>, RunError> {
+/// Trains one part of a run of parts (see [`start_run_of_parts`]) in `child` over `span` and returns its test
+/// scores; when a resumed span finds the part finished (its `evaluation.json` written) it returns the scores
+/// written there instead. A part begun but unfinished continues from its newest checkpoint, one not begun starts
+/// afresh. `None` when the span stopped it early.
+pub fn train_part<T: Task>(config: &T::Config, root: &DataRoot, child: &RunDir, span: Span) -> Result<Option<Scores>, RunError> {
     let done = child.path().join(EVALUATION_FILE);
-    if resume && done.exists() {
+    if span.resume && done.exists() {
         child.publish()?;
         let text = std::fs::read_to_string(&done).map_err(|e| RunError::io(&done, e))?;
         let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| RunError::invalid(&done, e))?;
         return serde_json::from_value(value["scores"].clone()).map(Some).map_err(|e| RunError::invalid(&done, e));
     }
     let started = child.path().join(CONFIG_FILE).exists();
-    Ok(train_task::<T>(config, root, child, resume && started, stop_after)?.evaluation)
+    Ok(train_task::<T>(config, root, child, Span { resume: span.resume && started, ..span })?.evaluation)
 }
 
-/// Trains `T` with `config` on the data in `root`, in the folder `run` (continuing from its newest checkpoint
-/// when `resume`, which needs the config the run was started with). Holds the run's lock throughout. A new run
+/// Trains `T` with `config` on the data in `root`, in the folder `run`, over `span` (a resumed span continues
+/// from the run's newest checkpoint, and needs the config the run was started with). Holds the run's lock throughout. A new run
 /// resolves its pretrained runs ([`resolve_pretrained_runs`]) and writes `config.json`; `runs/TASK/latest` moves
 /// to it only once every split's data and the device are had. Evaluates the best model on the test split once
 /// at the end and writes `evaluation.json`.
@@ -109,17 +109,11 @@ pub fn train_part<T: Task>(config: &T::Config, root: &DataRoot, child: &RunDir, 
 /// A resumed run whose `checkpoints/` is gone does not start again: a finished one (its `model.safetensors`
 /// written) is re-tested from that file, which it says; one that recorded epochs but has no checkpoint to go on
 /// from is refused; one stopped before its first checkpoint starts from step 0.
-pub fn train_task<T: Task>(
-    config: &T::Config,
-    root: &DataRoot,
-    run: &RunDir,
-    resume: bool,
-    stop_after: Option<usize>,
-) -> Result<TrainedRun<T::Model>, RunError> {
+pub fn train_task<T: Task>(config: &T::Config, root: &DataRoot, run: &RunDir, span: Span) -> Result<TrainedRun<T::Model>, RunError> {
     let _lock = run.lock()?;
     T::train_config(config).check()?;
     let config_path = run.path().join(CONFIG_FILE);
-    let resume = resume && config_path.exists();
+    let resume = span.resume && config_path.exists();
     let config = if resume {
         let saved = load_run_config::<T>(run.path())?;
         let (written, given) = (serde_json::to_value(&saved).expect("configs serialise"), serde_json::to_value(config).expect("configs serialise"));
@@ -147,7 +141,7 @@ pub fn train_task<T: Task>(
     DeviceKind::resolve(T::train_config(&config).device)?.device()?;
     run.publish()?;
     eprintln!("{}: {} training and {} validation examples; run folder {}", T::NAME, train.len(), valid.len(), run.path().display());
-    let outcome = fit::<T>(&config, &context, train, valid, run, resume, stop_after)?;
+    let outcome = fit::<T>(&config, &context, TrainingData { train, valid }, run, Span { resume, ..span })?;
     let evaluation = if outcome.finished { Some(evaluate_and_record::<T>(&config, &context, &outcome.model, test, outcome.best)?) } else { None };
     Ok(TrainedRun { run: run.clone(), outcome, evaluation })
 }

@@ -44,18 +44,40 @@ pub struct FitOutcome<M> {
     pub steps_trained: std::ops::Range<usize>,
 }
 
-/// Trains `T` on `train`, validating on `valid` after each epoch, in `run` (whose `config.json` the caller has
-/// written). With `resume`, continues from the run's newest checkpoint. `stop_after` ends the run after that
-/// many epochs as if it were killed (for tests and for splitting long runs); a later `resume` finishes it.
-pub fn fit<T: Task>(
-    config: &T::Config,
-    context: &Context,
-    train: Arc<dyn Dataset<T::Item>>,
-    valid: Arc<dyn Dataset<T::Item>>,
-    run: &RunDir,
-    resume: bool,
-    stop_after: Option<usize>,
-) -> Result<FitOutcome<T::Model>, RunError> {
+/// How much of a run one call trains: where it starts, and where it stops.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    /// Continue from the run's newest checkpoint, rather than from step 0.
+    pub resume: bool,
+    /// End after this many epochs as if killed (for tests, and to split a long run); a later resumed call
+    /// finishes the run.
+    pub stop_after: Option<usize>,
+}
+
+impl Span {
+    /// The whole run, from step 0 to its last epoch.
+    pub const WHOLE: Span = Span { resume: false, stop_after: None };
+    /// The rest of a run, from its newest checkpoint to its last epoch.
+    pub const REST: Span = Span { resume: true, stop_after: None };
+
+    /// From step 0, stopping after `epochs`.
+    pub fn first(epochs: usize) -> Span {
+        Span { resume: false, stop_after: Some(epochs) }
+    }
+}
+
+/// The examples a run trains on and the ones it validates on after each epoch.
+pub struct TrainingData<I> {
+    /// What the optimiser steps on, shuffled each epoch.
+    pub train: Arc<dyn Dataset<I>>,
+    /// What each epoch is scored on, and the best checkpoint chosen by.
+    pub valid: Arc<dyn Dataset<I>>,
+}
+
+/// Trains `T` on `data`, in `run` (whose `config.json` the caller has written), over the `span` asked.
+pub fn fit<T: Task>(config: &T::Config, context: &Context, data: TrainingData<T::Item>, run: &RunDir, span: Span) -> Result<FitOutcome<T::Model>, RunError> {
+    let TrainingData { train, valid } = data;
+    let Span { resume, stop_after } = span;
     let settings = check_settings::<T>(config, train.len(), valid.len())?;
     // What the final weights record they were trained with (train_task passes the config as `eval` reads it back).
     let trained_with = config_digest(config);
@@ -350,24 +372,32 @@ fn config_digest<C: serde::Serialize>(config: &C) -> String {
     Md5::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The digest of the settings `config.json` names, as the config reads them: a run written before its task
-/// gained a setting (a model field that became settable) reads with that setting's default, which its weights'
-/// digest never covered; leaving out what the file does not name gives the digest it was trained with.
+/// The digest of the settings as the config reads them now, as `config.json` wrote them: only the settings
+/// the file names (a run written before its task gained a setting reads that setting's default, which its
+/// weights' digest never covered), each name as the file spells it (a value renamed since reads through its
+/// old name, and would write the new one). A value edited since still changes the digest.
 fn written_config_digest<C: serde::Serialize>(config: &C, run: &Path) -> Option<String> {
     let text = std::fs::read_to_string(run.join(CONFIG_FILE)).ok()?;
     let file: serde_json::Value = serde_json::from_str(&text).ok()?;
     let mut settings = serde_json::to_value(config).ok()?;
-    keep_named(&mut settings, file.get("config")?);
+    as_written(&mut settings, file.get("config")?);
     Some(config_digest(&settings))
 }
 
-/// Removes from `value` every field (at any depth) that `named` does not have.
-fn keep_named(value: &mut serde_json::Value, named: &serde_json::Value) {
-    if let (serde_json::Value::Object(fields), serde_json::Value::Object(names)) = (value, named) {
-        fields.retain(|key, _| names.contains_key(key));
-        for (key, field) in fields.iter_mut() {
-            keep_named(field, &names[key]);
+/// Removes from `value` every field (at any depth) that `written` does not have, and gives each text in it
+/// the spelling `written` has in its place.
+fn as_written(value: &mut serde_json::Value, written: &serde_json::Value) {
+    use serde_json::Value;
+    match (value, written) {
+        (Value::Object(fields), Value::Object(names)) => {
+            fields.retain(|key, _| names.contains_key(key));
+            for (key, field) in fields.iter_mut() {
+                as_written(field, &names[key]);
+            }
         }
+        (Value::Array(items), Value::Array(written)) => items.iter_mut().zip(written).for_each(|(item, written)| as_written(item, written)),
+        (Value::String(text), Value::String(spelling)) => spelling.clone_into(text),
+        _ => {}
     }
 }
 
@@ -447,4 +477,23 @@ fn check_finite(bytes: &[u8], path: &Path) -> Result<(), RunError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::as_written;
+
+    #[test]
+    fn settings_as_written_keep_the_files_fields_and_spellings_and_not_its_values() {
+        let mut settings = json!({ "readout": "flatten", "width": 8, "added": 1, "model": { "kind": "lstm", "layers": [{ "width": 4, "new": 0 }] } });
+        let written = json!({ "readout": "flattened", "width": 8, "model": { "kind": "lstm", "layers": [{ "width": 4 }] } });
+        as_written(&mut settings, &written);
+        assert_eq!(settings, written);
+        // A number edited in the file is not taken over: the digest then differs from the weights'.
+        let mut settings = json!({ "width": 8 });
+        as_written(&mut settings, &json!({ "width": 9 }));
+        assert_eq!(settings, json!({ "width": 8 }));
+    }
 }

@@ -54,7 +54,7 @@ pub use config::{Overrides, TrainConfig, check_dropout, check_widths, load_confi
 pub use curves::draw_learning_curves;
 pub use curves::register_plot_font;
 pub use device::{DeviceError, DeviceKind, Replica};
-pub use fit::{FitOutcome, fit, load_model, load_pretrained, mean_objective, save_model};
+pub use fit::{FitOutcome, Span, TrainingData, fit, load_model, load_pretrained, mean_objective, save_model};
 pub use loader::{Batches, Loader, Prepare};
 pub use metrics::{EpochMetrics, Scores, read as read_metrics};
 pub use mm_data::{DataError, DataRoot, Split};

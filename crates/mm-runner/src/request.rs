@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use mm_data::{DataRoot, Split};
 
 use super::run_file::{RunFile, load_run_config};
-use super::{DeviceKind, Overrides, RunDir, RunError, Task, load_config};
+use super::{DeviceKind, Overrides, RunDir, RunError, Span, Task, load_config};
 
 /// A `train` command: the config file (none: the defaults), the flags over it, where the data and the run
 /// folders are, and whether to resume.
@@ -38,9 +38,9 @@ impl TrainRequest {
         DataRoot::from_flag(self.data.as_deref())
     }
 
-    /// The config (file, then flags) and the run folder: a new one, or the one to resume with the config it was
-    /// started with (flags that would change it are refused, naming them). Returns whether it resumes.
-    pub fn prepare<T: Task>(&self) -> Result<(T::Config, RunDir, bool), RunError> {
+    /// The config (file, then flags), the run folder (a new one, or the one to resume with the config it was
+    /// started with: flags that would change it are refused, naming them), and the span to train.
+    pub fn prepare<T: Task>(&self) -> Result<(T::Config, RunDir, Span), RunError> {
         if let Some(resume) = &self.resume {
             let mut refused = self.overrides.given();
             if self.config.is_some() {
@@ -56,7 +56,7 @@ impl TrainRequest {
             let dir = resume.clone().unwrap_or_else(|| self.runs.join(T::NAME).join("latest"));
             let run = RunDir::open(&dir).map_err(|e| RunError::bad_setting("--resume", dir.display(), e.to_string()))?;
             let config = load_run_config::<T>(run.path())?;
-            return Ok((config, run, true));
+            return Ok((config, run, Span { resume: true, stop_after: self.stop_after }));
         }
         let mut config = match &self.config {
             Some(path) => load_task_config::<T>(path, self.config_owners)?,
@@ -65,7 +65,7 @@ impl TrainRequest {
         self.overrides.apply(T::train_config_mut(&mut config));
         T::train_config(&config).check()?;
         let run = RunDir::create(&self.runs, T::NAME, T::train_config(&config).seed)?;
-        Ok((config, run, false))
+        Ok((config, run, Span { resume: false, stop_after: self.stop_after }))
     }
 }
 

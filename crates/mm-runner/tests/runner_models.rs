@@ -13,7 +13,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use mm_runner::DataRoot;
 use mm_runner::{
     Batcher, Context, Dataset, DatasetError, InMemDataset, Learner, Loader, OptimizerKind, OptimizerSettings, Optimizers, RunDir, RunError, Schedule, Scores,
-    Selection, Split, StepOutput, Task, TrainConfig, train_task,
+    Selection, Span, Split, StepOutput, Task, TrainConfig, train_task,
 };
 use serde::{Deserialize, Serialize};
 
@@ -214,7 +214,7 @@ fn a_gan_trained_by_two_optimisers_moves_its_samples_onto_the_target() {
     device.seed(config.train.seed);
     let (before, _) = sample_error(&PointGanTask::model(&config, &device).unwrap(), &device);
     let run = RunDir::create(runs.path(), "point-gan", 0).unwrap();
-    let trained = train_task::<PointGanTask>(&config, &DataRoot::at(runs.path()), &run, false, None).unwrap();
+    let trained = train_task::<PointGanTask>(&config, &DataRoot::at(runs.path()), &run, Span::WHOLE).unwrap();
     let (after, spread) = sample_error(&trained.outcome.model, &device);
     assert!(before > 2.5, "an untrained generator starts far away: {before}");
     assert!(after < 0.3, "the samples' mean reaches the target: {after} (from {before})");
@@ -371,7 +371,7 @@ fn a_sequence_model_learns_per_token_and_decodes_greedily() {
     device.seed(config.train.seed);
     let untrained = exact_share(&CounterTask::model(&config, &device).unwrap(), &device);
     let run = RunDir::create(runs.path(), "counter", 0).unwrap();
-    let trained = train_task::<CounterTask>(&config, &DataRoot::at(runs.path()), &run, false, None).unwrap();
+    let trained = train_task::<CounterTask>(&config, &DataRoot::at(runs.path()), &run, Span::WHOLE).unwrap();
     let scores = trained.evaluation.unwrap();
     assert_eq!(scores["exact"], 1.0, "greedy decoding completes every test sequence: {scores:?}");
     // The task is easy enough that one epoch may already decode every sequence, so the control is the

@@ -14,7 +14,7 @@ use mm_tasks::data::shapes::SceneSplits;
 use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld, render};
 use mm_tasks::data::{DataError, DataRoot};
 use mm_tasks::encoders::shapes::Shapes;
-use mm_tasks::runner::{RunDir, RunError, TrainConfig, load_model, train_task};
+use mm_tasks::runner::{RunDir, RunError, Span, TrainConfig, load_model, train_task};
 use mm_tasks::translating::captions::{CaptionReport, CaptionSettings, CaptionSource, CocoSplits, PretrainedImageEncoder, REPORT_FILE, caption_picture};
 use mm_tasks::translating::show_and_tell::{ShowAndTellTask, ShowAndTellTaskConfig};
 use mm_tasks::translating::show_attend_tell::{ShowAttendTellTask, ShowAttendTellTaskConfig};
@@ -52,7 +52,7 @@ fn both_captioners_train_resume_evaluate_and_caption() {
         train: train(3),
     };
     let run = RunDir::create(dir.path(), "show-and-tell", 0).unwrap();
-    let trained = train_task::<ShowAndTellTask>(&config, &root, &run, false, None).unwrap();
+    let trained = train_task::<ShowAndTellTask>(&config, &root, &run, Span::WHOLE).unwrap();
     let scores = trained.evaluation.unwrap();
     let tell = report(run.path());
     assert_eq!(tell.greedy.all.scenes, 48);
@@ -68,9 +68,9 @@ fn both_captioners_train_resume_evaluate_and_caption() {
 
     // Interrupted after one epoch and resumed: the same weights and report as the uninterrupted run.
     let resumed = RunDir::create(dir.path(), "show-and-tell", 1).unwrap();
-    assert!(train_task::<ShowAndTellTask>(&config, &root, &resumed, false, Some(1)).unwrap().evaluation.is_none());
+    assert!(train_task::<ShowAndTellTask>(&config, &root, &resumed, Span::first(1)).unwrap().evaluation.is_none());
     let resumed = RunDir::open(resumed.path()).unwrap();
-    train_task::<ShowAndTellTask>(&config, &root, &resumed, true, None).unwrap();
+    train_task::<ShowAndTellTask>(&config, &root, &resumed, Span::REST).unwrap();
     assert_eq!(
         report(resumed.path()).beam.examples.iter().map(|e| e.caption.clone()).collect::<Vec<_>>(),
         tell.beam.examples.iter().map(|e| e.caption.clone()).collect::<Vec<_>>()
@@ -101,7 +101,7 @@ fn both_captioners_train_resume_evaluate_and_caption() {
         ..Default::default()
     };
     let run = RunDir::create(dir.path(), "show-attend-tell", 0).unwrap();
-    let scores = train_task::<ShowAttendTellTask>(&config, &root, &run, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<ShowAttendTellTask>(&config, &root, &run, Span::WHOLE).unwrap().evaluation.unwrap();
     let attend = report(run.path());
     assert!(attend.greedy.all.bleu[0] > attend.baseline.all.bleu[0] + 0.2, "BLEU-1 {:?} vs {:?}", attend.greedy.all.bleu, attend.baseline.all.bleu);
     let grounding: serde_json::Value = serde_json::from_slice(&std::fs::read(run.path().join("grounding.json")).unwrap()).unwrap();
@@ -114,18 +114,18 @@ fn both_captioners_train_resume_evaluate_and_caption() {
     // Typed errors: a vocabulary narrower than the tokenizer's, a test seed reused for training, no encoder run.
     let narrow = ShowAndTellTaskConfig { captions: CaptionSettings { vocab_size: 10, ..settings(&encoder) }, train: train(1), ..Default::default() };
     assert!(matches!(
-        train_task::<ShowAndTellTask>(&narrow, &root, &RunDir::create(dir.path(), "show-and-tell", 7).unwrap(), false, None),
+        train_task::<ShowAndTellTask>(&narrow, &root, &RunDir::create(dir.path(), "show-and-tell", 7).unwrap(), Span::WHOLE),
         Err(RunError::BadSetting { name, .. }) if name == "captions.vocab_size"
     ));
     let mut reused = settings(&encoder);
     reused.source = CaptionSource::Shapes(SceneSplits { train_scenes: 8, valid_scenes: 8, test_scenes: 8, train_seed: 1, valid_seed: 2, test_seed: 1 });
     let reused = ShowAndTellTaskConfig { captions: reused, train: train(1), ..Default::default() };
     assert!(matches!(
-        train_task::<ShowAndTellTask>(&reused, &root, &RunDir::create(dir.path(), "show-and-tell", 8).unwrap(), false, None),
+        train_task::<ShowAndTellTask>(&reused, &root, &RunDir::create(dir.path(), "show-and-tell", 8).unwrap(), Span::WHOLE),
         Err(RunError::Data(DataError::BadSetting { .. }))
     ));
     let missing = ShowAndTellTaskConfig { captions: settings(&dir.path().join("no-such-run")), train: train(1), ..Default::default() };
-    let error = train_task::<ShowAndTellTask>(&missing, &root, &RunDir::create(dir.path(), "show-and-tell", 9).unwrap(), false, None).unwrap_err();
+    let error = train_task::<ShowAndTellTask>(&missing, &root, &RunDir::create(dir.path(), "show-and-tell", 9).unwrap(), Span::WHOLE).unwrap_err();
     assert!(error.to_string().contains("no-such-run"), "{error}");
 }
 
@@ -155,7 +155,7 @@ fn a_torchvision_encoder_sees_the_pictures() {
         ..Default::default()
     };
     let run = RunDir::create(dir.path(), "show-attend-tell", 0).unwrap();
-    train_task::<ShowAttendTellTask>(&config, &root, &run, false, None).unwrap();
+    train_task::<ShowAttendTellTask>(&config, &root, &run, Span::WHOLE).unwrap();
     assert!(report(run.path()).beam.all.bleu[0].is_finite());
 
     let (_, captioner) = load_model::<ShowAttendTellTask>(run.path(), &device).unwrap();
@@ -173,7 +173,7 @@ fn a_torchvision_encoder_sees_the_pictures() {
     let wrong =
         CaptionSettings { encoder: PretrainedImageEncoder::Torchvision { architecture: TorchvisionArchitecture::ResNet50, weights, side: 64 }, ..captions };
     let config = ShowAttendTellTaskConfig { captions: wrong, train: train(1), ..Default::default() };
-    let error = train_task::<ShowAttendTellTask>(&config, &root, &RunDir::create(dir.path(), "show-attend-tell", 1).unwrap(), false, None).unwrap_err();
+    let error = train_task::<ShowAttendTellTask>(&config, &root, &RunDir::create(dir.path(), "show-attend-tell", 1).unwrap(), Span::WHOLE).unwrap_err();
     assert!(error.to_string().contains("resnet18.safetensors"), "{error}");
 }
 
@@ -200,7 +200,7 @@ fn captioners_train_on_coco_in_its_own_layout() {
         train: train(1),
     };
     let run = RunDir::create(dir.path(), "show-and-tell", 0).unwrap();
-    let trained = train_task::<ShowAndTellTask>(&config, &root, &run, false, None).unwrap();
+    let trained = train_task::<ShowAndTellTask>(&config, &root, &run, Span::WHOLE).unwrap();
     assert!(trained.evaluation.unwrap()["bleu4"].is_finite());
     let coco_report = report(run.path());
     // 79 val2017 pictures: the first 40 validate, 39 test; each scored against its five references.
@@ -228,7 +228,7 @@ fn captioners_train_on_coco_in_its_own_layout() {
         train: train(1),
     };
     let run = RunDir::create(dir.path(), "show-and-tell", 1).unwrap();
-    train_task::<ShowAndTellTask>(&config, &root, &run, false, None).unwrap();
+    train_task::<ShowAndTellTask>(&config, &root, &run, Span::WHOLE).unwrap();
     assert_eq!(report(run.path()).greedy.all.scenes, 3);
     // A split file whose test pictures are missing fails before the first step, not after the whole training.
     let mut listed: Vec<serde_json::Value> = splits.iter().enumerate().map(|(i, s)| entry(i, s)).collect();
@@ -237,12 +237,12 @@ fn captioners_train_on_coco_in_its_own_layout() {
     }
     std::fs::write(&karpathy, serde_json::to_vec(&serde_json::json!({ "images": listed })).unwrap()).unwrap();
     let late = RunDir::create(dir.path(), "show-and-tell", 3).unwrap();
-    let error = train_task::<ShowAndTellTask>(&config, &root, &late, false, None).unwrap_err();
+    let error = train_task::<ShowAndTellTask>(&config, &root, &late, Span::WHOLE).unwrap_err();
     assert!(error.to_string().contains("missing-test.jpg"), "{error}");
     assert!(!late.path().join("checkpoints").exists() && !late.path().join(mm_tasks::runner::METRICS_FILE).exists(), "nothing was trained");
     // A split file that names a missing picture is an error naming the picture.
     std::fs::write(&karpathy, r#"{"images":[{"filepath":"val2017","filename":"nope.jpg","split":"train","sentences":[{"raw":"a"}]},{"filepath":"val2017","filename":"nope.jpg","split":"val","sentences":[{"raw":"a"}]},{"filepath":"val2017","filename":"nope.jpg","split":"test","sentences":[{"raw":"a"}]}]}"#).unwrap();
-    let error = train_task::<ShowAndTellTask>(&config, &root, &RunDir::create(dir.path(), "show-and-tell", 2).unwrap(), false, None).unwrap_err();
+    let error = train_task::<ShowAndTellTask>(&config, &root, &RunDir::create(dir.path(), "show-and-tell", 2).unwrap(), Span::WHOLE).unwrap_err();
     assert!(error.to_string().contains("nope.jpg"), "{error}");
 }
 

@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use mm_generate::show_attend_tell::ShowAttendTellConfig;
+use mm_tasks::encoders::Readout;
 use mm_tasks::referencing::separation::SeparationTaskConfig;
-use mm_tasks::referencing::vqa::{ImageFeature, VqaNetConfig, VqaTaskConfig};
+use mm_tasks::referencing::vqa::{VqaNetConfig, VqaTaskConfig};
 use mm_tasks::runner::load_config;
 use mm_tasks::systems::{SYSTEMS, config_owners};
 use mm_tasks::translating::show_attend_tell::ShowAttendTellTaskConfig;
@@ -46,8 +47,8 @@ fn a_model_field_the_task_did_not_expose_before_is_set_from_a_file() {
 
     let path = written(dir.path(), "vqa.toml", "image_feature = \"pooled\"\nd_common = 48\n");
     let config: VqaTaskConfig = load_config(&path).unwrap();
-    let net = config.net(7, 9);
-    assert_eq!((net.image_feature, net.d_common, net.image_channels, net.places), (ImageFeature::Pooled, 48, 7, 9));
+    let net = config.net(7, [3, 3]);
+    assert_eq!((net.image_feature, net.d_common, net.image_channels, net.map_size), (Readout::Average, 48, 7, [3, 3]));
 }
 
 #[test]
@@ -68,7 +69,7 @@ fn misspelt_and_data_given_fields_are_refused_by_name() {
 fn one_default_each_the_models_own() {
     let (task, model) = (ShowAttendTellTaskConfig::default().decoder, ShowAttendTellConfig::new(1, 1));
     assert_eq!((task.d_embed, task.d_hidden, task.d_attention, task.dropout), (model.d_embed, model.d_hidden, model.d_attention, model.dropout));
-    let (task, model) = (VqaTaskConfig::default().net, VqaNetConfig::new(1, 1, 1, 1));
+    let (task, model) = (VqaTaskConfig::default().net, VqaNetConfig::new(1, 1, 1, [1, 1]));
     assert_eq!(
         (task.d_embed, task.d_hidden, task.d_common, task.dropout, task.image_feature),
         (model.d_embed, model.d_hidden, model.d_common, model.dropout, model.image_feature)

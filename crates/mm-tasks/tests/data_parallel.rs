@@ -9,7 +9,7 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::{Device, Distribution, Tensor};
 use mm_joint::losses::info_nce;
 use mm_tasks::encoders::mnist::{Mnist, MnistConfig};
-use mm_tasks::runner::{Learner, OptimizerSettings, Optimizers, RunDir, RunError, StepOutput, TrainConfig, replicated_step, train_task};
+use mm_tasks::runner::{Learner, OptimizerSettings, Optimizers, RunDir, RunError, Span, StepOutput, TrainConfig, replicated_step, train_task};
 use mm_tasks::{DeviceKind, Replica};
 
 /// Two linear towers matched by InfoNCE (gathering negatives when `GATHERS`), plus a per-example squared term.
@@ -142,9 +142,9 @@ fn the_runner_trains_on_two_devices_and_refuses_what_it_cannot_split() {
         ..Default::default()
     };
     config.train = TrainConfig { epochs: 2, limit: Some(4096), batch_size: 64, lr: 3e-3, ..config.train };
-    let single = train_task::<Mnist>(&config, &root, &RunDir::create(&dir.path().join("one"), "mnist", 0).unwrap(), false, None).unwrap();
+    let single = train_task::<Mnist>(&config, &root, &RunDir::create(&dir.path().join("one"), "mnist", 0).unwrap(), Span::WHOLE).unwrap();
     config.train.devices = vec![flex, flex];
-    let double = train_task::<Mnist>(&config, &root, &RunDir::create(&dir.path().join("two"), "mnist", 0).unwrap(), false, None).unwrap();
+    let double = train_task::<Mnist>(&config, &root, &RunDir::create(&dir.path().join("two"), "mnist", 0).unwrap(), Span::WHOLE).unwrap();
     let accuracy = |run: &mm_tasks::runner::TrainedRun<_>| run.outcome.history[1].values["valid_accuracy"];
     // Batch norm normalises each 32-picture shard by its own statistics, so the runs are close, not equal.
     // (0.3611 against 0.3628 on one device when written; chance is 0.1.)

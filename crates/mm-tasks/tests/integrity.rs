@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use mm_tasks::data::DataRoot;
 use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
 use mm_tasks::matching::tagging::{TagWorld, Tagging, TaggingConfig, evaluate_tagging};
-use mm_tasks::runner::{CONFIG_FILE, EVALUATION_FILE, METRICS_FILE, MODEL_FILE, RunDir, Split, eval_run, load_model, save_model, train_task};
+use mm_tasks::runner::{CONFIG_FILE, EVALUATION_FILE, METRICS_FILE, MODEL_FILE, RunDir, Span, Split, eval_run, load_model, save_model, train_task};
 use mm_text::vectors::WordVectors;
 
 /// Tagging in the shapes world from `encoder` (a shapes run), with deterministic word vectors for its tags: its
@@ -41,7 +41,7 @@ fn a_run_keeps_reading_the_pretrained_run_it_was_trained_from() {
     let device = burn::tensor::Device::flex();
     let first = common::tiny_shapes_encoder(dir.path(), &root, 256, 1);
     let run = RunDir::create(dir.path(), "tagging", 0).unwrap();
-    let scores = train_task::<Tagging>(&tagging(dir.path(), &dir.path().join("shapes/latest")), &root, &run, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<Tagging>(&tagging(dir.path(), &dir.path().join("shapes/latest")), &root, &run, Span::WHOLE).unwrap().evaluation.unwrap();
     let report = serde_json::to_value(evaluate_tagging(run.path(), &root, &device).unwrap()).unwrap();
     let written = json(&run.path().join(CONFIG_FILE));
     assert_eq!(written["config"]["encoder_run"], serde_json::json!(first), "config.json names the folder `latest` pointed at");
@@ -52,7 +52,7 @@ fn a_run_keeps_reading_the_pretrained_run_it_was_trained_from() {
     other.train.epochs = 1;
     other.train.seed = 7;
     let second = RunDir::create(dir.path(), "shapes", 7).unwrap();
-    train_task::<Shapes>(&other, &root, &second, false, None).unwrap();
+    train_task::<Shapes>(&other, &root, &second, Span::WHOLE).unwrap();
     assert_eq!(latest(dir.path(), "shapes"), std::fs::canonicalize(second.path()).unwrap());
     assert_eq!(eval_run::<Tagging>(run.path(), &root, Split::Test, None).unwrap(), scores, "the same numbers after `latest` moved");
     assert_eq!(serde_json::to_value(evaluate_tagging(run.path(), &root, &device).unwrap()).unwrap(), report, "the same report");
@@ -125,7 +125,7 @@ fn a_start_that_fails_leaves_latest_on_the_last_good_run() {
     let good = common::tiny_shapes_encoder(dir.path(), &root, 128, 1);
     let broken = ShapesTaskConfig { image_size: 100_000, ..Default::default() };
     let run = RunDir::create(dir.path(), "shapes", 1).unwrap();
-    let message = train_task::<Shapes>(&broken, &root, &run, false, None).unwrap_err().to_string();
+    let message = train_task::<Shapes>(&broken, &root, &run, Span::WHOLE).unwrap_err().to_string();
     assert!(message.contains("image_size = 100000"), "{message}");
     assert_eq!(latest(dir.path(), "shapes"), good, "latest stays on the run that trained");
 }
@@ -138,7 +138,7 @@ fn a_run_of_parts_that_cannot_start_leaves_latest_alone() {
     let empty = tempfile::tempdir().unwrap();
     let run = RunDir::create(dir.path(), "esc10", 0).unwrap();
     let config = mm_tasks::encoders::esc10::Esc10Config::default();
-    let message = mm_tasks::encoders::esc10::train_folds(&config, &DataRoot::at(empty.path()), &run, false, None).unwrap_err().to_string();
+    let message = mm_tasks::encoders::esc10::train_folds(&config, &DataRoot::at(empty.path()), &run, Span::WHOLE).unwrap_err().to_string();
     assert!(message.contains("esc10"), "{message}");
     assert!(!dir.path().join("esc10/latest").exists(), "no run that never started becomes the latest");
 }
@@ -155,7 +155,7 @@ fn a_resumed_run_without_checkpoints_is_retested_or_refused_never_retrained() {
     let evaluation = json(&path.join(EVALUATION_FILE));
     std::fs::remove_dir_all(path.join("checkpoints")).unwrap();
 
-    let retested = train_task::<Shapes>(&config, &root, &run, true, None).unwrap();
+    let retested = train_task::<Shapes>(&config, &root, &run, Span::REST).unwrap();
     assert_eq!(retested.outcome.steps_trained, 0..0, "nothing is trained again");
     assert_eq!(serde_json::to_value(retested.evaluation.unwrap()).unwrap(), evaluation["scores"]);
     assert_eq!(std::fs::read(path.join(METRICS_FILE)).unwrap(), metrics, "metrics.jsonl is kept");
@@ -163,7 +163,7 @@ fn a_resumed_run_without_checkpoints_is_retested_or_refused_never_retrained() {
     assert_eq!(json(&path.join(EVALUATION_FILE)), evaluation, "the same report, the same best epoch");
 
     std::fs::remove_file(path.join(MODEL_FILE)).unwrap();
-    let message = train_task::<Shapes>(&config, &root, &run, true, None).unwrap_err().to_string();
+    let message = train_task::<Shapes>(&config, &root, &run, Span::REST).unwrap_err().to_string();
     assert!(message.contains("checkpoints") && message.contains("2 epochs") && message.contains("new run"), "{message}");
     assert_eq!(std::fs::read(path.join(METRICS_FILE)).unwrap(), metrics, "metrics.jsonl is kept");
 }

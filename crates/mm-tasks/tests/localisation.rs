@@ -16,7 +16,7 @@ use mm_tasks::encoders::fsdd::{FsddConfig, FsddDigits, FsddProtocol};
 use mm_tasks::referencing::localisation::metrics::{LocalisationSummary, score_map, upsample_bilinear};
 use mm_tasks::referencing::localisation::report::{HEATMAPS_FILE, LocalisationReport, REPORT_FILE, localise, save_localised};
 use mm_tasks::referencing::localisation::{DigitGrids, Localisation, LocalisationSource, LocalisationTaskConfig, Supervision};
-use mm_tasks::runner::{MODEL_FILE, RunDir, Task, train_task};
+use mm_tasks::runner::{MODEL_FILE, RunDir, Span, Task, train_task};
 use serde_json::{Value, json};
 
 fn python_with_torch_and_sklearn() -> Option<PathBuf> {
@@ -133,7 +133,7 @@ fn tiny_fsdd_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
     config.train.epochs = 1;
     config.train.limit = Some(512);
     let run = RunDir::create(runs, FsddDigits::NAME, 0).unwrap();
-    train_task::<FsddDigits>(&config, root, &run, false, None).unwrap();
+    train_task::<FsddDigits>(&config, root, &run, Span::WHOLE).unwrap();
     run.path().to_path_buf()
 }
 
@@ -177,7 +177,7 @@ fn the_three_modes_train_resume_report_and_localise() {
 
     for (supervision, fraction) in [(Supervision::Unsupervised, 1.0), (Supervision::Supervised, 0.5)] {
         let run = RunDir::create(&dir.path().join(supervision.name()), Localisation::NAME, 0).unwrap();
-        let scores = train_task::<Localisation>(&tiny_config(&mnist, &fsdd, supervision, fraction), &root, &run, false, None).unwrap().evaluation.unwrap();
+        let scores = train_task::<Localisation>(&tiny_config(&mnist, &fsdd, supervision, fraction), &root, &run, Span::WHOLE).unwrap().evaluation.unwrap();
         for key in ["success", "auc", "success_median", "pointing", "centre_success", "uniform_auc"] {
             assert!((0.0..=1.0).contains(&scores[key]), "{supervision:?}: {key} = {}", scores[key]);
         }
@@ -189,10 +189,10 @@ fn the_three_modes_train_resume_report_and_localise() {
     // Semi-supervised: stopped after one epoch and resumed, the same weights as without the stop.
     let semi = tiny_config(&mnist, &fsdd, Supervision::SemiSupervised { lambda: 1.0 }, 0.25);
     let whole = RunDir::create(&dir.path().join("whole"), Localisation::NAME, 0).unwrap();
-    train_task::<Localisation>(&semi, &root, &whole, false, None).unwrap();
+    train_task::<Localisation>(&semi, &root, &whole, Span::WHOLE).unwrap();
     let parts = RunDir::create(&dir.path().join("parts"), Localisation::NAME, 0).unwrap();
-    assert!(train_task::<Localisation>(&semi, &root, &parts, false, Some(1)).unwrap().evaluation.is_none());
-    train_task::<Localisation>(&semi, &root, &parts, true, None).unwrap();
+    assert!(train_task::<Localisation>(&semi, &root, &parts, Span::first(1)).unwrap().evaluation.is_none());
+    train_task::<Localisation>(&semi, &root, &parts, Span::REST).unwrap();
     assert!(weights(whole.path()) == weights(parts.path()), "a resumed localisation run must end with the uninterrupted run's weights");
 
     // Any picture and recording: the map at the picture's own size, saved as PNG and .npy.
@@ -228,7 +228,7 @@ fn impossible_settings_are_errors_naming_the_setting() {
     fsdd.model.log_mel_cnn.stages = vec![4];
     fsdd.train.epochs = 1;
     fsdd.train.limit = Some(64);
-    train_task::<FsddDigits>(&fsdd, &root, &official, false, None).unwrap();
+    train_task::<FsddDigits>(&fsdd, &root, &official, Span::WHOLE).unwrap();
     let heard_everyone = config(&|c| c.source = LocalisationSource::DigitGrids(DigitGrids { fsdd_run: official.path().into(), ..Default::default() }));
     let context = mm_tasks::runner::Context { root: root.clone(), run: dir.path().to_path_buf() };
     let error = heard_everyone.items(&context, mm_tasks::runner::Split::Train).err().expect("an official-split sound encoder is refused").to_string();

@@ -16,7 +16,7 @@ use mm_tasks::matching::probe::ProbeSettings;
 use mm_tasks::matching::recipe::{Recipe, RecipeConfig, TEXT_LEN, evaluate_recipe, generate_pairs, instruction, tokens};
 use mm_tasks::matching::soundnet::{DigitPairing, LayerProbe, Pairing, SceneGroup, ScenePairing, SoundNet, SoundNetConfig, probe_student, summarise};
 use mm_tasks::matching::tagging::{DIGIT_WORDS, Tagging, TaggingConfig, evaluate_tagging, search_images, tag_image};
-use mm_tasks::runner::{Context, Dataset, RunDir, RunError, Split, Task, train_task};
+use mm_tasks::runner::{Context, Dataset, RunDir, RunError, Span, Split, Task, train_task};
 use mm_text::vectors::WordVectors;
 
 /// A small MNIST encoder, trained for one epoch on 8,192 pictures.
@@ -60,7 +60,7 @@ fn tagging(dir: &Path, root: &DataRoot, encoder: &Path) {
     config.train.lr = 1e-2;
     config.train.limit = Some(4096);
     let run = RunDir::create(dir, "tagging", 0).unwrap();
-    let trained = train_task::<Tagging>(&config, root, &run, false, None).unwrap();
+    let trained = train_task::<Tagging>(&config, root, &run, Span::WHOLE).unwrap();
     assert!(trained.evaluation.is_some());
     let device = burn::tensor::Device::flex();
     let report = evaluate_tagging(run.path(), root, &device).unwrap();
@@ -93,12 +93,12 @@ fn tagging(dir: &Path, root: &DataRoot, encoder: &Path) {
     assert!(missing.contains("zebra") && missing.contains("vectors.txt"), "{missing}");
     let short = dir.join("short.txt");
     tiny_vectors(&short, "oval");
-    let error = train_task::<Tagging>(&TaggingConfig { vectors: short, ..config.clone() }, root, &RunDir::create(dir, "tagging", 1).unwrap(), false, None)
+    let error = train_task::<Tagging>(&TaggingConfig { vectors: short, ..config.clone() }, root, &RunDir::create(dir, "tagging", 1).unwrap(), Span::WHOLE)
         .unwrap_err()
         .to_string();
     assert!(error.contains("oval") && error.contains("short.txt"), "{error}");
     let absent = TaggingConfig { vectors: dir.join("absent.bin"), ..config };
-    let error = train_task::<Tagging>(&absent, root, &RunDir::create(dir, "tagging", 2).unwrap(), false, None).unwrap_err();
+    let error = train_task::<Tagging>(&absent, root, &RunDir::create(dir, "tagging", 2).unwrap(), Span::WHOLE).unwrap_err();
     assert!(matches!(error, RunError::MissingInput { ref path, .. } if path.ends_with("absent.bin")), "{error}");
     assert!(tag_image(run.path(), &dir.join("nothing.png"), &[], 3, &device).unwrap_err().to_string().contains("nothing.png"));
 }
@@ -146,7 +146,7 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
         };
         config.train.epochs = epochs;
         let run = RunDir::create(dir, "recipe", 0).unwrap();
-        train_task::<Recipe>(&config, root, &run, false, None).unwrap();
+        train_task::<Recipe>(&config, root, &run, Span::WHOLE).unwrap();
         let report = evaluate_recipe(run.path(), root, &burn::tensor::Device::flex()).unwrap();
         assert_eq!((report.seen.test_sets.len(), report.held_out.test_sets.len(), report.order_chance), (2, 2, 0.25));
         assert_eq!((report.seen.chance_median_rank, report.held_out.chance_median_rank), (100.5, 50.5));
@@ -163,13 +163,13 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
     // The bag of words cannot tell reorderings apart; ties count against it.
     assert!(results[1].seen.order_accuracy < 0.4, "bag of words: {}", results[1].seen.order_accuracy);
     let bad = RecipeConfig { orders_per_group: 7, encoder_run: Some(encoder.into()), ..Default::default() };
-    match train_task::<Recipe>(&bad, root, &RunDir::create(dir, "recipe", 1).unwrap(), false, None) {
+    match train_task::<Recipe>(&bad, root, &RunDir::create(dir, "recipe", 1).unwrap(), Span::WHOLE) {
         Err(RunError::BadSetting { name, .. }) => assert_eq!(name, "orders_per_group"),
         other => panic!("expected a config error, got {:?}", other.map(|_| ())),
     }
     // Ten independent sets of 44 groups need 440 of the 220 seen digit sets: refused before training starts.
     let too_many = RecipeConfig { test_sets: 10, encoder_run: Some(encoder.into()), ..Default::default() };
-    match train_task::<Recipe>(&too_many, root, &RunDir::create(dir, "recipe", 2).unwrap(), false, None) {
+    match train_task::<Recipe>(&too_many, root, &RunDir::create(dir, "recipe", 2).unwrap(), Span::WHOLE) {
         Err(RunError::Setting { name, why }) => assert!(name.contains("test_sets"), "{name}: {why}"),
         other => panic!("expected a config error, got {:?}", other.map(|_| ())),
     }
@@ -220,7 +220,7 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) -> PathBuf {
     config.train.epochs = 5;
     config.train.limit = Some(768);
     let run = RunDir::create(dir, "soundnet", 0).unwrap();
-    train_task::<SoundNet>(&config, root, &run, false, None).unwrap();
+    train_task::<SoundNet>(&config, root, &run, Span::WHOLE).unwrap();
     let report = probe_student(run.path(), root, &burn::tensor::Device::flex()).unwrap();
     assert_eq!(report.layers.len(), 5);
     println!("digit-paired student: test accuracy {} (baseline {})", report.student_accuracy, report.student_baseline);
@@ -239,12 +239,12 @@ fn soundnet(dir: &Path, root: &DataRoot, encoder: &Path) -> PathBuf {
     assert!(run.path().join("soundnet.json").exists() && run.path().join("probes.png").exists());
     let cold = SoundNetConfig { temperature: 0.0, ..config.clone() };
     assert!(
-        matches!(train_task::<SoundNet>(&cold, root, &RunDir::create(dir, "soundnet", 2).unwrap(), false, None), Err(RunError::BadSetting { name, .. }) if name == "temperature")
+        matches!(train_task::<SoundNet>(&cold, root, &RunDir::create(dir, "soundnet", 2).unwrap(), Span::WHOLE), Err(RunError::BadSetting { name, .. }) if name == "temperature")
     );
     let overlapping = DigitPairing { scenes: vec![SceneGroup { name: "all".into(), digits: (0..10).collect() }], ..pairing };
     let overlapping = SoundNetConfig { pairing: Pairing::ByDigit(overlapping), ..config };
     assert!(
-        matches!(train_task::<SoundNet>(&overlapping, root, &RunDir::create(dir, "soundnet", 1).unwrap(), false, None), Err(RunError::Setting { name, .. }) if name == "pairing")
+        matches!(train_task::<SoundNet>(&overlapping, root, &RunDir::create(dir, "soundnet", 1).unwrap(), Span::WHOLE), Err(RunError::Setting { name, .. }) if name == "pairing")
     );
     run.path().to_path_buf()
 }
@@ -255,14 +255,14 @@ fn soundnet_scenes(dir: &Path, root: &DataRoot, digit_paired: &Path) {
     shapes.encoder = shapes.encoder.with_stages(vec![8, 16, 32]);
     shapes.train.epochs = 10;
     let teacher = RunDir::create(dir, "shapes", 0).unwrap();
-    train_task::<Shapes>(&shapes, root, &teacher, false, None).unwrap();
+    train_task::<Shapes>(&shapes, root, &teacher, Span::WHOLE).unwrap();
     let scenes = SceneSplits { train_scenes: 512, valid_scenes: 64, test_scenes: 200, ..ScenePairing::default().scenes };
     let pairing = ScenePairing { teacher_run: Some(teacher.path().into()), scenes };
     let mut config =
         SoundNetConfig { pairing: Pairing::ShapesScenes(pairing.clone()), probe: ProbeSettings { steps: 20, ..Default::default() }, ..Default::default() };
     config.train.epochs = 8;
     let run = RunDir::create(dir, "soundnet", 3).unwrap();
-    train_task::<SoundNet>(&config, root, &run, false, None).unwrap();
+    train_task::<SoundNet>(&config, root, &run, Span::WHOLE).unwrap();
 
     // A pair is one scene: its sound is that scene's own soundtrack, its teacher outputs come from that scene's
     // picture (the teacher's likeliest object is mostly one the scene holds), and only validation and test
@@ -306,7 +306,7 @@ fn soundnet_scenes(dir: &Path, root: &DataRoot, digit_paired: &Path) {
     let same_seeds = ScenePairing { scenes: SceneSplits { valid_seed: scenes.train_seed, ..scenes }, ..pairing };
     let same_seeds = SoundNetConfig { pairing: Pairing::ShapesScenes(same_seeds), ..config };
     assert!(matches!(
-        train_task::<SoundNet>(&same_seeds, root, &RunDir::create(dir, "soundnet", 4).unwrap(), false, None),
+        train_task::<SoundNet>(&same_seeds, root, &RunDir::create(dir, "soundnet", 4).unwrap(), Span::WHOLE),
         Err(RunError::Data(DataError::BadSetting { .. }))
     ));
 }

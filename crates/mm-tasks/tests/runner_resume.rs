@@ -4,7 +4,9 @@
 
 use mm_tasks::data::DataRoot;
 use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
-use mm_tasks::runner::{CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, EVENTS_FILE, METRICS_FILE, MODEL_FILE, RunDir, Split, eval_run, read_metrics, train_task};
+use mm_tasks::runner::{
+    CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, EVENTS_FILE, METRICS_FILE, MODEL_FILE, RunDir, Span, Split, eval_run, read_metrics, train_task,
+};
 use mm_vision::encoders::ImageEncoderConfig;
 
 fn tiny() -> ShapesTaskConfig {
@@ -30,15 +32,15 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
 
     let whole_run = RunDir::create(runs.path(), "shapes", 0).unwrap();
     assert!(!runs.path().join("shapes/latest").exists(), "latest moves only once a run has its config");
-    let whole = train_task::<Shapes>(&config, &root, &whole_run, false, None).unwrap();
+    let whole = train_task::<Shapes>(&config, &root, &whole_run, Span::WHOLE).unwrap();
     assert!(whole.outcome.finished);
     assert_eq!(whole.outcome.history.len(), 3);
 
     let split_run = RunDir::create(runs.path(), "shapes", 0).unwrap();
-    let first = train_task::<Shapes>(&config, &root, &split_run, false, Some(1)).unwrap();
+    let first = train_task::<Shapes>(&config, &root, &split_run, Span::first(1)).unwrap();
     assert!(!first.outcome.finished && first.evaluation.is_none());
     assert!(!split_run.path().join(MODEL_FILE).exists(), "no final model before the run ends");
-    let resumed = train_task::<Shapes>(&config, &root, &split_run, true, None).unwrap();
+    let resumed = train_task::<Shapes>(&config, &root, &split_run, Span::REST).unwrap();
 
     let strip = |history: &[mm_tasks::runner::EpochMetrics]| -> Vec<_> { history.iter().map(|m| (m.epoch, m.step, m.values.clone())).collect() };
     assert!(whole.outcome.history[2].get("valid_accuracy").is_some() && whole.outcome.history[2].get("train_loss").is_some());
@@ -67,15 +69,15 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_one_before() {
     let root = DataRoot::at(runs.path());
     let config = tiny();
     let whole_run = RunDir::create(runs.path(), "shapes", 0).unwrap();
-    let whole = train_task::<Shapes>(&config, &root, &whole_run, false, None).unwrap();
+    let whole = train_task::<Shapes>(&config, &root, &whole_run, Span::WHOLE).unwrap();
 
     let run = RunDir::create(runs.path(), "shapes", 0).unwrap();
-    train_task::<Shapes>(&config, &root, &run, false, Some(2)).unwrap();
+    train_task::<Shapes>(&config, &root, &run, Span::first(2)).unwrap();
     let mut checkpoints: Vec<_> =
         std::fs::read_dir(run.path().join("checkpoints")).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("best")).collect();
     checkpoints.sort();
     std::fs::write(checkpoints.last().unwrap().join("model.bpk"), b"not a checkpoint").unwrap();
-    let resumed = train_task::<Shapes>(&config, &root, &run, true, None).unwrap();
+    let resumed = train_task::<Shapes>(&config, &root, &run, Span::REST).unwrap();
     assert!(resumed.outcome.steps_trained.start < 6, "resumed before the damaged step: {:?}", resumed.outcome.steps_trained);
     let strip = |history: &[mm_tasks::runner::EpochMetrics]| -> Vec<_> { history.iter().map(|m| (m.epoch, m.step, m.values.clone())).collect() };
     assert_eq!(strip(&resumed.outcome.history), strip(&whole.outcome.history));
@@ -125,8 +127,8 @@ fn a_sub_module_at_rate_zero_stays_frozen_while_the_rest_learns() {
     config.train.module_lr.insert("encoder".into(), 0.0);
     let root = DataRoot::at(runs.path());
     let run = RunDir::create(runs.path(), "shapes", 0).unwrap();
-    let early = train_task::<Shapes>(&config, &root, &run, false, Some(1)).unwrap().outcome.model;
-    let trained = train_task::<Shapes>(&config, &root, &run, true, None).unwrap().outcome.model;
+    let early = train_task::<Shapes>(&config, &root, &run, Span::first(1)).unwrap().outcome.model;
+    let trained = train_task::<Shapes>(&config, &root, &run, Span::REST).unwrap().outcome.model;
     let (before, after) = (weights(&early, "encoder"), weights(&trained, "encoder"));
     assert!(!before.is_empty() && before.len() == after.len());
     assert!(before.iter().any(|(path, _)| path.ends_with("conv.weight")), "{:?}", before.iter().map(|w| &w.0).collect::<Vec<_>>());
@@ -135,7 +137,7 @@ fn a_sub_module_at_rate_zero_stays_frozen_while_the_rest_learns() {
 
     config.train.module_lr.insert("decoder".into(), 0.5);
     let message =
-        train_task::<Shapes>(&config, &DataRoot::at(runs.path()), &RunDir::create(runs.path(), "shapes", 1).unwrap(), false, None).unwrap_err().to_string();
+        train_task::<Shapes>(&config, &DataRoot::at(runs.path()), &RunDir::create(runs.path(), "shapes", 1).unwrap(), Span::WHOLE).unwrap_err().to_string();
     assert!(message.contains("train.module_lr.decoder") && message.contains("encoder"), "{message}");
 }
 
@@ -147,7 +149,7 @@ fn a_diverged_run_stops_naming_the_step_and_the_last_good_checkpoint() {
     config.train.lr = 1e12;
     config.train.optimizer.kind = mm_tasks::runner::OptimizerKind::Sgd;
     let run = RunDir::create(runs.path(), "shapes", 0).unwrap();
-    let error = train_task::<Shapes>(&config, &root, &run, false, None).unwrap_err().to_string();
+    let error = train_task::<Shapes>(&config, &root, &run, Span::WHOLE).unwrap_err().to_string();
     assert!(error.contains("training diverged") && error.contains("at step"), "{error}");
     // Every checkpoint on disk was written while the run was still finite, and the message names the newest.
     let checkpoints = run.path().join("checkpoints");

@@ -13,7 +13,7 @@ use mm_tasks::referencing::separation::report::REPORT_FILE;
 use mm_tasks::referencing::separation::{
     Network, Separation, SeparationSource, SeparationTaskConfig, ShapesMixtures, SpeechMixtures, separate_scene, separate_speech,
 };
-use mm_tasks::runner::{Context, MODEL_FILE, RunDir, Task, load_model, train_task};
+use mm_tasks::runner::{Context, MODEL_FILE, RunDir, Span, Task, load_model, train_task};
 
 fn tiny(source: SeparationSource, network: Network) -> SeparationTaskConfig {
     let mut config = SeparationTaskConfig { source, network, ..Default::default() };
@@ -56,7 +56,7 @@ fn speech_separation_trains_resumes_reports_and_separates() {
     let dir = tempfile::tempdir().unwrap();
     let config = tiny(speech(), Network::AudioVisual);
     let whole = RunDir::create(&dir.path().join("whole"), Separation::NAME, 0).unwrap();
-    let scores = train_task::<Separation>(&config, &root, &whole, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<Separation>(&config, &root, &whole, Span::WHOLE).unwrap().evaluation.unwrap();
     for kind in ["voice", "noise", "same-speaker"] {
         // The mixture is the zero of the improvement; the ideal masks, read from the truth, separate well.
         assert!(scores[&format!("{kind}/mixture/si_sdri")].abs() < 1e-9, "{kind}");
@@ -74,15 +74,15 @@ fn speech_separation_trains_resumes_reports_and_separates() {
 
     // Stopped after one epoch and resumed: the uninterrupted run's weights.
     let parts = RunDir::create(&dir.path().join("parts"), Separation::NAME, 0).unwrap();
-    assert!(train_task::<Separation>(&config, &root, &parts, false, Some(1)).unwrap().evaluation.is_none());
-    train_task::<Separation>(&config, &root, &parts, true, None).unwrap();
+    assert!(train_task::<Separation>(&config, &root, &parts, Span::first(1)).unwrap().evaluation.is_none());
+    train_task::<Separation>(&config, &root, &parts, Span::REST).unwrap();
     assert!(weights(whole.path()) == weights(parts.path()), "a resumed separation run must end with the uninterrupted run's weights");
 
     // The audio-only twin: permutation-invariant training, read by a fixed assignment and by the oracle's.
     let audio_only = RunDir::create(&dir.path().join("audio-only"), Separation::NAME, 0).unwrap();
     let mut config_ao = tiny(speech(), Network::AudioOnly);
     config_ao.train.epochs = 1;
-    let scores = train_task::<Separation>(&config_ao, &root, &audio_only, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<Separation>(&config_ao, &root, &audio_only, Span::WHOLE).unwrap().evaluation.unwrap();
     assert!(scores.contains_key("same-speaker/network/si_sdri") && scores.contains_key("same-speaker/network, oracle assignment/si_sdri"));
 
     // A recording and its speaker's mouth: the estimate at the recording's rate and length.
@@ -112,7 +112,7 @@ fn shapes_separation_trains_and_separates_a_scene() {
     let mut config = tiny(source, Network::AudioVisual);
     config.train.epochs = 1;
     let run = RunDir::create(dir.path(), Separation::NAME, 0).unwrap();
-    let scores = train_task::<Separation>(&config, &root, &run, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<Separation>(&config, &root, &run, Span::WHOLE).unwrap().evaluation.unwrap();
     assert!(scores["objects/ideal complex mask/si_sdri"] > 4.0, "{scores:?}");
     assert!(scores["objects/network/si_sdri"].is_finite() && !scores.contains_key("objects/network/stoi"));
     let context = Context { root, run: run.path().to_path_buf() };

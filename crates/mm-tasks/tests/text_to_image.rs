@@ -11,7 +11,7 @@ use std::path::Path;
 use common::{shared_data, tiny_mnist_encoder};
 use mm_generate::text_to_image::GanVariant;
 use mm_tasks::data::DataRoot;
-use mm_tasks::runner::{MODEL_FILE, RunDir, Task, train_task};
+use mm_tasks::runner::{MODEL_FILE, RunDir, Span, Task, train_task};
 use mm_tasks::translating::text_to_image::generate::{pictures_of_text, save_pictures};
 use mm_tasks::translating::text_to_image::report::{REPORT_FILE, TextToImageReport};
 use mm_tasks::translating::text_to_image::text_embedding::{TextEmbedding, TextEmbeddingConfig};
@@ -26,7 +26,7 @@ fn text_encoder(runs: &Path, root: &DataRoot, mnist: &Path) -> std::path::PathBu
     config.train.epochs = 1;
     config.train.limit = Some(1024);
     let run = RunDir::create(runs, TextEmbedding::NAME, 0).unwrap();
-    let trained = train_task::<TextEmbedding>(&config, root, &run, false, None).unwrap();
+    let trained = train_task::<TextEmbedding>(&config, root, &run, Span::WHOLE).unwrap();
     let scores = trained.evaluation.unwrap();
     assert!((0.0..=1.0).contains(&scores["picture_to_text_r1"]) && (0.05..0.2).contains(&scores["picture_to_text_chance"]), "{scores:?}");
     run.path().to_path_buf()
@@ -76,7 +76,7 @@ fn text_to_image_trains_resumes_reports_and_draws() {
     let config = tiny_gan(&encoder, &mnist);
 
     let whole = RunDir::create(&dir.path().join("whole"), TextToImage::NAME, 0).unwrap();
-    let trained = train_task::<TextToImage>(&config, &root, &whole, false, None).unwrap();
+    let trained = train_task::<TextToImage>(&config, &root, &whole, Span::WHOLE).unwrap();
     let scores = trained.evaluation.unwrap();
     for key in ["consistency", "fid", "fid_real_floor", "diversity_ratio"] {
         assert!(scores[key].is_finite(), "{key}: {scores:?}");
@@ -94,8 +94,8 @@ fn text_to_image_trains_resumes_reports_and_draws() {
 
     // Stopped after one epoch, then resumed: the same weights, byte for byte.
     let parts = RunDir::create(&dir.path().join("parts"), TextToImage::NAME, 0).unwrap();
-    assert!(train_task::<TextToImage>(&config, &root, &parts, false, Some(1)).unwrap().evaluation.is_none());
-    train_task::<TextToImage>(&config, &root, &parts, true, None).unwrap();
+    assert!(train_task::<TextToImage>(&config, &root, &parts, Span::first(1)).unwrap().evaluation.is_none());
+    train_task::<TextToImage>(&config, &root, &parts, Span::REST).unwrap();
     assert!(weights(whole.path()) == weights(parts.path()), "a resumed GAN must end with the uninterrupted run's weights");
 
     // Any text; the grid and the pictures beside it.
@@ -158,7 +158,7 @@ fn shapes_scenes_train_and_report_with_the_describer_as_judge() {
     embedding.train.epochs = 1;
     embedding.train.batch_size = 32;
     let run = RunDir::create(dir.path(), TextEmbedding::NAME, 0).unwrap();
-    let scores = train_task::<TextEmbedding>(&embedding, &root, &run, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<TextEmbedding>(&embedding, &root, &run, Span::WHOLE).unwrap().evaluation.unwrap();
     assert!(scores["picture_to_text_chance"] < 0.2 && scores["picture_to_text_r1"].is_finite(), "{scores:?}");
 
     let mut config = TextToImageConfig { source, test_samples: 2, ..tiny_gan(run.path(), &describer) };
@@ -166,7 +166,7 @@ fn shapes_scenes_train_and_report_with_the_describer_as_judge() {
     config.train.limit = None;
     config.train.epochs = 1;
     let gan = RunDir::create(&dir.path().join("gan"), TextToImage::NAME, 0).unwrap();
-    let scores = train_task::<TextToImage>(&config, &root, &gan, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<TextToImage>(&config, &root, &gan, Span::WHOLE).unwrap().evaluation.unwrap();
     for key in ["consistency", "colour", "shape", "size", "judge_on_real", "fid", "fid_real_floor"] {
         assert!(scores[key].is_finite(), "{key}: {scores:?}");
     }
@@ -180,7 +180,7 @@ fn shapes_scenes_train_and_report_with_the_describer_as_judge() {
     // A text encoder of another source is refused by name.
     let mnist_source = TextToImageConfig { source: CaptionSource::Mnist, ..config.clone() };
     let elsewhere = RunDir::create(&dir.path().join("other"), TextToImage::NAME, 0).unwrap();
-    let error = train_task::<TextToImage>(&mnist_source, &root, &elsewhere, false, None).unwrap_err().to_string();
+    let error = train_task::<TextToImage>(&mnist_source, &root, &elsewhere, Span::WHOLE).unwrap_err().to_string();
     assert!(error.contains("text_encoder") && error.contains("source"), "{error}");
 }
 

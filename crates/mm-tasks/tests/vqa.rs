@@ -16,7 +16,7 @@ use mm_tasks::encoders::shapes::Shapes;
 use mm_tasks::referencing::vqa::report::{ATTENTION_FILE, REPORT_FILE, VqaReport};
 use mm_tasks::referencing::vqa::vqa_v2::{VqaV2Files, VqaV2Split};
 use mm_tasks::referencing::vqa::{Combination, ShapesQuestions, Vqa, VqaSource, VqaTaskConfig, VqaVariant, answer_question};
-use mm_tasks::runner::{RunDir, RunError, TrainConfig, train_task};
+use mm_tasks::runner::{RunDir, RunError, Span, TrainConfig, train_task};
 use serde_json::json;
 
 fn tiny(encoder: &Path, variant: VqaVariant, held_out: Vec<Combination>, epochs: usize) -> VqaTaskConfig {
@@ -49,7 +49,7 @@ fn the_models_train_resume_report_and_answer() {
     // Deeper LSTM Q + norm I with a compositional split: a few epochs learn well beyond the per-type prior.
     let config = tiny(&encoder, VqaVariant::LstmNormI, held_out.clone(), 4);
     let run = RunDir::create(dir.path(), "vqa", 0).unwrap();
-    let scores = train_task::<Vqa>(&config, &root, &run, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<Vqa>(&config, &root, &run, Span::WHOLE).unwrap().evaluation.unwrap();
     let lstm = report(run.path());
     let lstm_run = run.clone();
     assert_eq!(lstm.splits.iter().map(|s| s.split.as_str()).collect::<Vec<_>>(), ["test", "compositional test"]);
@@ -82,9 +82,9 @@ fn the_models_train_resume_report_and_answer() {
 
     // Interrupted after one epoch and resumed: the same report as the uninterrupted run.
     let resumed = RunDir::create(dir.path(), "vqa", 1).unwrap();
-    assert!(train_task::<Vqa>(&config, &root, &resumed, false, Some(1)).unwrap().evaluation.is_none());
+    assert!(train_task::<Vqa>(&config, &root, &resumed, Span::first(1)).unwrap().evaluation.is_none());
     let resumed = RunDir::open(resumed.path()).unwrap();
-    train_task::<Vqa>(&config, &root, &resumed, true, None).unwrap();
+    train_task::<Vqa>(&config, &root, &resumed, Span::REST).unwrap();
     assert_eq!(report(resumed.path()), lstm);
 
     // Fine-tuned, the encoder's weights move; frozen (`train.module_lr.encoder` 0), they stay.
@@ -101,13 +101,13 @@ fn the_models_train_resume_report_and_answer() {
     tuned.train.module_lr.insert("encoder".into(), 1.0);
     tuned.train.limit = Some(64);
     let tuned_run = RunDir::create(dir.path(), "vqa", 4).unwrap();
-    train_task::<Vqa>(&tuned, &root, &tuned_run, false, None).unwrap();
+    train_task::<Vqa>(&tuned, &root, &tuned_run, Span::WHOLE).unwrap();
     assert!(moved(tuned_run.path()) > 1e-3, "the fine-tuned encoder stayed at {}", moved(tuned_run.path()));
 
     // Question only: the same LSTM without the picture cannot tell colours apart, nor count.
     let config = tiny(&encoder, VqaVariant::QuestionOnly, Vec::new(), 4);
     let run = RunDir::create(dir.path(), "vqa", 2).unwrap();
-    train_task::<Vqa>(&config, &root, &run, false, None).unwrap();
+    train_task::<Vqa>(&config, &root, &run, Span::WHOLE).unwrap();
     let blind = report(run.path());
     let colour = |r: &VqaReport| r.splits[0].model.by_answer_type["colour"].accuracy;
     assert!(colour(&blind) < 0.4, "question-only colour accuracy {}", colour(&blind));
@@ -132,9 +132,9 @@ fn the_models_train_resume_report_and_answer() {
     let mut started = tiny(&encoder, VqaVariant::LstmNormI, Vec::new(), 1);
     started.word_vectors = Some(vectors.clone());
     started.train.limit = Some(32);
-    train_task::<Vqa>(&started, &root, &RunDir::create(dir.path(), "vqa", 5).unwrap(), false, None).unwrap();
+    train_task::<Vqa>(&started, &root, &RunDir::create(dir.path(), "vqa", 5).unwrap(), Span::WHOLE).unwrap();
     started.net.d_embed = 8;
-    match train_task::<Vqa>(&started, &root, &RunDir::create(dir.path(), "vqa", 6).unwrap(), false, None) {
+    match train_task::<Vqa>(&started, &root, &RunDir::create(dir.path(), "vqa", 6).unwrap(), Span::WHOLE) {
         Err(RunError::Invalid { path, problem }) => assert!(path == vectors && problem.contains("d_embed"), "{problem}"),
         other => panic!("vectors of the wrong width: {:?}", other.map(|_| ())),
     }
@@ -142,7 +142,7 @@ fn the_models_train_resume_report_and_answer() {
     // Stacked attention, two hops: trains, draws its maps, and answers a picture from outside the data set.
     let config = tiny(&encoder, VqaVariant::StackedAttention { hops: 2 }, Vec::new(), 4);
     let run = RunDir::create(dir.path(), "vqa", 3).unwrap();
-    train_task::<Vqa>(&config, &root, &run, false, None).unwrap();
+    train_task::<Vqa>(&config, &root, &run, Span::WHOLE).unwrap();
     let san = report(run.path());
     assert!(san.splits[0].model.overall > san.splits[0].prior.overall, "{:?}", san.splits[0].model);
     assert!(run.path().join(ATTENTION_FILE).exists());
@@ -218,7 +218,7 @@ fn the_vqa_v2_format_runs_on_coco_pictures_and_bad_files_are_named() {
     config.tokenizer.vocab_size = 256;
     config.net.answers = 16;
     let run = RunDir::create(dir.path(), "vqa", 0).unwrap();
-    let scores = train_task::<Vqa>(&config, &shared, &run, false, None).unwrap().evaluation.unwrap();
+    let scores = train_task::<Vqa>(&config, &shared, &run, Span::WHOLE).unwrap().evaluation.unwrap();
     let test = &report(run.path()).splits[0];
     assert_eq!(test.model.by_answer_type.keys().collect::<Vec<_>>(), ["number", "yes/no"]);
     assert_eq!(test.prior.by_question_type.keys().collect::<Vec<_>>(), ["how many", "is there a"]);

@@ -10,11 +10,12 @@ use mm_audio::encoders::{LogMelCnnConfig, WaveformCnnConfig};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::sound::{MapReadout, SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig, class_items, random_time_shift};
+use super::Readout;
+use super::sound::{SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig, class_items, random_time_shift};
 use crate::data::DataRoot;
 use crate::data_error;
 use crate::runner::{
-    Batcher, ClassBatch, ClassBatcher, ClassItem, Context, Dataset, InMemDataset, Loader, RunDir, RunError, Scores, Selection, Split, TargetKind, Task,
+    Batcher, ClassBatch, ClassBatcher, ClassItem, Context, Dataset, InMemDataset, Loader, RunDir, RunError, Scores, Selection, Span, Split, TargetKind, Task,
     TrainConfig, classification_scores,
 };
 
@@ -48,7 +49,7 @@ impl Default for Esc10Config {
                 log_mel_cnn: LogMelCnnConfig::new().with_stages(vec![16, 32, 64, 128]).with_convs_per_stage(1),
                 waveform_cnn: WaveformCnnConfig::new(),
                 dropout: 0.3,
-                readout: MapReadout::Average,
+                readout: Readout::Average,
             },
             max_shift: 20,
             train: esc10_train(),
@@ -163,16 +164,16 @@ impl CrossValidation {
     }
 }
 
-/// Trains one model per fold in `run/fold-K/` and writes the summary to `run/evaluation.json`. With `resume`,
-/// folds that finished are kept and an interrupted fold continues from its checkpoint (a fold not begun starts
-/// afresh). `None` if `stop_after` stopped a fold early.
-pub fn train_folds(config: &Esc10Config, root: &DataRoot, run: &RunDir, resume: bool, stop_after: Option<usize>) -> Result<Option<CrossValidation>, RunError> {
+/// Trains one model per fold in `run/fold-K/` over `span` and writes the summary to `run/evaluation.json`.
+/// Resumed, folds that finished are kept and an interrupted fold continues from its checkpoint (a fold not begun
+/// starts afresh). `None` if the span stopped a fold early.
+pub fn train_folds(config: &Esc10Config, root: &DataRoot, run: &RunDir, span: Span) -> Result<Option<CrossValidation>, RunError> {
     let (_lock, config) = crate::runner::start_run_of_parts::<Esc10Sounds>(config, run)?;
     let config = &config;
     let mut folds = Vec::new();
     for fold in 1..=5u8 {
         let child = run.child(&format!("fold-{fold}"))?;
-        let Some(scores) = crate::runner::train_part::<Esc10Sounds>(&Esc10Config { fold, ..config.clone() }, root, &child, resume, stop_after)? else {
+        let Some(scores) = crate::runner::train_part::<Esc10Sounds>(&Esc10Config { fold, ..config.clone() }, root, &child, span)? else {
             return Ok(None);
         };
         let result = FoldResult { fold, accuracy: scores.get("accuracy").copied().unwrap_or(f64::NAN), loss: scores.get("loss").copied().unwrap_or(f64::NAN) };
@@ -234,8 +235,8 @@ impl crate::systems::Report for FoldsTrained {
 /// ESC-10's 5-fold protocol: `train` trains every fold, `eval` tests each fold's model again.
 impl crate::systems::System for Esc10Sounds {
     fn train(request: &crate::runner::TrainRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
-        let (config, run, resume) = request.prepare::<Self>()?;
-        let outcome = train_folds(&config, &request.root(), &run, resume, request.stop_after)?;
+        let (config, run, span) = request.prepare::<Self>()?;
+        let outcome = train_folds(&config, &request.root(), &run, span)?;
         Ok(Box::new(FoldsTrained { run: run.path().to_path_buf(), outcome }))
     }
 

@@ -12,8 +12,9 @@ use mm_audio::encoders::{LogMelCnnConfig, WaveformCnnConfig};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::Readout;
 use super::mnist::{VALIDATION_SEED, digit_classes};
-use super::sound::{MapReadout, SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig, class_items, random_time_shift};
+use super::sound::{SoundClassifier, SoundFeatures, SoundInput, SoundModelConfig, class_items, random_time_shift};
 use crate::data::DataRoot;
 use crate::data_error;
 use crate::runner::{
@@ -53,7 +54,7 @@ impl Default for FsddConfig {
                 log_mel_cnn: LogMelCnnConfig::new().with_stages(vec![16, 32, 64]).with_convs_per_stage(1),
                 waveform_cnn: WaveformCnnConfig::new(),
                 dropout: 0.3,
-                readout: MapReadout::Flatten,
+                readout: Readout::Flatten,
             },
             max_shift: 8,
             validation: 270,

@@ -7,21 +7,10 @@ use burn::optim::GradientsParams;
 use burn::tensor::{Device, Gradients, Tensor};
 use mm_vision::encoders::{ImageEncoder, ImageEncoderConfig};
 
+use super::Readout;
 use crate::runner::Classifier;
 
-/// How the feature map becomes one vector for the head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pooling {
-    /// The encoder's global average: what is in the picture, weighted by area.
-    #[default]
-    Average,
-    /// Global maximum: whether something is anywhere in the picture, however small — the right summary for
-    /// "which objects are present".
-    Max,
-}
-
-/// Encoder → global pooling → dropout → linear head.
+/// Encoder → readout of its map → dropout → linear head.
 #[derive(Module, Debug)]
 pub struct ImageClassifier {
     /// The pretrained-to-be encoder (what later systems reuse).
@@ -29,7 +18,8 @@ pub struct ImageClassifier {
     dropout: Dropout,
     head: Linear,
     shape: [usize; 3],
-    max_pooling: bool,
+    #[module(skip)]
+    readout: Readout,
 }
 
 /// An [`ImageClassifier`]'s settings.
@@ -41,9 +31,9 @@ pub struct ImageClassifierConfig {
     pub shape: [usize; 3],
     /// Classes.
     pub classes: usize,
-    /// How the map becomes one vector. Default average.
-    #[config(default = "Pooling::Average")]
-    pub pooling: Pooling,
+    /// How the encoder's map becomes the head's input. Default average.
+    #[config(default = "Readout::Average")]
+    pub pooling: Readout,
     /// Dropout before the head. Default 0.
     #[config(default = 0.0)]
     pub dropout: f64,
@@ -52,26 +42,27 @@ pub struct ImageClassifierConfig {
 impl ImageClassifierConfig {
     /// The classifier these settings describe.
     pub fn init(&self, device: &Device) -> ImageClassifier {
+        let [_, height, width] = self.shape;
+        let [map_height, map_width] = self.encoder.map_size(height, width);
         ImageClassifier {
             encoder: self.encoder.init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
-            head: LinearConfig::new(self.encoder.output_dim(), self.classes).init(device),
+            head: LinearConfig::new(self.pooling.width([self.encoder.output_dim(), map_height, map_width]), self.classes).init(device),
             shape: self.shape,
-            max_pooling: self.pooling == Pooling::Max,
+            readout: self.pooling,
         }
     }
 }
 
 impl ImageClassifier {
-    /// The pooled vector `[B, C]` the head reads, and the logits `[B, classes]`, of pictures `[B, c, h, w]`.
+    /// The vector the head reads (`[B, C]` when averaged, as the readout says otherwise), and the logits
+    /// `[B, classes]`, of pictures `[B, c, h, w]`.
     pub fn features_and_logits(&self, pictures: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
-        let [batch, _, _, _] = pictures.dims();
         let encoded = self.encoder.forward(pictures);
-        let pooled = if self.max_pooling {
-            let [_, channels, _, _] = encoded.features.dims();
-            encoded.features.max_dim(3).max_dim(2).reshape([batch, channels])
-        } else {
-            encoded.pooled
+        // The encoder has averaged its map already.
+        let pooled = match self.readout {
+            Readout::Average => encoded.pooled,
+            readout => readout.read(encoded.features),
         };
         let logits = self.head.forward(self.dropout.forward(pooled.clone()));
         (pooled, logits)

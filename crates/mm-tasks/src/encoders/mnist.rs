@@ -10,7 +10,7 @@ use mm_vision::transforms::{Normalize, random_shift};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{ImageClassifier, ImageClassifierConfig, Pooling};
+use super::{ImageClassifier, ImageClassifierConfig, Readout};
 use crate::data::{DIGIT_NAMES, DataRoot};
 use crate::data_error;
 use crate::runner::{
@@ -150,7 +150,7 @@ impl Task for Mnist {
         if let Some(problem) = config.encoder.problem([1, 28, 28]) {
             return Err(RunError::setting("encoder", problem));
         }
-        Ok(ImageClassifierConfig::new(config.encoder.clone(), [1, 28, 28], 10).with_pooling(Pooling::Average).with_dropout(config.dropout).init(device))
+        Ok(ImageClassifierConfig::new(config.encoder.clone(), [1, 28, 28], 10).with_pooling(Readout::Average).with_dropout(config.dropout).init(device))
     }
 
     fn augment(config: &MnistConfig, item: &mut ClassItem, rng: &mut ChaCha8Rng) {

@@ -5,16 +5,19 @@
 //! - [`esc10`]: environmental-sound classifier on ESC-10, 5-fold cross-validation.
 //! - [`shapes`]: multi-label scene description of the embedded shapes world.
 //! - [`pretrained_image`]: how a multi-modal system names and loads the image encoder it starts from.
+//! - [`readout`]: how an encoder's feature map becomes one vector, for every system that reads one.
 
 pub mod esc10;
 pub mod fsdd;
 mod image_classifier;
 pub mod mnist;
 pub mod pretrained_image;
+pub mod readout;
 pub mod shapes;
 pub mod sound;
 
-pub use image_classifier::{ImageClassifier, ImageClassifierConfig, Pooling};
+pub use image_classifier::{ImageClassifier, ImageClassifierConfig};
+pub use readout::Readout;
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::Readout;
 use crate::data_error;
 use crate::runner::{ClassItem, Classifier, RunError, Target};
 
@@ -146,19 +147,6 @@ pub fn random_time_shift(example: &mut [f32], rows: usize, max_shift: usize, rng
     example.copy_from_slice(&shifted);
 }
 
-/// How the log-mel CNN's last map `[C, mels', frames']` becomes the head's input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MapReadout {
-    /// The encoder's average over frequency and time: the same sound anywhere in the clip counts the same
-    /// (environmental sounds).
-    #[default]
-    Average,
-    /// The whole map, flattened: keeps when and at what pitch things happen (spoken words, whose order of sounds
-    /// is what tells them apart).
-    Flatten,
-}
-
 /// The encoders of a sound classifier.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -171,15 +159,17 @@ pub struct SoundModelConfig {
     pub waveform_cnn: WaveformCnnConfig,
     /// Dropout before the classifier.
     pub dropout: f64,
-    /// How the log-mel CNN's map reaches the classifier (the waveform CNN always averages over time).
+    /// How the log-mel CNN's map `[C, mels', frames']` reaches the classifier: `average` (the same sound
+    /// anywhere in the clip counts the same, for environmental sounds) or `flatten` (keeps when and at what
+    /// pitch things happen, for spoken words); the waveform CNN always averages over time. Default average.
     #[serde(default)]
-    pub readout: MapReadout,
+    pub readout: Readout,
 }
 
 /// The encoder of a sound classifier.
 #[derive(Module, Debug)]
 pub enum SoundEncoder {
-    /// A 2-D CNN over a log-mel `[mels, frames]`; its map averaged, or flattened when `flatten`.
+    /// A 2-D CNN over a log-mel `[mels, frames]`; its map read out as the config says.
     LogMel(LogMelCnn),
     /// SoundNet's 1-D CNN over samples, averaged over time.
     Waveform(WaveformCnn),
@@ -187,17 +177,14 @@ pub enum SoundEncoder {
 
 impl SoundEncoder {
     /// Input rows `[B, rows · columns]` of examples shaped `shape` → one vector each: the log-mel CNN's map
-    /// flattened (`flatten`) or averaged, the waveform CNN's time average.
-    pub fn vector(&self, inputs: Tensor<2>, shape: [usize; 2], flatten: bool) -> Tensor<2> {
+    /// read out by `readout`, the waveform CNN's time average.
+    pub fn vector(&self, inputs: Tensor<2>, shape: [usize; 2], readout: Readout) -> Tensor<2> {
         let [batch, _] = inputs.dims();
         let [rows, columns] = shape;
         match self {
-            SoundEncoder::LogMel(cnn) if flatten => {
-                let map = cnn.forward(inputs.reshape([batch, 1, rows, columns])).1;
-                let [_, c, h, w] = map.dims();
-                map.reshape([batch, c * h * w])
-            }
-            SoundEncoder::LogMel(cnn) => cnn.forward(inputs.reshape([batch, 1, rows, columns])).0,
+            // The CNN has averaged its map already.
+            SoundEncoder::LogMel(cnn) if readout == Readout::Average => cnn.forward(inputs.reshape([batch, 1, rows, columns])).0,
+            SoundEncoder::LogMel(cnn) => readout.read(cnn.forward(inputs.reshape([batch, 1, rows, columns])).1),
             SoundEncoder::Waveform(cnn) => cnn.forward(inputs.reshape([batch, 1, columns])).pooled,
         }
     }
@@ -211,7 +198,8 @@ pub struct SoundClassifier {
     dropout: Dropout,
     head: Linear,
     shape: [usize; 2],
-    flatten: bool,
+    #[module(skip)]
+    readout: Readout,
 }
 
 impl SoundModelConfig {
@@ -227,19 +215,17 @@ impl SoundModelConfig {
 
     /// The classifier of `shape` examples into `classes` these settings describe.
     pub fn init(&self, shape: [usize; 2], classes: usize, device: &Device) -> SoundClassifier {
-        let flatten = self.input == SoundInput::LogMel && self.readout == MapReadout::Flatten;
         let (encoder, width) = match self.input {
-            SoundInput::LogMel if flatten => {
+            SoundInput::LogMel => {
                 // Each stage max-pools by 2 (rounding down).
                 let stages = self.log_mel_cnn.stages.len() as u32;
-                let cells = (shape[0] >> stages) * (shape[1] >> stages);
-                (SoundEncoder::LogMel(self.log_mel_cnn.init(device)), self.log_mel_cnn.output_dim() * cells)
+                let map = [self.log_mel_cnn.output_dim(), shape[0] >> stages, shape[1] >> stages];
+                (SoundEncoder::LogMel(self.log_mel_cnn.init(device)), self.readout.width(map))
             }
-            SoundInput::LogMel => (SoundEncoder::LogMel(self.log_mel_cnn.init(device)), self.log_mel_cnn.output_dim()),
             SoundInput::Waveform => (SoundEncoder::Waveform(self.waveform_cnn.init(device)), self.waveform_cnn.output_dim()),
         };
         let head = LinearConfig::new(width, classes).init(device);
-        SoundClassifier { encoder, dropout: DropoutConfig::new(self.dropout).init(), head, shape, flatten }
+        SoundClassifier { encoder, dropout: DropoutConfig::new(self.dropout).init(), head, shape, readout: self.readout }
     }
 }
 
@@ -249,6 +235,6 @@ impl Classifier for SoundClassifier {
         let [_, width] = inputs.dims();
         let [rows, columns] = self.shape;
         debug_assert_eq!(width, rows * columns, "SoundClassifier: rows of {width} values, examples of {rows}×{columns}");
-        self.head.forward(self.dropout.forward(self.encoder.vector(inputs, self.shape, self.flatten)))
+        self.head.forward(self.dropout.forward(self.encoder.vector(inputs, self.shape, self.readout)))
     }
 }

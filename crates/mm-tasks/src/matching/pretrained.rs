@@ -6,34 +6,17 @@ use std::path::Path;
 use burn::tensor::{Device, Tensor, TensorData};
 use mm_vision::encoders::ImageEncoder;
 
+use crate::encoders::Readout;
 use crate::runner::RunError;
 
-/// How an encoder's feature map `[B, C, H, W]` becomes one row per image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MapReadout {
-    /// Global average and global maximum side by side: `[2C]` (what is there, and whether anything small is).
-    AverageAndMax,
-    /// The average over height of each column, flattened channel-major: `[C · W]` — keeps left-to-right order,
-    /// for pictures read in a line.
-    Columns,
-}
-
 /// Encodes `images` (`[N, C·H·W]` row-major, `shape` = `[C, H, W]`) in batches of 256 and reads out each map.
-pub fn encode_images(encoder: &ImageEncoder, images: &[f32], shape: [usize; 3], readout: MapReadout, device: &Device) -> Vec<f32> {
+pub fn encode_images(encoder: &ImageEncoder, images: &[f32], shape: [usize; 3], readout: Readout, device: &Device) -> Vec<f32> {
     let len = shape.iter().product::<usize>();
     let mut out = Vec::new();
     for chunk in images.chunks(256 * len) {
         let batch = chunk.len() / len;
         let input = Tensor::<4>::from_data(TensorData::new(chunk.to_vec(), [batch, shape[0], shape[1], shape[2]]), device);
-        let map = encoder.forward(input).features;
-        let [_, c, _, w] = map.dims();
-        let rows = match readout {
-            MapReadout::AverageAndMax => {
-                let average = map.clone().mean_dim(3).mean_dim(2).reshape([batch, c]);
-                Tensor::cat(vec![average, map.max_dim(3).max_dim(2).reshape([batch, c])], 1)
-            }
-            MapReadout::Columns => map.mean_dim(2).reshape([batch, c * w]),
-        };
+        let rows = readout.read(encoder.forward(input).features);
         out.extend(rows.into_data().convert::<f32>().try_into_vec::<f32>().expect("float features"));
     }
     out

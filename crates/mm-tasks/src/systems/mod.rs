@@ -196,8 +196,8 @@ pub fn evaluation<T: Task>(request: &EvalRequest) -> Result<Box<dyn Report>, Run
 
 /// Trains `T` as `request` asks; returns the run's summary (its test scores when it finished).
 pub fn train_run<T: Task>(request: &TrainRequest) -> Result<RunSummary, RunError> {
-    let (config, run, resume) = request.prepare::<T>()?;
-    let trained = train_task::<T>(&config, &request.root(), &run, resume, request.stop_after)?;
+    let (config, run, span) = request.prepare::<T>()?;
+    let trained = train_task::<T>(&config, &request.root(), &run, span)?;
     Ok(RunSummary {
         task: T::NAME,
         run: trained.run.path().to_path_buf(),

@@ -26,7 +26,7 @@ pub fn tiny_shapes_encoder(runs: &std::path::Path, root: &DataRoot, scenes: usiz
     config.encoder = config.encoder.with_stages(vec![8, 16, 32]);
     config.train.epochs = epochs;
     let run = mm_tasks::runner::RunDir::create(runs, "shapes", 0).unwrap();
-    mm_tasks::runner::train_task::<Shapes>(&config, root, &run, false, None).unwrap();
+    mm_tasks::runner::train_task::<Shapes>(&config, root, &run, mm_tasks::runner::Span::WHOLE).unwrap();
     run.path().to_path_buf()
 }
 
@@ -40,6 +40,6 @@ pub fn tiny_mnist_encoder(runs: &std::path::Path, root: &DataRoot) -> PathBuf {
     config.train.limit = Some(8192);
     config.train.batch_size = 64;
     let run = mm_tasks::runner::RunDir::create(runs, "mnist", 0).unwrap();
-    mm_tasks::runner::train_task::<Mnist>(&config, root, &run, false, None).unwrap();
+    mm_tasks::runner::train_task::<Mnist>(&config, root, &run, mm_tasks::runner::Span::WHOLE).unwrap();
     run.path().to_path_buf()
 }

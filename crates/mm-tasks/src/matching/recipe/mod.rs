@@ -13,7 +13,8 @@ use mm_joint::recipe::{MatchingLoss, RecipeModel, RecipeModelConfig};
 use mm_joint::retrieval::paired_retrieval;
 use serde::{Deserialize, Serialize};
 
-use super::pretrained::{MapReadout, cached_rows, encode_images};
+use super::pretrained::{cached_rows, encode_images};
+use crate::encoders::Readout;
 use crate::encoders::mnist::{Mnist, MnistConfig};
 use crate::runner::{
     Batcher, Context, Dataset, InMemDataset, Learner, Loader, RunError, Scores, Selection, Split, StepOutput, Task, TrainConfig, load_pretrained,
@@ -180,7 +181,7 @@ impl Batcher<RecipeItem, RecipeBatch> for RecipeBatcher {
 /// The frozen encoder's features of `pairs`' pictures, `[N, d_image]`, checked against the expected width.
 pub(crate) fn picture_rows(config: &RecipeConfig, pairs: &RecipePairs, device: &Device) -> Result<Vec<f32>, RunError> {
     let (encoder_config, classifier) = load_pretrained::<Mnist>(&config.encoder_run(), device)?;
-    let features = encode_images(&classifier.encoder, &pairs.pictures, [1, 28, 28 * SLOTS], MapReadout::Columns, device);
+    let features = encode_images(&classifier.encoder, &pairs.pictures, [1, 28, 28 * SLOTS], Readout::Columns, device);
     let dim = features.len() / pairs.texts.len().max(1);
     if dim != picture_features(&encoder_config) {
         return Err(RunError::setting(

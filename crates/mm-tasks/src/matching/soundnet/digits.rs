@@ -12,10 +12,11 @@ use serde::{Deserialize, Serialize};
 use super::{SoundNetConfig, SoundNetItem, one_hot};
 use crate::data::DataRoot;
 use crate::encoders::ImageClassifier;
+use crate::encoders::Readout;
 use crate::encoders::fsdd::fsdd_recordings;
 use crate::encoders::mnist::{Mnist, mnist_split};
 use crate::encoders::sound::SoundInput;
-use crate::matching::pretrained::{MapReadout, cached_rows, encode_images};
+use crate::matching::pretrained::{cached_rows, encode_images};
 use crate::matching::probe::{LinearProbe, ProbeSettings};
 use crate::runner::{Classifier, Context, Dataset, RunError, Split, argmax, load_pretrained, load_run_config};
 
@@ -91,7 +92,7 @@ impl DigitTeacher {
         let pictures = mnist_split(root, mnist_config.validation, Split::Train)?;
         let count = 10_000.min(pictures.len());
         let images: Vec<f32> = (0..count).flat_map(|i| pictures.picture(i)).collect();
-        let features = encode_images(&classifier.encoder, &images, [1, 28, 28], MapReadout::AverageAndMax, device);
+        let features = encode_images(&classifier.encoder, &images, [1, 28, 28], Readout::AverageAndMax, device);
         let labels: Vec<u32> = (0..count).map(|i| scene_of[pictures.digit(i) as usize]).collect();
         let dim = features.len() / count;
         let scene_head = LinearProbe::fit(&features, dim, &labels, pairing.scenes.len(), probe, device);
@@ -104,7 +105,7 @@ impl DigitTeacher {
         let x = Tensor::<2>::from_data(TensorData::new(pictures.to_vec(), [n, 784]), &self.device);
         let objects = burn::tensor::activation::softmax(self.classifier.logits(x) / temperature, 1);
         let objects = objects.into_data().convert::<f32>().try_into_vec::<f32>().expect("float");
-        let features = encode_images(&self.classifier.encoder, pictures, [1, 28, 28], MapReadout::AverageAndMax, &self.device);
+        let features = encode_images(&self.classifier.encoder, pictures, [1, 28, 28], Readout::AverageAndMax, &self.device);
         (objects, self.scene_head.probabilities(&features, temperature))
     }
 }

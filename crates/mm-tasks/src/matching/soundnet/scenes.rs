@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{SoundNetConfig, SoundNetItem, one_hot};
 use crate::data::shapes::{Object, SceneSplits, ShapesConfig, ShapesWorld};
+use crate::encoders::Readout;
 use crate::encoders::shapes::{SceneDescriber, Shapes, ShapesItems, label_names, label_of};
 use crate::encoders::sound::SoundFeatures;
-use crate::matching::pretrained::{MapReadout, cached_rows, encode_images};
+use crate::matching::pretrained::{cached_rows, encode_images};
 use crate::matching::probe::{LinearProbe, ProbeSettings};
 use crate::runner::{Classifier, Context, Dataset, DatasetError, RunError, Split, argmax, load_pretrained, load_run_config};
 
@@ -115,7 +116,7 @@ impl SceneTeacher {
         let scenes = shapes_config.items(Split::Train)?;
         let count = scenes.len().min(4000);
         let pictures = pictures(&scenes, count)?;
-        let features = encode_images(&describer.encoder, &pictures, [3, side, side], MapReadout::AverageAndMax, device);
+        let features = encode_images(&describer.encoder, &pictures, [3, side, side], Readout::AverageAndMax, device);
         let labels: Vec<u32> = (0..count).map(|i| palette(&scenes.objects(i)) as u32).collect();
         let palette_head = LinearProbe::fit(&features, features.len() / count, &labels, PALETTES.len(), probe, device);
         Ok(Self { describer, palette_head, side, device: device.clone() })
@@ -131,7 +132,7 @@ impl SceneTeacher {
             let distribution = softmax(log_sigmoid(self.describer.logits(x)) / temperature, 1);
             objects.extend(distribution.into_data().convert::<f32>().try_into_vec::<f32>().expect("float"));
         }
-        let features = encode_images(&self.describer.encoder, pictures, [3, self.side, self.side], MapReadout::AverageAndMax, &self.device);
+        let features = encode_images(&self.describer.encoder, pictures, [3, self.side, self.side], Readout::AverageAndMax, &self.device);
         (objects, self.palette_head.probabilities(&features, temperature))
     }
 }

@@ -17,9 +17,10 @@ mod zero_shot;
 pub use report::{Arithmetic, CalibratedStacking, TaggingReport, ZeroShot, evaluate_tagging, search_images, tag_image};
 pub use zero_shot::{HELD_OUT_PAIRS, SplitSummary, ZeroShotSummary, is_zero_shot, train_zero_shot, zero_shot_command};
 
-use super::pretrained::{MapReadout, cached_rows, encode_images};
+use super::pretrained::{cached_rows, encode_images};
 use crate::data::DataRoot;
 use crate::data::shapes::{Colour, Shape, Size};
+use crate::encoders::Readout;
 use crate::encoders::mnist::{Mnist, mnist_split};
 use crate::encoders::shapes::{Shapes, label_names};
 use crate::runner::{
@@ -224,7 +225,7 @@ pub fn world_features(
 ) -> Result<WorldFeatures, RunError> {
     let run = config.encoder_run();
     let encode = |encoder: &mm_vision::encoders::ImageEncoder, pictures: &[f32], shape: [usize; 3]| -> Result<Vec<f32>, RunError> {
-        let compute = || Ok(encode_images(encoder, pictures, shape, MapReadout::AverageAndMax, device));
+        let compute = || Ok(encode_images(encoder, pictures, shape, Readout::AverageAndMax, device));
         match cache {
             Some(path) => cached_rows(path, compute),
             None => compute(),

@@ -15,8 +15,9 @@ use super::{DIGIT_WORDS, TagWorld, Tagging, TaggingConfig, WorldFeatures, load_v
 use crate::data::DataRoot;
 use crate::data::shapes::Colour;
 use crate::data_error;
+use crate::encoders::Readout;
 use crate::matching::joint_plot::draw_joint_space;
-use crate::matching::pretrained::{MapReadout, encode_images};
+use crate::matching::pretrained::encode_images;
 use crate::runner::{RunError, Split, load_model, load_pretrained};
 
 /// Zero-shot tagging of the held-out digits, whose pictures and names training never saw.
@@ -404,14 +405,14 @@ pub fn tag_image(run: &Path, picture: &Path, extra: &[String], k: usize, device:
                 values.iter_mut().for_each(|v| *v = 1.0 - *v);
             }
             Normalize::mnist().apply_to_each(&mut values, 28 * 28);
-            encode_images(&classifier.encoder, &values, [1, 28, 28], MapReadout::AverageAndMax, device)
+            encode_images(&classifier.encoder, &values, [1, 28, 28], Readout::AverageAndMax, device)
         }
         TagWorld::Shapes => {
             let (shapes_config, describer) = load_pretrained::<crate::encoders::shapes::Shapes>(&config.encoder_run(), device)?;
             let side = shapes_config.image_size;
             let resized = image::imageops::resize(&image, side, side, image::imageops::FilterType::Triangle);
             let values = crate::inputs::picture_input(&resized);
-            encode_images(&describer.encoder, &values, [3, side as usize, side as usize], MapReadout::AverageAndMax, device)
+            encode_images(&describer.encoder, &values, [3, side as usize, side as usize], Readout::AverageAndMax, device)
         }
     };
     let x = Tensor::<2>::from_data(TensorData::new(features.clone(), [1, features.len()]), device);

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::{Tagging, TaggingConfig, TaggingReport, ZeroShot, ZeroShotEncoder, evaluate_tagging};
 use crate::data::DataRoot;
 use crate::encoders::mnist::{Mnist, MnistConfig};
-use crate::runner::{RunDir, RunError, Spread, start_run_of_parts, train_part, write_atomically};
+use crate::runner::{RunDir, RunError, Span, Spread, start_run_of_parts, train_part, write_atomically};
 
 /// The held-out pairs.
 pub const HELD_OUT_PAIRS: [[u8; 2]; 5] = [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]];
@@ -89,16 +89,9 @@ impl ZeroShotSummary {
 }
 
 /// Trains every split and seed in `run/held-out-AB/seed-S/` — its encoder first when the protocol asks for one
-/// per split — and reports each; writes `run/zero-shot.json`. With `resume`, finished parts are reported again
-/// from their saved models and an interrupted one continues. `None` when `stop_after` stopped a part early.
-pub fn train_zero_shot(
-    config: &TaggingConfig,
-    root: &DataRoot,
-    run: &RunDir,
-    resume: bool,
-    stop_after: Option<usize>,
-    device: &Device,
-) -> Result<Option<ZeroShotSummary>, RunError> {
+/// per split — and reports each, over `span`; writes `run/zero-shot.json`. Resumed, finished parts are reported
+/// again from their saved models and an interrupted one continues. `None` when the span stopped a part early.
+pub fn train_zero_shot(config: &TaggingConfig, root: &DataRoot, run: &RunDir, span: Span, device: &Device) -> Result<Option<ZeroShotSummary>, RunError> {
     let (_lock, config) = start_run_of_parts::<Tagging>(config, run)?;
     let config = &config;
     let seeds = config.zero_shot.seeds.max(1);
@@ -112,7 +105,7 @@ pub fn train_zero_shot(
                     let mut mnist = MnistConfig { exclude_digits: pair.to_vec(), ..mnist.clone() };
                     mnist.train.seed = seed;
                     let child = part.child("encoder")?;
-                    if train_part::<Mnist>(&mnist, root, &child, resume, stop_after)?.is_none() {
+                    if train_part::<Mnist>(&mnist, root, &child, span)?.is_none() {
                         return Ok(None);
                     }
                     Some(child.path().to_path_buf())
@@ -121,7 +114,7 @@ pub fn train_zero_shot(
             let mut split_config = TaggingConfig { held_out: pair.to_vec(), encoder_run: encoder_run.or(config.encoder_run.clone()), ..config.clone() };
             split_config.train.seed = seed;
             let child = part.child("tagging")?;
-            if train_part::<Tagging>(&split_config, root, &child, resume, stop_after)?.is_none() {
+            if train_part::<Tagging>(&split_config, root, &child, span)?.is_none() {
                 return Ok(None);
             }
             splits.push(evaluate_tagging(child.path(), root, device)?);
@@ -139,9 +132,9 @@ pub fn is_zero_shot(run: &Path) -> bool {
 
 /// `train tagging --zero-shot`: every split and seed trained and reported, as [`train_zero_shot`] does.
 pub fn zero_shot_command(request: &crate::runner::TrainRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
-    let (config, run, resume) = request.prepare::<Tagging>()?;
+    let (config, run, span) = request.prepare::<Tagging>()?;
     let device = crate::systems::device_of(request.overrides.device)?;
-    let summary = train_zero_shot(&config, &request.root(), &run, resume, request.stop_after, &device)?;
+    let summary = train_zero_shot(&config, &request.root(), &run, span, &device)?;
     Ok(Box::new(ZeroShotTrained { run: run.path().to_path_buf(), summary }))
 }
 

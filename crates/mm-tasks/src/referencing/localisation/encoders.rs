@@ -9,9 +9,10 @@ use burn::tensor::{Device, Tensor};
 use mm_audio::Audio;
 use mm_vision::encoders::ImageEncoder;
 
+use crate::encoders::Readout;
 use crate::encoders::fsdd::FsddDigits;
 use crate::encoders::mnist::Mnist;
-use crate::encoders::sound::{MapReadout, SoundEncoder, SoundFeatures, SoundInput};
+use crate::encoders::sound::{SoundEncoder, SoundFeatures, SoundInput};
 use crate::matching::soundnet::SoundNet;
 use crate::runner::{RunError, load_pretrained, load_run_config};
 
@@ -22,8 +23,8 @@ pub struct SoundReading {
     pub features: SoundFeatures,
     /// Log-mel or waveform.
     pub input: SoundInput,
-    /// Whether the log-mel CNN's map is flattened (the fsdd classifier's readout) rather than averaged.
-    pub flatten: bool,
+    /// How the log-mel CNN's map becomes the vector (the classifier's own readout; waveforms average).
+    pub readout: Readout,
 }
 
 impl SoundReading {
@@ -40,14 +41,13 @@ impl SoundReading {
     /// The reading of a finished fsdd run.
     pub fn of_fsdd(run: &Path) -> Result<Self, RunError> {
         let config = load_run_config::<FsddDigits>(run)?;
-        let flatten = config.model.input == SoundInput::LogMel && config.model.readout == MapReadout::Flatten;
-        Ok(Self { features: config.features, input: config.model.input, flatten })
+        Ok(Self { features: config.features, input: config.model.input, readout: config.model.readout })
     }
 
     /// The reading of a finished soundnet run (waveforms).
     pub fn of_soundnet(run: &Path) -> Result<Self, RunError> {
         let config = load_run_config::<SoundNet>(run)?;
-        Ok(Self { features: config.features, input: SoundInput::Waveform, flatten: false })
+        Ok(Self { features: config.features, input: SoundInput::Waveform, readout: Readout::Average })
     }
 }
 
@@ -56,7 +56,8 @@ impl SoundReading {
 pub struct SoundVector {
     encoder: SoundEncoder,
     shape: [usize; 2],
-    flatten: bool,
+    #[module(skip)]
+    readout: Readout,
 }
 
 impl SoundVector {
@@ -64,19 +65,19 @@ impl SoundVector {
     pub fn fsdd(run: &Path, device: &Device) -> Result<Self, RunError> {
         let reading = SoundReading::of_fsdd(run)?;
         let (_, classifier) = load_pretrained::<FsddDigits>(run, device)?;
-        Ok(Self { encoder: classifier.encoder, shape: reading.shape(), flatten: reading.flatten }.freeze())
+        Ok(Self { encoder: classifier.encoder, shape: reading.shape(), readout: reading.readout }.freeze())
     }
 
     /// The student's CNN of a finished soundnet run.
     pub fn soundnet(run: &Path, device: &Device) -> Result<Self, RunError> {
         let reading = SoundReading::of_soundnet(run)?;
         let (_, learner) = load_pretrained::<SoundNet>(run, device)?;
-        Ok(Self { encoder: SoundEncoder::Waveform(learner.student.cnn), shape: reading.shape(), flatten: false }.freeze())
+        Ok(Self { encoder: SoundEncoder::Waveform(learner.student.cnn), shape: reading.shape(), readout: Readout::Average }.freeze())
     }
 
     /// Input rows `[B, rows · columns]` → vectors `[B, S]`, cut from the graph (the encoder is frozen).
     pub fn forward(&self, rows: Tensor<2>) -> Tensor<2> {
-        self.encoder.vector(rows, self.shape, self.flatten).detach()
+        self.encoder.vector(rows, self.shape, self.readout).detach()
     }
 
     /// The vector's width.

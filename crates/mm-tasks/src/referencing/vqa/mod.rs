@@ -17,7 +17,7 @@ pub mod vqa_v2;
 
 pub use answer::{AnswerSheet, answer_question};
 pub use items::{EncodedQuestion, VqaBatch, VqaBatcher, VqaItem, VqaItems, encode_question};
-pub use model::{AttentionHop, AttentionHopConfig, ImageFeature, VqaNet, VqaNetConfig, VqaOutput, VqaVariant};
+pub use model::{AttentionHop, AttentionHopConfig, VqaNet, VqaNetConfig, VqaOutput, VqaVariant};
 pub use questions::{AnswerVocabulary, Combination, QuestionSet, QuestionSplit, ShapesQuestions, VqaSource};
 
 use std::path::PathBuf;
@@ -42,7 +42,7 @@ pub struct Vqa;
 
 crate::runner::model_settings!(
     /// The network's settings in the task's config; the encoder map's channels and places come from the encoder.
-    net_settings: VqaNetConfig = VqaNetConfig::new(64, 32, 0, 0), from_data: ["image_channels", "places"]
+    net_settings: VqaNetConfig = VqaNetConfig::new(64, 32, 0, [0, 0]), from_data: ["image_channels", "map_size"]
 );
 
 /// Its configuration.
@@ -62,9 +62,9 @@ pub struct VqaTaskConfig {
     /// their width must be `d_embed`; words they lack keep their random start. Default none.
     pub word_vectors: Option<PathBuf>,
     /// The network, beside the task's settings in a file: `variant` (default deeper LSTM Q + norm I),
-    /// `image_feature` (what the pooled-image variants read of the encoder's map: `flattened`, the whole map, as
-    /// the reference's fc7 is computed from VGG's last map by fully connected layers, which the shapes encoder
-    /// lacks, or `pooled`, its global average), `vocab_size` (rows of the word embedding: at least the trained
+    /// `image_feature` (what the pooled-image variants read of the encoder's map, a [`Readout`](crate::encoders::Readout):
+    /// `flatten`, the whole map, as the reference's fc7 is computed from VGG's last map by fully connected layers,
+    /// which the shapes encoder lacks, or `average`, its global average), `vocab_size` (rows of the word embedding: at least the trained
     /// tokenizer's size, checked; default 64, the shapes questions use 33 tokens with the special ones),
     /// `answers` (K, the most frequent training answers; questions with another answer are left out of training,
     /// as in the reference; default 32, the shapes world has 21 answers, VQA's reference uses 1,000), `d_embed`,
@@ -94,8 +94,8 @@ impl Default for VqaTaskConfig {
 
 impl VqaTaskConfig {
     /// The network's config, for an encoder map of `image_channels` × `places`.
-    pub fn net(&self, image_channels: usize, places: usize) -> VqaNetConfig {
-        VqaNetConfig { image_channels, places, ..self.net.clone() }
+    pub fn net(&self, image_channels: usize, map_size: [usize; 2]) -> VqaNetConfig {
+        VqaNetConfig { image_channels, map_size, ..self.net.clone() }
     }
 
     /// The questions of `split` and their pictures' side.
@@ -228,8 +228,7 @@ impl Task for Vqa {
     fn model(config: &VqaTaskConfig, device: &Device) -> Result<VqaModel, RunError> {
         crate::runner::check_dropout("vqa: dropout", config.net.dropout)?;
         let (encoder, channels) = config.encoder.load(device)?;
-        let [rows, columns] = config.encoder.map_grid()?;
-        let net = config.net(channels, rows * columns).init(device)?;
+        let net = config.net(channels, config.encoder.map_grid()?).init(device)?;
         let fine_tune = fine_tunes(&config.train.module_lr);
         Ok(VqaModel { encoder: prepared_encoder(encoder, fine_tune), net, fine_tune })
     }

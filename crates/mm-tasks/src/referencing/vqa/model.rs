@@ -12,6 +12,7 @@ use burn::tensor::{Device, Int, Tensor};
 use mm_text::lstm_cell::{LstmCell, LstmCellConfig, run_masked};
 use serde::{Deserialize, Serialize};
 
+use crate::encoders::Readout;
 use crate::runner::{RunError, check_widths};
 
 /// Which network answers.
@@ -59,30 +60,6 @@ impl VqaVariant {
     }
 }
 
-/// What the image stream reads of the encoder's map `[C, H, W]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImageFeature {
-    /// The global average over places, `[C]` (ResNet's pool5): what is there, not where, and not which
-    /// colour goes with which shape when the map codes them apart.
-    Pooled,
-    /// The whole map flattened, `[C · H · W]`, as a network's fully connected layers read it: the reference's
-    /// image is VGG's fc7, computed by such layers from the last convolutional map; a network without them
-    /// (the shapes encoder) gives the same access through this, the linear layer to the common width playing
-    /// their part.
-    Flattened,
-}
-
-impl ImageFeature {
-    /// The feature's width for a map of `channels` × `places`.
-    pub fn width(&self, channels: usize, places: usize) -> usize {
-        match self {
-            ImageFeature::Pooled => channels,
-            ImageFeature::Flattened => channels * places,
-        }
-    }
-}
-
 /// A VQA network's sizes.
 #[derive(Config, Debug)]
 pub struct VqaNetConfig {
@@ -92,14 +69,19 @@ pub struct VqaNetConfig {
     pub answers: usize,
     /// Channels of the image encoder's map (the pooled feature's width).
     pub image_channels: usize,
-    /// Places in the image encoder's map, `H · W` (what a flattened feature reads).
-    pub places: usize,
+    /// `[H, W]` of the image encoder's map (what a flattened feature reads).
+    pub map_size: [usize; 2],
     /// Which network. Default deeper LSTM Q + norm I.
     #[config(default = "VqaVariant::LstmNormI")]
     pub variant: VqaVariant,
-    /// What the pooled-image variants read of the map (stacked attention reads every place). Default flattened.
-    #[config(default = "ImageFeature::Flattened")]
-    pub image_feature: ImageFeature,
+    /// What the pooled-image variants read of the map (stacked attention reads every place). Default
+    /// `flatten`, the whole map `[C · H · W]`, as a network's fully connected layers read it: the reference's
+    /// image is VGG's fc7, computed by such layers from the last convolutional map; a network without them (the
+    /// shapes encoder) gives the same access through this, the linear layer to the common width playing their
+    /// part. `average` is ResNet's pool5: what is there, not where, and not which colour goes with which shape
+    /// when the map codes them apart.
+    #[config(default = "Readout::Flatten")]
+    pub image_feature: Readout,
     /// Word-embedding width. Default 64 (the reference's 200 is for VQA's vocabulary; the shapes questions have
     /// 33 tokens).
     #[config(default = 64)]
@@ -144,18 +126,15 @@ impl VqaNetConfig {
             ("d_common", self.d_common),
             ("d_attention", self.d_attention),
         ])?;
-        if self.image_feature == ImageFeature::Flattened
-            && self.places == 0
-            && self.variant.reads_image()
-            && !matches!(self.variant, VqaVariant::StackedAttention { .. })
-        {
-            return Err(RunError::bad_setting("places", self.places, "a flattened image feature needs the map's places (at least 1)"));
-        }
+        let [map_height, map_width] = self.map_size;
         let variant = self.variant;
         let image_width = match variant {
             VqaVariant::StackedAttention { .. } => self.image_channels + 2 * self.place_coordinates as usize,
-            _ => self.image_feature.width(self.image_channels, self.places),
+            _ => self.image_feature.width([self.image_channels, map_height, map_width]),
         };
+        if image_width == 0 && variant.reads_image() {
+            return Err(RunError::setting("image_feature", format!("reads nothing of an encoder map of {map_height}×{map_width} places")));
+        }
         let question_width = if variant.recurrent() { 4 * self.d_hidden } else { self.d_embed };
         let hops = match variant {
             VqaVariant::StackedAttention { hops } => (0..hops).map(|_| AttentionHopConfig::new(self.d_common, self.d_attention).init(device)).collect(),
@@ -177,7 +156,7 @@ impl VqaNetConfig {
             image_channels: self.image_channels,
             place_coordinates: self.place_coordinates,
             image_feature: self.image_feature,
-            places: self.places,
+            map_size: self.map_size,
         })
     }
 }
@@ -243,8 +222,8 @@ pub struct VqaNet {
     image_channels: usize,
     place_coordinates: bool,
     #[module(skip)]
-    image_feature: ImageFeature,
-    places: usize,
+    image_feature: Readout,
+    map_size: [usize; 2],
 }
 
 /// What the network says about a batch of questions.
@@ -327,14 +306,10 @@ impl VqaNet {
                 query
             }
             (_, question) => {
-                let feature = match self.image_feature {
-                    ImageFeature::Pooled => map.mean_dim(3).mean_dim(2).reshape([p, c]),
-                    ImageFeature::Flattened => {
-                        let places = self.places;
-                        assert_eq!(h * w, places, "VqaNet: the map has {h}×{w} places, the network reads {places}");
-                        map.reshape([p, c * h * w])
-                    }
-                };
+                let [height, width] = self.map_size;
+                let expected = self.image_feature.width([c, height, width]);
+                assert_eq!(self.image_feature.width([c, h, w]), expected, "VqaNet: the map has {h}×{w} places, the network reads {height}×{width}");
+                let feature = self.image_feature.read(map);
                 let pooled = mm_joint::losses::l2_normalize(feature).select(0, owner);
                 let picture = tanh(image().forward(self.dropout.forward(pooled)));
                 // Image only has no question stream; the others multiply the two.
@@ -354,7 +329,7 @@ mod tests {
     use burn::tensor::{Distribution, TensorData};
 
     fn config(variant: VqaVariant) -> VqaNetConfig {
-        VqaNetConfig::new(12, 5, 6, 9).with_variant(variant).with_d_embed(4).with_d_hidden(3).with_d_common(8).with_d_attention(7).with_dropout(0.0)
+        VqaNetConfig::new(12, 5, 6, [3, 3]).with_variant(variant).with_d_embed(4).with_d_hidden(3).with_d_common(8).with_d_attention(7).with_dropout(0.0)
     }
 
     #[test]
@@ -378,7 +353,7 @@ mod tests {
         }
         assert!(config(VqaVariant::StackedAttention { hops: 0 }).init(&device).is_err());
         assert!(config(VqaVariant::LstmNormI).with_place_coordinates(true).init(&device).is_err());
-        let pooled = config(VqaVariant::LstmNormI).with_image_feature(ImageFeature::Pooled).init(&device).unwrap();
+        let pooled = config(VqaVariant::LstmNormI).with_image_feature(Readout::Average).init(&device).unwrap();
         assert_eq!(pooled.forward(map.clone(), tokens.clone(), mask.clone(), owner.clone()).logits.dims(), [3, 5]);
         let placed = config(VqaVariant::StackedAttention { hops: 1 }).with_place_coordinates(true).init(&device).unwrap();
         assert_eq!(placed.forward(map, tokens, mask, owner).logits.dims(), [3, 5]);
@@ -401,7 +376,7 @@ mod tests {
         let b = net.forward(other, padded.clone(), half.clone(), owner.clone()).logits;
         let gap: f32 = (a - b).abs().max().into_scalar();
         assert!(gap < 1e-6, "{gap}");
-        let with_image = config(VqaVariant::LstmNormI).with_image_feature(ImageFeature::Pooled).init(&device).unwrap();
+        let with_image = config(VqaVariant::LstmNormI).with_image_feature(Readout::Average).init(&device).unwrap();
         let c = with_image.forward(map.clone(), padded.clone(), half.clone(), owner.clone()).logits;
         let d = with_image.forward(map * -1.0, padded, half, owner).logits;
         let moved: f32 = (c - d).abs().max().into_scalar();
