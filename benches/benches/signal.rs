@@ -1,5 +1,5 @@
 //! Criterion benches of the signal stack on the 60 s benchmark signal (`../shared/bench/stft_signal.wav`, or
-//! `MM_BENCH_DIR`). Run with `cargo bench -p mm-benches --profile dev` to reuse the test build; the comparison
+//! `MM_BENCH_DIR`; where neither has it, the same signal synthesised). Run with `cargo bench -p mm-benches --profile dev` to reuse the test build; the comparison
 //! with librosa and torch is `cargo xtask bench signal`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -7,8 +7,7 @@ use mm_audio::signal::{Istft, LogMel, LogMelConfig, Stft, StftConfig};
 
 fn signal() -> Vec<f32> {
     let dir = std::env::var("MM_BENCH_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/bench").into());
-    let path = std::path::Path::new(&dir).join("stft_signal.wav");
-    mm_audio::read_wav(&path).unwrap_or_else(|e| panic!("{e} (set MM_BENCH_DIR)")).samples
+    mm_benches::signal::bench_signal(std::path::Path::new(&dir)).unwrap_or_else(|e| panic!("{e} (set MM_BENCH_DIR)"))
 }
 
 fn bench_signal(c: &mut Criterion) {

@@ -14,6 +14,46 @@ use crate::harness::{BenchError, median_ms, python_with, reference_output, refer
 /// The signal bench's input, when none is given (relative to the workspace).
 pub const SIGNAL_INPUT: &str = "../shared/bench/stft_signal.wav";
 
+/// The benchmark signal's rate and length: 60 s at 16 kHz.
+pub const SIGNAL_RATE: u32 = 16_000;
+const SIGNAL_SECONDS: usize = 60;
+
+/// The benchmark signal synthesised as `../shared/bench/stft_signal.wav` was (its README): 60 s at 16 kHz, a
+/// linear chirp from 100 Hz to 7,000 Hz at amplitude 0.3, plus a 440 Hz sine at 0.2, plus white Gaussian noise
+/// at 0.05. The noise comes from mm's generator (ChaCha8, seed 0), not numpy's, so the samples differ from the
+/// file's; the work a transform does on them is the same.
+pub fn synthetic_signal() -> Vec<f32> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let rate = SIGNAL_RATE as f64;
+    let duration = SIGNAL_SECONDS as f64;
+    let (low, high) = (100.0, 7_000.0);
+    let tau = std::f64::consts::TAU;
+    (0..SIGNAL_SECONDS * SIGNAL_RATE as usize)
+        .map(|n| {
+            let t = n as f64 / rate;
+            // A linear chirp's phase is the integral of its frequency low + (high − low)·t/duration.
+            let chirp = (tau * (low * t + (high - low) * t * t / (2.0 * duration))).sin();
+            let sine = (tau * 440.0 * t).sin();
+            // Box–Muller: one standard normal draw from two uniform ones.
+            let (u, v): (f64, f64) = (rng.random::<f64>().max(f64::MIN_POSITIVE), rng.random());
+            let noise = (-2.0 * u.ln()).sqrt() * (tau * v).cos();
+            (0.3 * chirp + 0.2 * sine + 0.05 * noise) as f32
+        })
+        .collect()
+}
+
+/// The signal the benches time: the file `stft_signal.wav` in `dir` where it is there (the figures in
+/// docs/BENCHMARKS.md were measured on it), else [`synthetic_signal`], which it says on stderr.
+pub fn bench_signal(dir: &Path) -> Result<Vec<f32>, BenchError> {
+    let path = dir.join("stft_signal.wav");
+    if !path.exists() {
+        eprintln!("{} not found: timing the same signal synthesised here (its noise drawn by another generator)", path.display());
+        return Ok(synthetic_signal());
+    }
+    Ok(mm_audio::read_wav(&path)?.samples)
+}
+
 /// The signal references' times (ms) and versions, by tool.
 #[derive(Debug, Deserialize)]
 pub struct Reference {
@@ -94,4 +134,24 @@ fn run_reference(input: &Path, repeats: usize, python: Option<PathBuf>) -> Resul
             .env_remove("OPENBLAS_CORETYPE")
             .env_remove("OPENBLAS_L2_SIZE"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_synthetic_signal_is_the_shared_files_recipe() {
+        let signal = synthetic_signal();
+        assert_eq!(signal.len(), 960_000);
+        let rms = |x: &[f32]| (x.iter().map(|v| (*v as f64).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+        // Chirp 0.3 and sine 0.2 are uncorrelated over a minute: power 0.3²/2 + 0.2²/2 + 0.05².
+        let expected = (0.09f64 / 2.0 + 0.04 / 2.0 + 0.0025).sqrt();
+        assert!((rms(&signal) - expected).abs() < 0.002, "rms {} against {expected}", rms(&signal));
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(SIGNAL_INPUT);
+        if let Ok(audio) = mm_audio::read_wav(&shared) {
+            assert_eq!((audio.samples.len(), audio.sample_rate), (signal.len(), SIGNAL_RATE));
+            assert!((rms(&audio.samples) - rms(&signal)).abs() < 0.002, "the file's rms {}, the synthetic's {}", rms(&audio.samples), rms(&signal));
+        }
+    }
 }
