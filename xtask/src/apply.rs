@@ -255,7 +255,7 @@ pub fn separate_command(args: SeparateArgs) -> Result<ExitCode, Failure> {
     std::fs::create_dir_all(&args.output).map_err(|e| format!("{}: {e}", args.output.display()))?;
     let picture = args.output.join("spectrograms.png");
     if let Some(index) = args.scene {
-        let context = Context { root: DataRoot::from_flag(args.data.as_deref()), run: args.run.clone() };
+        let context = Context::of(DataRoot::from_flag(args.data.as_deref()), &args.run);
         let scene = separate_scene(&args.run, index, &context, &device)?;
         let rate = scene.sample_rate;
         write_wav(args.output.join("mixture.wav"), &Audio::new(scene.mixture.clone(), rate))?;

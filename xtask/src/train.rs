@@ -147,6 +147,10 @@ pub struct EvalArgs {
     /// flex or wgpu.
     #[arg(long)]
     pub device: Option<DeviceKind>,
+    /// Read the test split drawn from this seed instead of the run's own (for the systems whose test data is
+    /// generated); the reports go to RUN/test-seed-N/. Use a seed no command has printed.
+    #[arg(long)]
+    pub test_seed: Option<u64>,
 }
 
 impl RunArgs {
@@ -175,7 +179,14 @@ impl RunArgs {
 impl EvalArgs {
     /// The request these flags make, with `compare` runs beside the run.
     pub fn request(&self, compare: &[PathBuf]) -> Result<EvalRequest, Failure> {
-        Ok(EvalRequest { run: self.run.clone(), data: self.data.clone(), split: self.split.parse()?, device: self.device, compare: compare.to_vec() })
+        Ok(EvalRequest {
+            run: self.run.clone(),
+            data: self.data.clone(),
+            split: self.split.parse()?,
+            device: self.device,
+            compare: compare.to_vec(),
+            test_seed: self.test_seed,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Bad inputs to the real commands, each a case a user met: every one ends in a typed error that names the file
 //! or the flag (exit status 1, never a panic's 101 or an abort's signal), or in the right result.
 
+use std::io::Write as _;
 mod support;
 
 use std::path::Path;
@@ -106,7 +107,7 @@ fn import_torchvision_refuses_a_classifier_that_is_not_a_matrix() {
         Ok(made) if made.status.success() => {}
         other => {
             assert!(std::env::var_os("CI").is_none(), "CI has torch in MM_PYTHON ({python}): {other:?}");
-            eprintln!("skipping: {python} has no torch");
+            let _ = writeln!(std::io::stderr(), "{}: skipping: {python} has no torch", std::thread::current().name().unwrap_or("test"));
             return;
         }
     }

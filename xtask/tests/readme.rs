@@ -3,6 +3,7 @@
 //! at the project's data, except the lines that train for long or need a long run first, listed in [`LONG`].
 //! A line that is neither run nor listed fails the test, so a new command cannot slip past it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -91,7 +92,7 @@ fn every_readme_command_runs_as_written_or_is_listed_as_long() {
         assert_eq!(words[..2], ["cargo", "xtask"], "{line}: a README command is a cargo xtask command");
         if words[2] == "device" && !Path::new("/usr/share/vulkan/icd.d").is_dir() {
             assert!(std::env::var_os("CI").is_none(), "CI installs a Vulkan device");
-            eprintln!("skipping without a Vulkan device: {line}");
+            let _ = writeln!(std::io::stderr(), "{}: skipping without a Vulkan device: {line}", std::thread::current().name().unwrap_or("test"));
             continue;
         }
         let output = Command::new(env!("CARGO_BIN_EXE_xtask")).args(&words[2..]).current_dir(dir.path()).env("MM_DATA_DIR", &data).output().unwrap();

@@ -3,6 +3,7 @@
 //! run never interrupted, retraining nothing before its newest checkpoint; flags that cannot change on resume
 //! are refused; and TensorBoard's own event reader reads the run's event file (its scalars and pictures).
 
+use std::io::Write as _;
 mod support;
 
 use std::path::{Path, PathBuf};
@@ -134,7 +135,11 @@ print(json.dumps({
         Ok(output) if output.status.success() => output,
         other => {
             assert!(std::env::var_os("CI").is_none(), "CI has tensorboard in MM_PYTHON ({python}): {other:?}");
-            eprintln!("skipping the TensorBoard read-back: {python} has no tensorboard");
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}: skipping the TensorBoard read-back: {python} has no tensorboard",
+                std::thread::current().name().unwrap_or("test")
+            );
             return;
         }
     };

@@ -1,6 +1,7 @@
 //! Parity with librosa 0.11 on `shared/bench/stft_signal.wav` (60 s, 16 kHz): n_fft 512, hop 128, periodic Hann,
 //! centred with reflect padding. Expected values come from `reference/make_librosa_reference.py`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use mm_audio::signal::{Istft, LogMel, LogMelConfig, MelConfig, MelFilterbank, MelNorm, MelScale, Mfcc, Stft, StftConfig, magnitude};
@@ -20,7 +21,7 @@ fn bench_signal() -> Option<Vec<f32>> {
         .join("stft_signal.wav");
     if !path.exists() {
         assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", path.display());
-        eprintln!("skipping: {} not found (set MM_BENCH_DIR)", path.display());
+        let _ = writeln!(std::io::stderr(), "{}: skipping: {} not found (set MM_BENCH_DIR)", std::thread::current().name().unwrap_or("test"), path.display());
         return None;
     }
     let audio = mm_audio::read_wav(&path).unwrap();

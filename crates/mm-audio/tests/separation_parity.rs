@@ -4,6 +4,7 @@
 //! an echo, at several levels. The references run through a Python with those packages (MM_PYTHON, else
 //! ~/.cache/mm/pyref); without one the test says so and passes, except under CI, where .ci/run provides it.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -19,7 +20,11 @@ fn python_with_references() -> Option<PathBuf> {
         .find(|python| Command::new(python).args(["-c", "import fast_bss_eval, mir_eval, pystoi"]).output().is_ok_and(|o| o.status.success()));
     if found.is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI must provide a Python with fast-bss-eval, mir_eval and pystoi (MM_PYTHON)");
-        eprintln!("skipped: no Python with fast-bss-eval, mir_eval and pystoi (set MM_PYTHON)");
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: skipped: no Python with fast-bss-eval, mir_eval and pystoi (set MM_PYTHON)",
+            std::thread::current().name().unwrap_or("test")
+        );
     }
     found
 }
@@ -30,7 +35,7 @@ fn shared_data() -> Option<PathBuf> {
         return Some(dir);
     }
     assert!(std::env::var_os("CI").is_none(), "{} is missing in CI", dir.display());
-    eprintln!("skipped: {} not found", dir.display());
+    let _ = writeln!(std::io::stderr(), "{}: skipped: {} not found", std::thread::current().name().unwrap_or("test"), dir.display());
     None
 }
 

@@ -4,6 +4,7 @@
 //! pycocoevalcap (MM_PYTHON, else ~/.cache/mm/pyref); without one the test says so and passes, except under CI,
 //! where .ci/run provides it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,7 +18,7 @@ fn python_with_pycocoevalcap() -> Option<PathBuf> {
     });
     if found.is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI must provide a Python with pycocoevalcap (MM_PYTHON)");
-        eprintln!("skipped: no Python with pycocoevalcap (set MM_PYTHON)");
+        let _ = writeln!(std::io::stderr(), "{}: skipped: no Python with pycocoevalcap (set MM_PYTHON)", std::thread::current().name().unwrap_or("test"));
     }
     found
 }

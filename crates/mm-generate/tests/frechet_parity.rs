@@ -3,6 +3,7 @@
 //! sample gives), and widths of 2 to 64. The reference runs through a Python with pytorch-fid (MM_PYTHON, else
 //! ~/.cache/mm/pyref); without one the test says so and passes, except under CI, where .ci/run provides it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -18,7 +19,7 @@ fn python_with_pytorch_fid() -> Option<PathBuf> {
         .find(|python| Command::new(python).args(["-c", "import pytorch_fid.fid_score"]).output().is_ok_and(|o| o.status.success()));
     if found.is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI must provide a Python with pytorch-fid (MM_PYTHON)");
-        eprintln!("skipped: no Python with pytorch-fid (set MM_PYTHON)");
+        let _ = writeln!(std::io::stderr(), "{}: skipped: no Python with pytorch-fid (set MM_PYTHON)", std::thread::current().name().unwrap_or("test"));
     }
     found
 }

@@ -14,7 +14,7 @@ use super::metrics::read as read_metrics;
 use super::run_dir::{CONFIG_FILE, EVALUATION_FILE, METRICS_FILE, MODEL_FILE, write_atomically};
 use super::run_file::{load_run_config, resolve_pretrained_runs, write_run_file};
 use super::split::Subset;
-use super::{Context, FitOutcome, RunDir, RunError, RunLock, Scores, Split, Task};
+use super::{Context, FitOutcome, RunDir, RunError, RunLock, Scores, Split, Task, test_seed_folder};
 use crate::DeviceKind;
 use mm_data::DataRoot;
 
@@ -128,7 +128,7 @@ pub fn train_task<T: Task>(config: &T::Config, root: &DataRoot, run: &RunDir, sp
         // What training reads is what `eval` will read back: the config as written.
         load_run_config::<T>(run.path())?
     };
-    let context = Context { root: root.clone(), run: run.path().to_path_buf() };
+    let context = Context::of(root.clone(), run.path());
     if resume && let Some(retested) = resume_without_checkpoints::<T>(&config, &context, run)? {
         return Ok(retested);
     }
@@ -210,14 +210,67 @@ fn evaluate_split<T: Task>(config: &T::Config, context: &Context, model: &T::Mod
     evaluate_items::<T>(config, context, model, split_items::<T>(config, context, split)?)
 }
 
-/// Reloads a run's final model and evaluates it on `split` of the data in `root`.
-pub fn eval_run<T: Task>(run: &Path, root: &DataRoot, split: Split, device: Option<DeviceKind>) -> Result<Scores, RunError> {
+/// What `eval` reads of a finished run: which split, on which device, and, for the test split, on which fresh
+/// seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// The split.
+    pub split: Split,
+    /// The device (none: the run's own setting).
+    pub device: Option<DeviceKind>,
+    /// Draw the generated test data from this seed instead of the run's ([`Task::with_test_seed`]); the reports
+    /// then go to the run's `test-seed-N/`, and the run's own stay as they were.
+    pub test_seed: Option<u64>,
+}
+
+impl Reading {
+    /// `split`, on the run's device, with the run's own data.
+    pub fn of(split: Split) -> Self {
+        Self { split, device: None, test_seed: None }
+    }
+
+    /// Where this reading of `run` leaves its reports: the run folder, or its `test-seed-N/`.
+    pub fn reports_of(&self, run: &Path) -> std::path::PathBuf {
+        self.test_seed.map_or_else(|| run.to_path_buf(), |seed| test_seed_folder(run, seed))
+    }
+}
+
+/// Why `--test-seed` cannot read `task`.
+pub fn fixed_test_split(task: &str) -> String {
+    format!("{task}'s test split is not redrawn from a seed (a fixed set of files, or what the run prepared when it started)")
+}
+
+/// The file in a `test-seed-N/` folder that records the reading.
+#[derive(Serialize)]
+struct TestSeedFile<'a> {
+    task: &'a str,
+    split: Split,
+    test_seed: u64,
+    scores: &'a Scores,
+}
+
+/// Reloads a run's final model and evaluates it as `reading` asks on the data in `root`. On a fresh test seed
+/// the model is checked against the config it was trained with, then tested on the test data that seed draws;
+/// the scores are written to `test-seed-N/evaluation.json` beside the reports.
+pub fn eval_run<T: Task>(run: &Path, root: &DataRoot, reading: Reading) -> Result<Scores, RunError> {
     let mut config = load_run_config::<T>(run)?;
-    if device.is_some() {
-        T::train_config_mut(&mut config).device = device;
+    if reading.device.is_some() {
+        T::train_config_mut(&mut config).device = reading.device;
     }
     let plain = DeviceKind::resolve(T::train_config(&config).device)?.device()?;
     let (_, model) = load_model::<T>(run, &plain)?;
-    let context = Context { root: root.clone(), run: run.to_path_buf() };
-    evaluate_split::<T>(&config, &context, &model, split)
+    let Some(seed) = reading.test_seed else {
+        return evaluate_split::<T>(&config, &Context::of(root.clone(), run), &model, reading.split);
+    };
+    if reading.split != Split::Test {
+        return Err(RunError::bad_setting("--split", reading.split.name(), "--test-seed draws a new test split; it reads no other"));
+    }
+    let config = T::with_test_seed(&config, seed).ok_or_else(|| RunError::bad_setting("--test-seed", seed, fixed_test_split(T::NAME)))?;
+    let reports = test_seed_folder(run, seed);
+    std::fs::create_dir_all(&reports).map_err(|e| RunError::io(&reports, e))?;
+    let context = Context { reports: reports.clone(), ..Context::of(root.clone(), run) };
+    let scores = evaluate_split::<T>(&config, &context, &model, Split::Test)?;
+    let file = TestSeedFile { task: T::NAME, split: Split::Test, test_seed: seed, scores: &scores };
+    write_atomically(&reports.join(EVALUATION_FILE), &serde_json::to_vec_pretty(&file).expect("serialises"))?;
+    Ok(scores)
 }

@@ -49,7 +49,7 @@ pub use burn::data::dataloader::batcher::Batcher;
 pub use burn::data::dataset::{Dataset, DatasetError, InMemDataset};
 pub use checkpoint::{Best, Checkpoint};
 pub use classify::{ClassBatch, ClassBatcher, ClassItem, Classifier, Target, TargetKind, argmax, class_loss, classification_scores};
-pub use commands::{TrainedRun, eval_run, limited, start_run_of_parts, train_part, train_task};
+pub use commands::{Reading, TrainedRun, eval_run, limited, start_run_of_parts, train_part, train_task};
 pub use config::{Overrides, TrainConfig, check_dropout, check_widths, load_config};
 pub use curves::draw_learning_curves;
 pub use curves::register_plot_font;
@@ -206,21 +206,35 @@ impl RunError {
     }
 }
 
-/// Where a task finds its data: the data root, and the run folder, where [`Task::prepare`] leaves what it
-/// computed once.
+/// Where a task finds its data and leaves its files: the data root, the run folder, where [`Task::prepare`]
+/// leaves what it computed once, and the folder an evaluation writes its reports to.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// The data root.
     pub root: DataRoot,
     /// The run folder (its `prepared/` sub-folder holds the task's preparation).
     pub run: PathBuf,
+    /// Where the evaluation's reports, pictures and sounds go: the run folder, or for a re-reading on a fresh
+    /// test seed its `test-seed-N/` ([`test_seed_folder`]).
+    pub reports: PathBuf,
 }
 
 impl Context {
+    /// The context of `run`, whose reports go into the run folder itself.
+    pub fn of(root: DataRoot, run: impl Into<PathBuf>) -> Self {
+        let run = run.into();
+        Self { root, reports: run.clone(), run }
+    }
+
     /// The folder of the run's preparation.
     pub fn prepared(&self) -> PathBuf {
         self.run.join("prepared")
     }
+}
+
+/// The folder where `eval --test-seed SEED` leaves its reading of `run`: `run/test-seed-SEED/`.
+pub fn test_seed_folder(run: &std::path::Path, seed: u64) -> PathBuf {
+    run.join(format!("test-seed-{seed}"))
 }
 
 /// Which validation score picks the best checkpoint.
@@ -298,6 +312,13 @@ pub trait Task: 'static {
     fn optimizers(config: &Self::Config) -> Vec<(String, OptimizerSettings, f64)> {
         let train = Self::train_config(config);
         vec![("model".into(), train.optimizer.clone(), train.lr)]
+    }
+
+    /// The config with its generated test data drawn from `seed` in place of the seed it was trained with, so
+    /// that a finished model can be read once more on test data that no command has shown (`eval --test-seed`).
+    /// `None` (the default) where the test split is a fixed set of files, which no seed redraws.
+    fn with_test_seed(_config: &Self::Config, _seed: u64) -> Option<Self::Config> {
+        None
     }
 
     /// The finished runs the task starts from (pretrained encoders, teachers, judges): the config's fields that

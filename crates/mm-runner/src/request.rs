@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use mm_data::{DataRoot, Split};
 
 use super::run_file::{RunFile, load_run_config};
-use super::{DeviceKind, Overrides, RunDir, RunError, Span, Task, load_config};
+use super::{DeviceKind, Overrides, Reading, RunDir, RunError, Span, Task, load_config};
 
 /// A `train` command: the config file (none: the defaults), the flags over it, where the data and the run
 /// folders are, and whether to resume.
@@ -104,8 +104,12 @@ pub struct EvalRequest {
     pub split: Split,
     /// `--device`.
     pub device: Option<DeviceKind>,
-    /// `--compare`: other finished runs of the task, read from their saved reports (not evaluated again).
+    /// `--compare`: other finished runs of the task, read from their saved reports (not evaluated again; with
+    /// `--test-seed`, each is read on that seed too).
     pub compare: Vec<PathBuf>,
+    /// `--test-seed`: read the run on test data drawn from this seed instead of its own (a seed no command has
+    /// printed), for the tasks whose test data is generated.
+    pub test_seed: Option<u64>,
 }
 
 impl EvalRequest {
@@ -122,6 +126,19 @@ impl EvalRequest {
     /// The run folder and every `--compare` run after it.
     pub fn runs_of<T: Task>(&self) -> Vec<PathBuf> {
         std::iter::once(self.run_of::<T>()).chain(self.compare.iter().cloned()).collect()
+    }
+
+    /// What the request reads of each run.
+    pub fn reading(&self) -> Reading {
+        Reading { split: self.split, device: self.device, test_seed: self.test_seed }
+    }
+
+    /// Refuses `--test-seed`, for a task whose `eval` cannot redraw its test split.
+    pub fn without_test_seed<T: Task>(&self) -> Result<(), RunError> {
+        match self.test_seed {
+            Some(seed) => Err(RunError::bad_setting("--test-seed", seed, super::commands::fixed_test_split(T::NAME))),
+            None => Ok(()),
+        }
     }
 
     /// Refuses any split but test, for a report that reads the test split; `report` names it.

@@ -12,8 +12,8 @@ use burn::tensor::activation::{leaky_relu, log_sigmoid};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use mm_runner::DataRoot;
 use mm_runner::{
-    Batcher, Context, Dataset, DatasetError, InMemDataset, Learner, Loader, OptimizerKind, OptimizerSettings, Optimizers, RunDir, RunError, Schedule, Scores,
-    Selection, Span, Split, StepOutput, Task, TrainConfig, train_task,
+    Batcher, Context, Dataset, DatasetError, InMemDataset, Learner, Loader, OptimizerKind, OptimizerSettings, Optimizers, Reading, RunDir, RunError, Schedule,
+    Scores, Selection, Span, Split, StepOutput, Task, TrainConfig, eval_run, train_task,
 };
 use serde::{Deserialize, Serialize};
 
@@ -378,6 +378,10 @@ fn a_sequence_model_learns_per_token_and_decodes_greedily() {
     // untrained network, not the first epoch.
     assert!(untrained < 0.5, "it was learnt, not given: the untrained network completes {untrained} of the sequences");
     assert_eq!(exact_share(&trained.outcome.model, &device), 1.0, "the returned model is the one evaluated");
+    // Its ten test sequences are fixed: no seed redraws them, and `eval --test-seed` says so by name.
+    let reading = Reading { test_seed: Some(5), ..Reading::of(Split::Test) };
+    let message = eval_run::<CounterTask>(run.path(), &DataRoot::at(runs.path()), reading).unwrap_err().to_string();
+    assert!(message.contains("--test-seed") && message.contains("counter") && message.contains("fixed"), "{message}");
 }
 
 /// The share of the ten sequences that greedy decoding completes from their first two tokens.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use mm_tasks::data::DataRoot;
 use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
 use mm_tasks::matching::tagging::{TagWorld, Tagging, TaggingConfig, evaluate_tagging};
-use mm_tasks::runner::{CONFIG_FILE, EVALUATION_FILE, METRICS_FILE, MODEL_FILE, RunDir, Span, Split, eval_run, load_model, save_model, train_task};
+use mm_tasks::runner::{CONFIG_FILE, EVALUATION_FILE, METRICS_FILE, MODEL_FILE, Reading, RunDir, Span, Split, eval_run, load_model, save_model, train_task};
 use mm_text::vectors::WordVectors;
 
 /// Tagging in the shapes world from `encoder` (a shapes run), with deterministic word vectors for its tags: its
@@ -54,7 +54,7 @@ fn a_run_keeps_reading_the_pretrained_run_it_was_trained_from() {
     let second = RunDir::create(dir.path(), "shapes", 7).unwrap();
     train_task::<Shapes>(&other, &root, &second, Span::WHOLE).unwrap();
     assert_eq!(latest(dir.path(), "shapes"), std::fs::canonicalize(second.path()).unwrap());
-    assert_eq!(eval_run::<Tagging>(run.path(), &root, Split::Test, None).unwrap(), scores, "the same numbers after `latest` moved");
+    assert_eq!(eval_run::<Tagging>(run.path(), &root, Reading::of(Split::Test)).unwrap(), scores, "the same numbers after `latest` moved");
     assert_eq!(serde_json::to_value(evaluate_tagging(run.path(), &root, &device).unwrap()).unwrap(), report, "the same report");
 
     // A run written before pretrained runs were resolved names `…/latest`, pins it, and carries no digest: its
@@ -68,7 +68,7 @@ fn a_run_keeps_reading_the_pretrained_run_it_was_trained_from() {
         pin["path"] = serde_json::json!(dir.path().join("shapes/latest").join(file));
     }
     std::fs::write(run.path().join(CONFIG_FILE), serde_json::to_vec_pretty(&older).unwrap()).unwrap();
-    assert_eq!(eval_run::<Tagging>(run.path(), &root, Split::Test, None).unwrap(), scores, "an older run follows its pins");
+    assert_eq!(eval_run::<Tagging>(run.path(), &root, Reading::of(Split::Test)).unwrap(), scores, "an older run follows its pins");
     assert_eq!(serde_json::to_value(evaluate_tagging(run.path(), &root, &device).unwrap()).unwrap(), report);
 }
 
@@ -86,7 +86,7 @@ fn weights_refuse_an_edited_config_and_values_that_are_not_finite() {
     let mut edited: serde_json::Value = serde_json::from_slice(&original).unwrap();
     edited["config"]["test_seed"] = serde_json::json!(99);
     std::fs::write(run.join(CONFIG_FILE), serde_json::to_vec_pretty(&edited).unwrap()).unwrap();
-    let message = eval_run::<Shapes>(&run, &root, Split::Test, None).unwrap_err().to_string();
+    let message = eval_run::<Shapes>(&run, &root, Reading::of(Split::Test)).unwrap_err().to_string();
     assert!(message.contains(CONFIG_FILE) && message.contains("edited"), "{message}");
     // Laid out otherwise but with the same settings, it still reads.
     let same: serde_json::Value = serde_json::from_slice(&original).unwrap();
@@ -166,4 +166,25 @@ fn a_resumed_run_without_checkpoints_is_retested_or_refused_never_retrained() {
     let message = train_task::<Shapes>(&config, &root, &run, Span::REST).unwrap_err().to_string();
     assert!(message.contains("checkpoints") && message.contains("2 epochs") && message.contains("new run"), "{message}");
     assert_eq!(std::fs::read(path.join(METRICS_FILE)).unwrap(), metrics, "metrics.jsonl is kept");
+}
+
+#[test]
+fn a_fresh_test_seed_reads_new_scenes_beside_the_runs_own_report() {
+    let _turn = common::turn();
+    let root = DataRoot::at(std::env::temp_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::tiny_shapes_encoder(dir.path(), &root, 128, 1);
+    let evaluation = std::fs::read(path.join(EVALUATION_FILE)).unwrap();
+    let own = eval_run::<Shapes>(&path, &root, Reading::of(Split::Test)).unwrap();
+    let fresh = Reading { test_seed: Some(8_191), ..Reading::of(Split::Test) };
+    let scores = eval_run::<Shapes>(&path, &root, fresh).unwrap();
+    assert_ne!(scores, own, "other scenes, other numbers");
+    assert_eq!(eval_run::<Shapes>(&path, &root, fresh).unwrap(), scores, "the seed draws the same scenes again");
+    let written = json(&path.join("test-seed-8191").join(EVALUATION_FILE));
+    assert_eq!(written["test_seed"].as_u64(), Some(8_191));
+    assert!((written["scores"]["loss"].as_f64().unwrap() - scores["loss"]).abs() < 1e-12, "{written}");
+    assert_eq!(std::fs::read(path.join(EVALUATION_FILE)).unwrap(), evaluation, "the run's own evaluation is untouched");
+    // The test seed draws the test split and no other.
+    let message = eval_run::<Shapes>(&path, &root, Reading { split: Split::Valid, ..fresh }).unwrap_err().to_string();
+    assert!(message.contains("--test-seed") && message.contains("valid"), "{message}");
 }

@@ -5,6 +5,7 @@
 //! `localise` maps any picture and recording, bad settings are typed errors. What the modes reach at full size is
 //! in docs/RESULTS.md.
 
+use std::io::Write as _;
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -28,7 +29,8 @@ fn python_with_torch_and_sklearn() -> Option<PathBuf> {
         .find(|python| Command::new(python).args(["-c", "import torch, sklearn.metrics"]).output().is_ok_and(|o| o.status.success()));
     if found.is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI must provide a Python with torch and scikit-learn (MM_PYTHON)");
-        eprintln!("skipped: no Python with torch and scikit-learn (set MM_PYTHON)");
+        let _ =
+            writeln!(std::io::stderr(), "{}: skipped: no Python with torch and scikit-learn (set MM_PYTHON)", std::thread::current().name().unwrap_or("test"));
     }
     found
 }
@@ -138,7 +140,7 @@ fn tiny_fsdd_encoder(runs: &Path, root: &DataRoot) -> PathBuf {
 }
 
 fn tiny_config(mnist: &Path, fsdd: &Path, supervision: Supervision, labelled_fraction: f64) -> LocalisationTaskConfig {
-    let source = DigitGrids { cells: 2, mnist_run: mnist.into(), fsdd_run: fsdd.into(), items: [192, 64, 48] };
+    let source = DigitGrids { cells: 2, mnist_run: mnist.into(), fsdd_run: fsdd.into(), items: [192, 64, 48], test_seed: None };
     let mut config = LocalisationTaskConfig {
         source: LocalisationSource::DigitGrids(source),
         supervision,
@@ -230,7 +232,7 @@ fn impossible_settings_are_errors_naming_the_setting() {
     fsdd.train.limit = Some(64);
     train_task::<FsddDigits>(&fsdd, &root, &official, Span::WHOLE).unwrap();
     let heard_everyone = config(&|c| c.source = LocalisationSource::DigitGrids(DigitGrids { fsdd_run: official.path().into(), ..Default::default() }));
-    let context = mm_tasks::runner::Context { root: root.clone(), run: dir.path().to_path_buf() };
+    let context = mm_tasks::runner::Context::of(root.clone(), dir.path());
     let error = heard_everyone.items(&context, mm_tasks::runner::Split::Train).err().expect("an official-split sound encoder is refused").to_string();
     assert!(error.contains("fsdd_run") && error.contains("fsdd-new-speakers.toml"), "{error}");
 }

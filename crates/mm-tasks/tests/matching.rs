@@ -267,7 +267,7 @@ fn soundnet_scenes(dir: &Path, root: &DataRoot, digit_paired: &Path) {
     // A pair is one scene: its sound is that scene's own soundtrack, its teacher outputs come from that scene's
     // picture (the teacher's likeliest object is mostly one the scene holds), and only validation and test
     // count against what the scene truly holds.
-    let context = Context { root: root.clone(), run: run.path().into() };
+    let context = Context::of(root.clone(), run.path());
     let world = |seed| ShapesWorld::new(ShapesConfig { image_size: 32, sample_rate: 8000, ..Default::default() }, seed);
     let holds = |world: &ShapesWorld, i: usize, label: usize| world.objects(i as u64).iter().any(|o| label_of(o) == label);
     let train = SoundNet::dataset(&config, &context, Split::Train).unwrap();

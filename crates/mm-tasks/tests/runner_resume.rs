@@ -5,7 +5,7 @@
 use mm_tasks::data::DataRoot;
 use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
 use mm_tasks::runner::{
-    CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, EVENTS_FILE, METRICS_FILE, MODEL_FILE, RunDir, Span, Split, eval_run, read_metrics, train_task,
+    CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, EVENTS_FILE, METRICS_FILE, MODEL_FILE, Reading, RunDir, Span, Split, eval_run, read_metrics, train_task,
 };
 use mm_vision::encoders::ImageEncoderConfig;
 
@@ -59,7 +59,7 @@ fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
     let latest = RunDir::open(&runs.path().join("shapes/latest")).unwrap();
     assert_eq!(latest.path(), std::fs::canonicalize(split_run.path()).unwrap());
 
-    let reloaded = eval_run::<Shapes>(whole_run.path(), &root, Split::Test, None).unwrap();
+    let reloaded = eval_run::<Shapes>(whole_run.path(), &root, Reading::of(Split::Test)).unwrap();
     assert_eq!(Some(reloaded), whole.evaluation, "the saved model gives the numbers the run reported");
 }
 
@@ -87,10 +87,10 @@ fn a_damaged_newest_checkpoint_falls_back_to_the_one_before() {
 fn a_missing_model_or_config_is_an_error_naming_the_file() {
     let runs = tempfile::tempdir().unwrap();
     let run = RunDir::create(runs.path(), "shapes", 0).unwrap();
-    let message = eval_run::<Shapes>(run.path(), &DataRoot::at(runs.path()), Split::Test, None).unwrap_err().to_string();
+    let message = eval_run::<Shapes>(run.path(), &DataRoot::at(runs.path()), Reading::of(Split::Test)).unwrap_err().to_string();
     assert!(message.contains(CONFIG_FILE), "{message}");
     std::fs::write(run.path().join(CONFIG_FILE), r#"{"task": "shapes", "config": {}, "inputs": []}"#).unwrap();
-    let message = eval_run::<Shapes>(run.path(), &DataRoot::at(runs.path()), Split::Test, None).unwrap_err().to_string();
+    let message = eval_run::<Shapes>(run.path(), &DataRoot::at(runs.path()), Reading::of(Split::Test)).unwrap_err().to_string();
     assert!(message.contains(MODEL_FILE) && message.contains("--resume"), "{message}");
 }
 

@@ -115,7 +115,7 @@ fn shapes_separation_trains_and_separates_a_scene() {
     let scores = train_task::<Separation>(&config, &root, &run, Span::WHOLE).unwrap().evaluation.unwrap();
     assert!(scores["objects/ideal complex mask/si_sdri"] > 4.0, "{scores:?}");
     assert!(scores["objects/network/si_sdri"].is_finite() && !scores.contains_key("objects/network/stoi"));
-    let context = Context { root, run: run.path().to_path_buf() };
+    let context = Context::of(root, run.path());
     let scene = separate_scene(run.path(), 3, &context, &burn::tensor::Device::flex()).unwrap();
     assert_eq!((scene.estimates.len(), scene.sources.len()), (2, 2));
     assert!(scene.estimates.iter().all(|e| e.len() == scene.mixture.len()));

@@ -4,6 +4,7 @@
 //! weights. CI installs a software Vulkan device (Mesa's llvmpipe), so this runs everywhere; where no adapter
 //! exists outside CI the test says so and passes. `-- --nocapture` prints each comparison's largest difference.
 
+use std::io::Write as _;
 use std::sync::{Mutex, MutexGuard};
 
 use burn::tensor::{Device, Tensor, TensorData};
@@ -22,7 +23,7 @@ fn wgpu() -> Option<(Device, MutexGuard<'static, ()>)> {
     match DeviceKind::Wgpu.device() {
         Ok(device) => Some((device, turn)),
         Err(error) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping: {error}");
+            let _ = writeln!(std::io::stderr(), "{}: skipping: {error}", std::thread::current().name().unwrap_or("test"));
             None
         }
         Err(error) => panic!("CI must have a wgpu device: {error}"),

@@ -5,6 +5,7 @@
 //! mm → gensim: mm writes both formats and gensim reads them back, through a Python with gensim (MM_PYTHON, else
 //! ~/.cache/mm/pyref). Without one the second test says so and passes, except under CI, where .ci/run provides it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,7 +36,7 @@ fn python_with_gensim() -> Option<PathBuf> {
     let found = candidates.into_iter().find(|python| Command::new(python).args(["-c", "import gensim"]).output().is_ok_and(|output| output.status.success()));
     if found.is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI must provide a Python with gensim (MM_PYTHON)");
-        eprintln!("skipped: no Python with gensim (set MM_PYTHON)");
+        let _ = writeln!(std::io::stderr(), "{}: skipped: no Python with gensim (set MM_PYTHON)", std::thread::current().name().unwrap_or("test"));
     }
     found
 }

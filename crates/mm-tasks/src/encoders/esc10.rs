@@ -189,7 +189,11 @@ pub fn train_folds(config: &Esc10Config, root: &DataRoot, run: &RunDir, span: Sp
 pub fn eval_folds(run: &std::path::Path, root: &DataRoot, device: Option<crate::DeviceKind>) -> Result<CrossValidation, RunError> {
     let mut folds = Vec::new();
     for fold in 1..=5u8 {
-        let scores = crate::runner::eval_run::<Esc10Sounds>(&run.join(format!("fold-{fold}")), root, Split::Test, device)?;
+        let scores = crate::runner::eval_run::<Esc10Sounds>(
+            &run.join(format!("fold-{fold}")),
+            root,
+            crate::runner::Reading { device, ..crate::runner::Reading::of(Split::Test) },
+        )?;
         folds.push(FoldResult { fold, accuracy: scores["accuracy"], loss: scores["loss"] });
     }
     Ok(CrossValidation::new(folds))
@@ -241,6 +245,7 @@ impl crate::systems::System for Esc10Sounds {
     }
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        request.without_test_seed::<Self>()?;
         Ok(Box::new(eval_folds(&request.run_of::<Self>(), &request.root(), request.device)?))
     }
 }

@@ -277,6 +277,11 @@ impl Task for Shapes {
         &mut config.train
     }
 
+    /// The test scenes of the world drawn from `seed`.
+    fn with_test_seed(config: &ShapesTaskConfig, seed: u64) -> Option<ShapesTaskConfig> {
+        Some(ShapesTaskConfig { test_seed: seed, ..config.clone() })
+    }
+
     /// Draws the scenes (no data folder needed).
     fn dataset(config: &ShapesTaskConfig, _context: &Context, split: Split) -> Result<Arc<dyn Dataset<ClassItem>>, RunError> {
         Ok(Arc::new(config.items(split)?))

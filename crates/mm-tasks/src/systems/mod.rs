@@ -122,13 +122,16 @@ pub struct Evaluation {
     pub run: PathBuf,
     /// The split.
     pub split: crate::runner::Split,
+    /// The fresh seed the test data was drawn from, if not the run's own.
+    pub test_seed: Option<u64>,
     /// Its scores.
     pub scores: Scores,
 }
 
 impl fmt::Display for Evaluation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}), {} split: {}", self.task, self.run.display(), self.split.name(), headline(&self.scores))?;
+        let seed = self.test_seed.map(|seed| format!(" drawn from seed {seed}")).unwrap_or_default();
+        write!(f, "{} ({}), {} split{seed}: {}", self.task, self.run.display(), self.split.name(), headline(&self.scores))?;
         for (name, value) in self.scores.iter().filter(|(k, _)| k.contains('/')) {
             write!(f, "\n  {name}: {value:.4}")?;
         }
@@ -190,8 +193,8 @@ pub trait System: Task + Sized {
 /// A finished run's scores on the request's split.
 pub fn evaluation<T: Task>(request: &EvalRequest) -> Result<Box<dyn Report>, RunError> {
     let run = request.run_of::<T>();
-    let scores = eval_run::<T>(&run, &request.root(), request.split, request.device)?;
-    Ok(Box::new(Evaluation { task: T::NAME, run, split: request.split, scores }))
+    let scores = eval_run::<T>(&run, &request.root(), request.reading())?;
+    Ok(Box::new(Evaluation { task: T::NAME, run, split: request.split, test_seed: request.test_seed, scores }))
 }
 
 /// Trains `T` as `request` asks; returns the run's summary (its test scores when it finished).
@@ -265,9 +268,16 @@ where
     SavedReports<R>: fmt::Display,
 {
     request.test_only::<T>(R::WHAT)?;
-    let run = request.run_of::<T>();
-    let scores = eval_run::<T>(&run, &request.root(), request.split, request.device)?;
-    Ok(Box::new(WithScores { report: Box::new(SavedReports::<R>::read(T::NAME, &request.runs_of::<T>())?), scores }))
+    let (run, reading) = (request.run_of::<T>(), request.reading());
+    let scores = eval_run::<T>(&run, &request.root(), reading)?;
+    // On a fresh test seed every run of the table is read on it; otherwise the others' saved reports are read.
+    if reading.test_seed.is_some() {
+        for other in &request.compare {
+            eval_run::<T>(other, &request.root(), reading)?;
+        }
+    }
+    let reports: Vec<PathBuf> = request.runs_of::<T>().iter().map(|run| reading.reports_of(run)).collect();
+    Ok(Box::new(WithScores { report: Box::new(SavedReports::<R>::read(T::NAME, &reports)?), scores }))
 }
 
 /// A report with the files it wrote listed after it.

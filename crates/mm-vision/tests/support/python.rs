@@ -1,3 +1,4 @@
+use std::io::Write as _;
 // A Python for the tests that compare with torchvision, shared by crates/mm-vision/tests/torchvision_parity.rs and
 // xtask/tests/import_torchvision.rs (each `include!`s this file).
 
@@ -10,7 +11,7 @@ fn python_with_torchvision() -> Option<std::path::PathBuf> {
     });
     if found.is_none() {
         assert!(std::env::var_os("CI").is_none(), "CI must provide a Python with torch and torchvision (MM_PYTHON)");
-        eprintln!("skipped: no Python with torch and torchvision (set MM_PYTHON)");
+        let _ = writeln!(std::io::stderr(), "{}: skipped: no Python with torch and torchvision (set MM_PYTHON)", std::thread::current().name().unwrap_or("test"));
     }
     found
 }

@@ -221,7 +221,7 @@ fn student_scores(config: &super::SoundNetConfig, context: &Context, learner: &s
 /// Loads the run's student, probes it and an untrained twin, writes `soundnet.json` and `probes.png`.
 pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<SoundNetReport, RunError> {
     let (config, learner) = load_model::<SoundNet>(run, device)?;
-    let context = Context { root: root.clone(), run: run.to_path_buf() };
+    let context = Context::of(root.clone(), run);
     let (student_accuracy, student_baseline) = student_scores(&config, &context, &learner, device)?;
     device.seed(config.train.seed ^ 0xDEAD);
     let untrained = SoundNet::model(&config, device)?;
@@ -488,6 +488,7 @@ impl crate::systems::System for super::SoundNet {
     }
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
+        request.without_test_seed::<Self>()?;
         report_of(&request.run_of::<Self>(), &request.root(), request.device)
     }
 }

@@ -234,6 +234,17 @@ impl Task for Localisation {
         &mut config.train
     }
 
+    /// Test scenes, or test grids, drawn from `seed`: the grids arrange the same held-out MNIST pictures and
+    /// test speakers' recordings anew.
+    fn with_test_seed(config: &LocalisationTaskConfig, seed: u64) -> Option<LocalisationTaskConfig> {
+        let mut config = config.clone();
+        match &mut config.source {
+            LocalisationSource::DigitGrids(grids) => grids.test_seed = Some(seed),
+            LocalisationSource::Shapes(shapes) => shapes.scenes.test_seed = seed,
+        }
+        Some(config)
+    }
+
     fn pretrained_runs(config: &mut LocalisationTaskConfig) -> Vec<&mut PathBuf> {
         config.source.runs_mut().into()
     }

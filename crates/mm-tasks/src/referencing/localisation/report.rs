@@ -86,7 +86,7 @@ pub fn evaluate(
             ours.push(score);
         }
     }
-    draw_cases(config, context, &cases, &context.run.join(HEATMAPS_FILE))?;
+    draw_cases(config, context, &cases, &context.reports.join(HEATMAPS_FILE))?;
     let report = LocalisationReport {
         source: source_name(&config.source),
         supervision: config.supervision.name().into(),
@@ -96,7 +96,7 @@ pub fn evaluate(
         centre_prior: LocalisationSummary::of(&centred),
         uniform: LocalisationSummary::of(&flat),
     };
-    crate::runner::write_atomically(&context.run.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
+    crate::runner::write_atomically(&context.reports.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     let mut scores = Scores::new();
     for (prefix, summary) in [("", &report.model), ("centre_", &report.centre_prior), ("uniform_", &report.uniform)] {
         scores.insert(format!("{prefix}success"), summary.success);

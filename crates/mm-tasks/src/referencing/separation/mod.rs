@@ -228,6 +228,17 @@ impl Task for Separation {
         &mut config.train
     }
 
+    /// Test mixtures drawn from `seed`: the shapes world's test scenes, or for speech new interferers, offsets
+    /// and ratios for the same test speakers' windows.
+    fn with_test_seed(config: &SeparationTaskConfig, seed: u64) -> Option<SeparationTaskConfig> {
+        let mut config = config.clone();
+        match &mut config.source {
+            SeparationSource::Speech(speech) => speech.test_seed = Some(seed),
+            SeparationSource::Shapes(shapes) => shapes.seeds[2] = seed,
+        }
+        Some(config)
+    }
+
     /// Speech mixtures: the mouth coefficients' mean and deviation over the training segments.
     fn prepare(config: &SeparationTaskConfig, context: &Context) -> Result<(), RunError> {
         config.signal.check()?;

@@ -211,7 +211,7 @@ pub fn evaluate(
     let mut stoi = Stoi::new();
     let mut table: BTreeMap<(MixtureKind, &'static str), Accumulator> = BTreeMap::new();
     let mut examples: BTreeMap<MixtureKind, usize> = BTreeMap::new();
-    let examples_dir = context.run.join("examples");
+    let examples_dir = context.reports.join("examples");
     for (_, batch) in loader.batches((0..loader.len()).collect(), config.train.batch_size, 0, None, device) {
         let batch = batch?;
         let queried = batch.visual.as_ref().map_or(0, |v| v.queried());
@@ -271,7 +271,7 @@ pub fn evaluate(
         out
     });
     let file = serde_json::json!({ "network": config.network, "audio_only_readout": permutations(2).get(fixed), "kinds": report });
-    write_atomically(&context.run.join(REPORT_FILE), &serde_json::to_vec_pretty(&file).expect("serialises"))?;
+    write_atomically(&context.reports.join(REPORT_FILE), &serde_json::to_vec_pretty(&file).expect("serialises"))?;
     let mut scores = Scores::new();
     for (kind, methods) in &report {
         for (method, s) in methods {

@@ -90,6 +90,9 @@ pub struct SpeechMixtures {
     /// Standard deviation of the Gaussian noise added to the standardised mouth coefficients of training
     /// mixtures (with the visual stream's dropout, against recalling training targets from the mouth). Default 0.3.
     pub visual_noise: f32,
+    /// The seed the test mixtures' interferers, offsets and ratios are drawn from (`eval --test-seed`). Default
+    /// none: the split's own fixed seed.
+    pub test_seed: Option<u64>,
 }
 
 impl Default for SpeechMixtures {
@@ -104,6 +107,7 @@ impl Default for SpeechMixtures {
             speakers: [names(&["george", "jackson", "lucas", "nicolas"]), names(&["yweweler"]), names(&["theo"])],
             folds: [vec![1, 2, 3], vec![4], vec![5]],
             visual_noise: 0.3,
+            test_seed: None,
         }
     }
 }
@@ -363,7 +367,11 @@ impl Pool {
     /// Mixture `index`: a training one (redrawn each epoch) or a fixed one.
     pub(crate) fn item(self: &Arc<Self>, index: usize, split: Split) -> SeparationItem {
         let training = split == Split::Train;
-        let mut rng = ChaCha8Rng::seed_from_u64(0x5e9a_u64 ^ (split as u64) << 32);
+        let seed = match (self.as_ref(), split) {
+            (Pool::Speech(pool), Split::Test) => pool.mixtures.test_seed,
+            _ => None,
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(seed.unwrap_or(0x5e9a_u64 ^ (split as u64) << 32));
         rng.set_stream(index as u64);
         let mut item = self.draw(index, &mut rng, training);
         if training {

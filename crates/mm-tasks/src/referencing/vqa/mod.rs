@@ -32,6 +32,7 @@ use mm_text::vectors::WordVectors;
 use mm_vision::encoders::ImageEncoder;
 use serde::{Deserialize, Serialize};
 
+use crate::data::shapes::SceneSplits;
 use crate::data_error;
 use crate::encoders::pretrained_image::{PretrainedImageEncoder, feature_map, fine_tunes, prepared_encoder};
 use crate::inputs::{TOKENIZER_FILE, load_tokenizer};
@@ -190,6 +191,14 @@ impl Task for Vqa {
 
     fn train_config_mut(config: &mut VqaTaskConfig) -> &mut TrainConfig {
         &mut config.train
+    }
+
+    /// The shapes world's test scenes (and their compositional test) drawn from `seed`; VQA v2's test files are
+    /// fixed.
+    fn with_test_seed(config: &VqaTaskConfig, seed: u64) -> Option<VqaTaskConfig> {
+        let VqaSource::Shapes(shapes) = &config.source else { return None };
+        let scenes = SceneSplits { test_seed: seed, ..shapes.scenes };
+        Some(VqaTaskConfig { source: VqaSource::Shapes(ShapesQuestions { scenes, ..shapes.clone() }), ..config.clone() })
     }
 
     fn pretrained_runs(config: &mut VqaTaskConfig) -> Vec<&mut PathBuf> {

@@ -211,7 +211,7 @@ pub fn evaluate(config: &VqaTaskConfig, context: &Context, model: &VqaModel, loa
         splits.push(score_split("compositional test", model, items.set(), &compositional, &vocabulary, &seen, device)?);
     }
     if matches!(model.net.variant(), VqaVariant::StackedAttention { .. }) {
-        draw_attention(config, model, &test, &vocabulary, &context.run.join(ATTENTION_FILE), device)?;
+        draw_attention(config, model, &test, &vocabulary, &context.reports.join(ATTENTION_FILE), device)?;
     }
     let mut scores = Scores::new();
     for (split, prefix) in splits.iter().zip(["", "compositional_"]) {
@@ -222,7 +222,7 @@ pub fn evaluate(config: &VqaTaskConfig, context: &Context, model: &VqaModel, loa
         }
     }
     let report = VqaReport { variant: config.net.variant.name(), splits };
-    crate::runner::write_atomically(&context.run.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
+    crate::runner::write_atomically(&context.reports.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     Ok(scores)
 }
 

@@ -177,7 +177,7 @@ pub fn caption_scores<M: Captioner>(
         let baseline = report("most frequent training caption", &items, &vec![constant; items.len()]);
         put("baseline_", &baseline);
         let report = CaptionReport { greedy, beam, baseline };
-        crate::runner::write_atomically(&context.run.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
+        crate::runner::write_atomically(&context.reports.join(REPORT_FILE), &serde_json::to_vec_pretty(&report).expect("serialises"))?;
     }
     Ok(CaptionScores { scores, beam: beam_captions })
 }
@@ -289,6 +289,6 @@ pub(crate) fn eval_captioner<T: crate::systems::System>(request: &crate::runner:
         return crate::systems::evaluation::<T>(request);
     }
     let run = request.run_of::<T>();
-    let scores = crate::runner::eval_run::<T>(&run, &request.root(), Split::Test, request.device)?;
-    Ok(Box::new(crate::systems::WithScores { report: Box::new(saved_captions(&run)?), scores }))
+    let scores = crate::runner::eval_run::<T>(&run, &request.root(), request.reading())?;
+    Ok(Box::new(crate::systems::WithScores { report: Box::new(saved_captions(&request.reading().reports_of(&run))?), scores }))
 }

@@ -55,6 +55,15 @@ impl Default for CaptionSource {
     }
 }
 
+impl CaptionSource {
+    /// Draws the test scenes from `seed`; `None` for COCO, whose test photographs are fixed.
+    pub fn with_test_seed(&mut self, seed: u64) -> Option<()> {
+        let CaptionSource::Shapes(scenes) = self else { return None };
+        scenes.test_seed = seed;
+        Some(())
+    }
+}
+
 #[derive(Deserialize)]
 struct KarpathyFile {
     images: Vec<KarpathyImage>,

@@ -112,6 +112,13 @@ impl Task for ShowAndTellTask {
         &mut config.train
     }
 
+    /// The shapes world's test scenes drawn from `seed`; COCO's test photographs are fixed.
+    fn with_test_seed(config: &ShowAndTellTaskConfig, seed: u64) -> Option<ShowAndTellTaskConfig> {
+        let mut config = config.clone();
+        config.captions.source.with_test_seed(seed)?;
+        Some(config)
+    }
+
     fn pretrained_runs(config: &mut ShowAndTellTaskConfig) -> Vec<&mut PathBuf> {
         config.captions.encoder.runs_mut()
     }

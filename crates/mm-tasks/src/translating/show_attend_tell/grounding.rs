@@ -82,7 +82,7 @@ pub fn grounding(
     let tokenizer = items.tokenizer().clone();
     let (mut words, mut grounded, mut chance, mut true_captions) = (0usize, 0usize, 0.0f64, 0usize);
     let (mut colour, mut shape) = ((0usize, 0usize), (0usize, 0usize));
-    let folder = context.run.join("attention");
+    let folder = context.reports.join("attention");
     std::fs::create_dir_all(&folder).map_err(|e| RunError::Io { path: folder.clone(), source: e })?;
     for start in (0..items.len()).step_by(100) {
         let batch: Vec<_> = (start..(start + 100).min(items.len())).map(|i| items.get(i)).collect::<Result<_, _>>()?;
@@ -130,7 +130,7 @@ pub fn grounding(
         colour_words: share(colour),
         shape_words: share(shape),
     };
-    crate::runner::write_atomically(&context.run.join("grounding.json"), &serde_json::to_vec_pretty(&measured).expect("serialises"))?;
+    crate::runner::write_atomically(&context.reports.join("grounding.json"), &serde_json::to_vec_pretty(&measured).expect("serialises"))?;
     Ok(measured)
 }
 

@@ -141,6 +141,13 @@ impl Task for ShowAttendTellTask {
         &mut config.train
     }
 
+    /// The shapes world's test scenes drawn from `seed`; COCO's test photographs are fixed.
+    fn with_test_seed(config: &ShowAttendTellTaskConfig, seed: u64) -> Option<ShowAttendTellTaskConfig> {
+        let mut config = config.clone();
+        config.captions.source.with_test_seed(seed)?;
+        Some(config)
+    }
+
     fn pretrained_runs(config: &mut ShowAttendTellTaskConfig) -> Vec<&mut PathBuf> {
         config.captions.encoder.runs_mut()
     }

@@ -284,8 +284,8 @@ pub fn evaluate(
         diversity,
         chance: 0.1,
     };
-    write_atomically(&context.run.join(REPORT_FILE), serde_json::to_string_pretty(&report).expect("a report").as_bytes())?;
-    draw_digits(&texts, generator, side, &context.run, device)?;
+    write_atomically(&context.reports.join(REPORT_FILE), serde_json::to_string_pretty(&report).expect("a report").as_bytes())?;
+    draw_digits(&texts, generator, side, &context.reports, device)?;
     Ok(Scores::from([
         ("consistency".to_string(), report.consistency),
         ("fid".to_string(), report.fid),

@@ -276,7 +276,7 @@ pub fn evaluate(
         diversity,
         diversity_ratio,
     };
-    write_atomically(&context.run.join(super::report::REPORT_FILE), serde_json::to_string_pretty(&report).expect("a report").as_bytes())?;
+    write_atomically(&context.reports.join(super::report::REPORT_FILE), serde_json::to_string_pretty(&report).expect("a report").as_bytes())?;
 
     let distinct: Vec<&str> = by_caption.keys().copied().collect();
     let rows: Vec<(String, Vec<f32>)> = distinct.iter().take(8).map(|c| (c.to_string(), test.texts[by_caption[c][0]].clone())).collect();
@@ -287,7 +287,7 @@ pub fn evaluate(
         .filter(|p| p.len() == 2)
         .map(|p| (format!("{} → {}", p[0], p[1]), test.texts[by_caption[p[0]][0]].clone(), test.texts[by_caption[p[1]][0]].clone()))
         .collect();
-    draw_pictures(generator, &rows, &pairs, 3, side, &context.run, device)?;
+    draw_pictures(generator, &rows, &pairs, 3, side, &context.reports, device)?;
 
     let mut scores = Scores::from([
         ("consistency".to_string(), report.generated.caption),

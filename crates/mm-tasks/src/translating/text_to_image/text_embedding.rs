@@ -424,7 +424,7 @@ impl Task for TextEmbedding {
             pictures: groups.len(),
             texts: held_out.len(),
         };
-        write_atomically(&context.run.join(REPORT_FILE), serde_json::to_string_pretty(&report).expect("a report").as_bytes())?;
+        write_atomically(&context.reports.join(REPORT_FILE), serde_json::to_string_pretty(&report).expect("a report").as_bytes())?;
         Ok(Scores::from([
             ("picture_to_text_r1".to_string(), report.picture_to_text_r1),
             ("text_to_picture_r1".to_string(), report.text_to_picture_r1),
