@@ -183,6 +183,16 @@ fn the_three_modes_train_resume_report_and_localise() {
         for key in ["success", "auc", "success_median", "pointing", "centre_success", "uniform_auc"] {
             assert!((0.0..=1.0).contains(&scores[key]), "{supervision:?}: {key} = {}", scores[key]);
         }
+        let summary = ["pointing", "centre_pointing", "uniform_pointing", "auc", "centre_auc", "uniform_auc"].map(|key| (key, scores[key]));
+        println!("localisation, {supervision:?}: {summary:?}");
+        if supervision == Supervision::Supervised {
+            // Learnt, not given: the maps point into the spoken digit more often than the centre and uniform maps
+            // on the same 48 grids (0.27 here) by 0.2, three of a chance pointer's standard deviations (0.064).
+            // This run: 0.67. (At 2 × 2 cells and two epochs the maps cover too little to beat the uniform map's
+            // AUC, so coverage is not asserted here.)
+            let best_prior = scores["centre_pointing"].max(scores["uniform_pointing"]);
+            assert!(scores["pointing"] > best_prior + 0.2, "{summary:?}");
+        }
         let report: LocalisationReport = serde_json::from_slice(&std::fs::read(run.path().join(REPORT_FILE)).unwrap()).unwrap();
         assert_eq!((report.model.examples, report.supervision.as_str()), (48, supervision.name()));
         assert!(run.path().join(HEATMAPS_FILE).exists());

@@ -150,10 +150,11 @@ fn recipe(dir: &Path, root: &DataRoot, encoder: &Path) {
         let report = evaluate_recipe(run.path(), root, &burn::tensor::Device::flex()).unwrap();
         assert_eq!((report.seen.test_sets.len(), report.held_out.test_sets.len(), report.order_chance), (2, 2, 0.25));
         assert_eq!((report.seen.chance_median_rank, report.held_out.chance_median_rank), (100.5, 50.5));
-        // Chance is a median rank of 100.5 among 200 test pairs; both encoders do clearly better both ways.
+        // Chance is a median rank of 100.5 among 200 test pairs, and a random ranking's medR spreads by about 7
+        // (half the range over √200): below 70 it would land about one time in 100,000. This run: about 50.
         let [image_to_text, text_to_image] = [report.seen.image_to_text[0], report.seen.text_to_image[0]];
         println!("recipe, {encoder_kind:?}: test medR {image_to_text} image to text, {text_to_image} text to image");
-        assert!(image_to_text < 95.0 && text_to_image < 95.0, "{encoder_kind:?}: medR {image_to_text} and {text_to_image}, chance 100.5");
+        assert!(image_to_text < 70.0 && text_to_image < 70.0, "{encoder_kind:?}: medR {image_to_text} and {text_to_image}, chance 100.5");
         assert!(report.seen.image_to_text_interval[0].is_finite(), "an interval over two sets");
         for file in ["recipe.json", "retrieval.png", "joint-space.png"] {
             assert!(run.path().join(file).exists(), "{file}");

@@ -108,13 +108,19 @@ fn shapes_separation_trains_and_separates_a_scene() {
     let Some(root) = shared_data() else { return };
     let _turn = common::turn();
     let dir = tempfile::tempdir().unwrap();
-    let source = SeparationSource::Shapes(ShapesMixtures { train_mixtures: 24, validation_scenes: 16, test_scenes: 16, ..Default::default() });
+    // Small enough for a test (40 s on two cores), long enough to learn: 512 mixtures a epoch for 6 epochs.
+    let source = SeparationSource::Shapes(ShapesMixtures { train_mixtures: 512, validation_scenes: 32, test_scenes: 32, ..Default::default() });
     let mut config = tiny(source, Network::AudioVisual);
-    config.train.epochs = 1;
+    (config.sizes.audio_channels, config.sizes.lstm_hidden, config.sizes.dense_width, config.sizes.visual_dropout) = (8, 16, 32, 0.0);
+    (config.train.epochs, config.train.lr, config.train.limit, config.train.checkpoint_every) = (6, 3e-3, None, 200);
     let run = RunDir::create(dir.path(), Separation::NAME, 0).unwrap();
     let scores = train_task::<Separation>(&config, &root, &run, Span::WHOLE).unwrap().evaluation.unwrap();
     assert!(scores["objects/ideal complex mask/si_sdri"] > 4.0, "{scores:?}");
-    assert!(scores["objects/network/si_sdri"].is_finite() && !scores.contains_key("objects/network/stoi"));
+    assert!(!scores.contains_key("objects/network/stoi"));
+    // Learnt, not given: the network beats the untouched mixture (SI-SDRi 0, each object kept half the time) by a
+    // margin an untrained network (about −15 dB here) cannot reach; this run reached 6.7 dB, kept 0.83.
+    let (improvement, kept) = (scores["objects/network/si_sdri"], scores["objects/network/kept"]);
+    assert!(improvement > 3.0 && kept > 0.7 && kept > scores["objects/mixture/kept"] + 0.15, "{scores:?}");
     let context = Context::of(root, run.path());
     let scene = separate_scene(run.path(), 3, &context, &burn::tensor::Device::flex()).unwrap();
     assert_eq!((scene.estimates.len(), scene.sources.len()), (2, 2));
