@@ -30,6 +30,7 @@ const LONG: &[&str] = &[
     "cargo xtask train vqa",
     "cargo xtask train vqa --config configs/vqa-attention.toml",
     "cargo xtask eval vqa --compare runs/vqa-baselines/vqa/*/",
+    "cargo xtask eval vqa --test-seed N --compare runs/vqa-baselines/vqa/*/",
     "cargo xtask ask PICTURE.png \"what colour is the circle?\" --attention hops.png",
     "cargo xtask train text-embedding",
     "cargo xtask train text-to-image",
