@@ -267,3 +267,33 @@ fn the_captioning_configs_parse() {
     let resnet: ShowAttendTellTaskConfig = mm_tasks::runner::load_config(&configs.join("show-attend-tell-coco-resnet50.toml")).unwrap();
     assert!(matches!(resnet.captions.encoder, PretrainedImageEncoder::Torchvision { side: 224, .. }));
 }
+
+#[test]
+fn a_captioner_fine_tunes_its_encoder_when_asked_and_keeps_it_frozen_otherwise() {
+    let _turn = common::turn();
+    let root = DataRoot::at(std::env::temp_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let encoder = common::tiny_shapes_encoder(dir.path(), &root, 256, 1);
+    let device = burn::tensor::Device::flex();
+    let x = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
+    let (_, describer) = load_model::<Shapes>(&encoder, &device).unwrap();
+    let original = describer.encoder.forward(x.clone()).features;
+    let mut moved: Vec<f32> = Vec::new();
+    for (seed, rate) in [(0, 0.0), (1, 1.0)] {
+        let mut train = train(1);
+        train.limit = Some(128);
+        train.module_lr.insert("encoder".into(), rate);
+        let config = ShowAttendTellTaskConfig {
+            captions: settings(&encoder),
+            decoder: ShowAttendTellTaskConfig::default().decoder.with_d_embed(16).with_d_hidden(32).with_d_attention(16),
+            train,
+            ..Default::default()
+        };
+        let run = RunDir::create(dir.path(), "show-attend-tell", seed).unwrap();
+        train_task::<ShowAttendTellTask>(&config, &root, &run, Span::WHOLE).unwrap();
+        let (_, model) = load_model::<ShowAttendTellTask>(run.path(), &device).unwrap();
+        moved.push((model.encoder.forward(x.clone()).features - original.clone()).abs().max().into_scalar());
+    }
+    assert!(moved[0] < 1e-6, "the frozen encoder moved by {}", moved[0]);
+    assert!(moved[1] > 1e-3, "the fine-tuned encoder stayed at {}", moved[1]);
+}
