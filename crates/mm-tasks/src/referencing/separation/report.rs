@@ -132,9 +132,14 @@ pub struct MethodScores {
     /// Mean SI-SDR improvement over the mixture (dB).
     #[serde(deserialize_with = "nan_if_null")]
     pub si_sdri: f64,
-    /// Half-width of its 95% interval over the sources.
+    /// Half-width of its 95% interval over the independent units: the scenes (two objects each) or the speech
+    /// windows (each heard against several interferer draws), each unit its sources' mean. (Reports written
+    /// before issue 29 took it over the sources, as if they were independent.)
     #[serde(deserialize_with = "nan_if_null")]
     pub si_sdri_interval: f64,
+    /// Independent units scored (0 in reports written before issue 29).
+    #[serde(default)]
+    pub units: usize,
     /// Mean BSS-eval SDR improvement (dB).
     #[serde(deserialize_with = "nan_if_null")]
     pub sdri: f64,
@@ -148,6 +153,8 @@ pub struct MethodScores {
 struct Accumulator {
     si_sdr: Vec<f64>,
     si_sdri: Vec<f64>,
+    /// Each source's SI-SDRi, by its independent unit (see [`independent_unit`]).
+    by_unit: BTreeMap<String, Vec<f64>>,
     sdri: Vec<f64>,
     stoi: Vec<f64>,
     kept: usize,
@@ -155,16 +162,25 @@ struct Accumulator {
 
 impl Accumulator {
     fn finish(&self) -> MethodScores {
+        let unit_means: Vec<f64> = self.by_unit.values().map(|values| mean(values)).collect();
         MethodScores {
             count: self.si_sdr.len(),
             si_sdr: mean(&self.si_sdr),
             si_sdri: mean(&self.si_sdri),
-            si_sdri_interval: interval_95(&self.si_sdri),
+            si_sdri_interval: interval_95(&unit_means),
+            units: unit_means.len(),
             sdri: mean(&self.sdri),
             stoi: (!self.stoi.is_empty()).then(|| mean(&self.stoi)),
             kept: self.kept as f64 / self.si_sdr.len().max(1) as f64,
         }
     }
+}
+
+/// The independent unit a mixture belongs to, from its name: what precedes the first `+`. A shapes mixture is
+/// `sceneN-OBJECT+OBJECT` (its two sources, one scene); a speech mixture `SEGMENT@STARTs+INTERFERER` (the same window
+/// of the target speaker under each interferer draw).
+fn independent_unit(name: &str) -> &str {
+    name.split('+').next().unwrap_or(name)
 }
 
 /// A method's estimates of one mixture: (source index, waveform) for each source it is scored on.
@@ -250,7 +266,9 @@ pub fn evaluate(
                     let other = &sources[if *j == 0 { 1 } else { 0 }];
                     let value = si(reference, estimate);
                     entry.si_sdr.push(value);
-                    entry.si_sdri.push(value - si(reference, mixture));
+                    let improvement = value - si(reference, mixture);
+                    entry.si_sdri.push(improvement);
+                    entry.by_unit.entry(independent_unit(&batch.names[i]).to_string()).or_default().push(improvement);
                     entry.sdri.push(bss_sdr(reference, estimate).unwrap_or(f64::NAN) - mixture_sdr[j]);
                     if speech {
                         entry.stoi.push(stoi.score(reference, estimate, settings.sample_rate).map_err(crate::data_error)?);
@@ -404,7 +422,9 @@ impl std::fmt::Display for SeparationTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut lines = Vec::new();
         for kind in self.reports[0].kinds.keys() {
-            lines.push(format!("{kind} mixtures at 0 dB (dB; SI-SDRi with its 95% interval; kept = nearer its source than the other):"));
+            lines.push(format!(
+                "{kind} mixtures at 0 dB (dB; SI-SDRi with its 95% interval over scenes or speech windows; kept = nearer its source than the other):"
+            ));
             lines.push(format!("  {:<42} {:>7} {:>14} {:>7} {:>6} {:>6} {:>5}", "estimate", "SI-SDR", "SI-SDRi", "SDRi", "STOI", "kept", "n"));
             for (report, run) in self.reports.iter().zip(&self.runs) {
                 let Some(methods) = report.kinds.get(kind) else { continue };
@@ -430,5 +450,28 @@ impl crate::systems::System for super::Separation {
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
         crate::systems::eval_with_table::<Self, SavedSeparation>(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_is_over_scenes_and_windows_not_sources() {
+        assert_eq!(independent_unit("scene3-large-red-circle+small-blue-square"), "scene3-large-red-circle");
+        assert_eq!(independent_unit("obama-00002@1.25s+theo@0.50s"), "obama-00002@1.25s");
+        // Two scenes, two objects each: the interval is the one of the scenes' means (1 and 3), with one degree of
+        // freedom, not the one of four sources.
+        let mut acc = Accumulator::default();
+        for (unit, value) in [("scene0", 0.0), ("scene0", 2.0), ("scene1", 2.0), ("scene1", 4.0)] {
+            acc.si_sdr.push(value);
+            acc.si_sdri.push(value);
+            acc.by_unit.entry(unit.to_string()).or_default().push(value);
+        }
+        let scores = acc.finish();
+        assert_eq!((scores.count, scores.units, scores.si_sdri), (4, 2, 2.0));
+        assert!((scores.si_sdri_interval - interval_95(&[1.0, 3.0])).abs() < 1e-12);
+        assert!(scores.si_sdri_interval > interval_95(&[0.0, 2.0, 2.0, 4.0]));
     }
 }
