@@ -133,11 +133,14 @@ impl EvalRequest {
         Reading { split: self.split, device: self.device, test_seed: self.test_seed }
     }
 
-    /// Refuses `--test-seed`, for a task whose `eval` cannot redraw its test split.
-    pub fn without_test_seed<T: Task>(&self) -> Result<(), RunError> {
-        match self.test_seed {
-            Some(seed) => Err(RunError::bad_setting("--test-seed", seed, super::commands::fixed_test_split(T::NAME))),
-            None => Ok(()),
+    /// Refuses `--test-seed` for a run whose test split no seed redraws ([`Task::with_test_seed`] of its config is
+    /// `None`), before any evaluation of the task's own reads that split.
+    pub fn check_test_seed<T: Task>(&self) -> Result<(), RunError> {
+        let Some(seed) = self.test_seed else { return Ok(()) };
+        let config = load_run_config::<T>(&self.run_of::<T>())?;
+        match T::with_test_seed(&config, seed) {
+            Some(_) => Ok(()),
+            None => Err(RunError::bad_setting("--test-seed", seed, super::commands::fixed_test_split(T::NAME))),
         }
     }
 

@@ -21,8 +21,15 @@ pub struct Registered {
 impl Registered {
     /// The entry of system `T`.
     pub const fn of<T: System>() -> Self {
-        Self { name: T::NAME, train: T::train, eval: T::eval, reads_config: reads_as::<T> }
+        Self { name: T::NAME, train: T::train, eval: eval_of::<T>, reads_config: reads_as::<T> }
     }
+}
+
+/// `eval NAME`: `--test-seed` refused up front for a run whose test split no seed redraws, whichever evaluation
+/// the system's own `eval` runs, then that evaluation.
+fn eval_of<T: System>(request: &EvalRequest) -> Result<Box<dyn Report>, RunError> {
+    request.check_test_seed::<T>()?;
+    T::eval(request)
 }
 
 /// Every trainable system, by name.

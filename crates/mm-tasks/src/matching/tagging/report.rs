@@ -493,7 +493,6 @@ impl crate::systems::System for super::Tagging {
     }
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
-        request.without_test_seed::<Self>()?;
         report_of(&request.run_of::<Self>(), &request.root(), request.device)
     }
 }
