@@ -13,7 +13,6 @@ use mm_generate::decoding::BeamSearchConfig;
 use mm_tasks::data::shapes::SceneSplits;
 use mm_tasks::data::shapes::{ShapesConfig, ShapesWorld, render};
 use mm_tasks::data::{DataError, DataRoot};
-use mm_tasks::encoders::shapes::Shapes;
 use mm_tasks::runner::{RunDir, RunError, Span, TrainConfig, load_model, train_task};
 use mm_tasks::translating::captions::{CaptionReport, CaptionSettings, CaptionSource, CocoSplits, PretrainedImageEncoder, REPORT_FILE, caption_picture};
 use mm_tasks::translating::show_and_tell::{ShowAndTellTask, ShowAndTellTaskConfig};
@@ -81,9 +80,7 @@ fn both_captioners_train_resume_evaluate_and_caption() {
     // The encoder stayed frozen: it maps a picture exactly as the shapes run's does (batch norm included).
     let device = burn::tensor::Device::flex();
     let (_, captioner) = load_model::<ShowAndTellTask>(run.path(), &device).unwrap();
-    let (_, describer) = load_model::<Shapes>(&encoder, &device).unwrap();
-    let x = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-    let gap: f32 = (captioner.encoder.forward(x.clone()).features - describer.encoder.forward(x).features).abs().max().into_scalar();
+    let gap = common::drift_from_shapes_run(&encoder)(&captioner.encoder);
     assert!(gap < 1e-6, "the frozen encoder moved by {gap}");
 
     // A picture from outside the data set: the caption of a fresh scene.
@@ -274,11 +271,8 @@ fn a_captioner_fine_tunes_its_encoder_when_asked_and_keeps_it_frozen_otherwise()
     let root = DataRoot::at(std::env::temp_dir());
     let dir = tempfile::tempdir().unwrap();
     let encoder = common::tiny_shapes_encoder(dir.path(), &root, 256, 1);
-    let device = burn::tensor::Device::flex();
-    let x = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-    let (_, describer) = load_model::<Shapes>(&encoder, &device).unwrap();
-    let original = describer.encoder.forward(x.clone()).features;
-    let mut moved: Vec<f32> = Vec::new();
+    let drift = common::drift_from_shapes_run(&encoder);
+    let mut moved = Vec::new();
     for (seed, rate) in [(0, 0.0), (1, 1.0)] {
         let mut train = train(1);
         train.limit = Some(128);
@@ -291,8 +285,8 @@ fn a_captioner_fine_tunes_its_encoder_when_asked_and_keeps_it_frozen_otherwise()
         };
         let run = RunDir::create(dir.path(), "show-attend-tell", seed).unwrap();
         train_task::<ShowAttendTellTask>(&config, &root, &run, Span::WHOLE).unwrap();
-        let (_, model) = load_model::<ShowAttendTellTask>(run.path(), &device).unwrap();
-        moved.push((model.encoder.forward(x.clone()).features - original.clone()).abs().max().into_scalar());
+        let (_, model) = load_model::<ShowAttendTellTask>(run.path(), &burn::tensor::Device::flex()).unwrap();
+        moved.push(drift(&model.encoder));
     }
     assert!(moved[0] < 1e-6, "the frozen encoder moved by {}", moved[0]);
     assert!(moved[1] > 1e-3, "the fine-tuned encoder stayed at {}", moved[1]);

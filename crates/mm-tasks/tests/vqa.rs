@@ -12,7 +12,6 @@ use std::path::Path;
 use mm_tasks::data::DataRoot;
 use mm_tasks::data::shapes::{Colour, SceneSplits, Shape, ShapesConfig, ShapesWorld, render};
 use mm_tasks::encoders::pretrained_image::PretrainedImageEncoder;
-use mm_tasks::encoders::shapes::Shapes;
 use mm_tasks::referencing::vqa::report::{ATTENTION_FILE, REPORT_FILE, VqaReport};
 use mm_tasks::referencing::vqa::vqa_v2::{VqaV2Files, VqaV2Split};
 use mm_tasks::referencing::vqa::{Combination, ShapesQuestions, Vqa, VqaSource, VqaTaskConfig, VqaVariant, answer_question};
@@ -89,13 +88,8 @@ fn the_models_train_resume_report_and_answer() {
 
     // Fine-tuned, the encoder's weights move; frozen (`train.module_lr.encoder` 0), they stay.
     let device = burn::tensor::Device::flex();
-    let x = burn::tensor::Tensor::<4>::random([2, 3, 32, 32], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
-    let (_, describer) = mm_tasks::runner::load_model::<Shapes>(&encoder, &device).unwrap();
-    let original = describer.encoder.forward(x.clone()).features;
-    let moved = |run: &Path| -> f32 {
-        let (_, model) = mm_tasks::runner::load_model::<Vqa>(run, &device).unwrap();
-        (model.encoder.forward(x.clone()).features - original.clone()).abs().max().into_scalar()
-    };
+    let drift = common::drift_from_shapes_run(&encoder);
+    let moved = |run: &Path| -> f32 { drift(&mm_tasks::runner::load_model::<Vqa>(run, &device).unwrap().1.encoder) };
     assert!(moved(run.path()) < 1e-6, "the frozen encoder moved by {}", moved(run.path()));
     let mut tuned = tiny(&encoder, VqaVariant::LstmNormI, Vec::new(), 1);
     tuned.train.module_lr.insert("encoder".into(), 1.0);

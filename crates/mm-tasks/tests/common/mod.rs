@@ -18,6 +18,18 @@ pub fn turn() -> std::sync::MutexGuard<'static, ()> {
     ONE_TEST_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// How far an image encoder has moved from the one of the shapes run `encoder_run`: the largest difference between
+/// their maps of two random 32 × 32 pictures (0 for an encoder kept frozen, batch norm included).
+#[allow(dead_code)]
+pub fn drift_from_shapes_run(encoder_run: &std::path::Path) -> impl Fn(&mm_vision::encoders::ImageEncoder) -> f32 {
+    use burn::tensor::{Device, Distribution, Tensor};
+    let device = Device::flex();
+    let pictures = Tensor::<4>::random([2, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+    let (_, describer) = mm_tasks::runner::load_model::<mm_tasks::encoders::shapes::Shapes>(encoder_run, &device).unwrap();
+    let original = describer.encoder.forward(pictures.clone()).features;
+    move |encoder| (encoder.forward(pictures.clone()).features - original.clone()).abs().max().into_scalar()
+}
+
 /// A small shapes encoder (8-16-32 channels) trained for `epochs` on `scenes` scenes, in a run under `runs`.
 #[allow(dead_code)]
 pub fn tiny_shapes_encoder(runs: &std::path::Path, root: &DataRoot, scenes: usize, epochs: usize) -> PathBuf {
