@@ -33,6 +33,7 @@ const LONG: &[&str] = &[
     "cargo xtask eval vqa --test-seed N --compare runs/vqa-baselines/vqa/*/",
     "cargo xtask ask PICTURE.png \"what colour is the circle?\" --attention hops.png",
     "cargo xtask train text-embedding",
+    "cargo xtask train mnist --seed 1 --runs runs/judge",
     "cargo xtask train text-to-image",
     "cargo xtask eval text-to-image --compare runs/text-to-image-ablations/text-to-image/*/",
     "cargo xtask generate \"the digit seven\" -n 16 -o grid.png",

@@ -49,7 +49,7 @@ pub use burn::data::dataloader::batcher::Batcher;
 pub use burn::data::dataset::{Dataset, DatasetError, InMemDataset};
 pub use checkpoint::{Best, Checkpoint};
 pub use classify::{ClassBatch, ClassBatcher, ClassItem, Classifier, Target, TargetKind, argmax, class_loss, classification_scores};
-pub use commands::{Reading, TrainedRun, eval_run, limited, start_run_of_parts, train_part, train_task};
+pub use commands::{Reading, TrainedRun, eval_run, fixed_test_split, limited, start_run_of_parts, train_part, train_task};
 pub use config::{Overrides, TrainConfig, check_dropout, check_widths, load_config};
 pub use curves::draw_learning_curves;
 pub use curves::register_plot_font;

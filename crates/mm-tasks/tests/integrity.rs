@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use mm_tasks::data::DataRoot;
 use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
-use mm_tasks::matching::tagging::{TagWorld, Tagging, TaggingConfig, evaluate_tagging};
+use mm_tasks::matching::tagging::{TagWorld, Tagging, TaggingConfig, evaluate_tagging, evaluate_tagging_on};
 use mm_tasks::runner::{CONFIG_FILE, EVALUATION_FILE, METRICS_FILE, MODEL_FILE, Reading, RunDir, Span, Split, eval_run, load_model, save_model, train_task};
 use mm_text::vectors::WordVectors;
 
@@ -56,6 +56,10 @@ fn a_run_keeps_reading_the_pretrained_run_it_was_trained_from() {
     assert_eq!(latest(dir.path(), "shapes"), std::fs::canonicalize(second.path()).unwrap());
     assert_eq!(eval_run::<Tagging>(run.path(), &root, Reading::of(Split::Test)).unwrap(), scores, "the same numbers after `latest` moved");
     assert_eq!(serde_json::to_value(evaluate_tagging(run.path(), &root, &device).unwrap()).unwrap(), report, "the same report");
+    // Fresh test scenes of the shapes world: another report in test-seed-N/, the run's own untouched.
+    let fresh = evaluate_tagging_on(run.path(), &root, &device, Some(6_007)).unwrap();
+    assert!(run.path().join("test-seed-6007/tagging.json").exists() && serde_json::to_value(&fresh).unwrap() != report);
+    assert_eq!(json(&run.path().join("tagging.json")), report);
 
     // A run written before pretrained runs were resolved names `…/latest`, pins it, and carries no digest: its
     // pins lead back to the first run.

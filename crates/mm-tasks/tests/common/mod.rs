@@ -33,11 +33,18 @@ pub fn drift_from_shapes_run(encoder_run: &std::path::Path) -> impl Fn(&mm_visio
 /// A small shapes encoder (8-16-32 channels) trained for `epochs` on `scenes` scenes, in a run under `runs`.
 #[allow(dead_code)]
 pub fn tiny_shapes_encoder(runs: &std::path::Path, root: &DataRoot, scenes: usize, epochs: usize) -> PathBuf {
+    tiny_shapes_encoder_of_seed(runs, root, scenes, epochs, 0)
+}
+
+/// [`tiny_shapes_encoder`] from the training seed `seed` (other initial weights and batch order).
+#[allow(dead_code)]
+pub fn tiny_shapes_encoder_of_seed(runs: &std::path::Path, root: &DataRoot, scenes: usize, epochs: usize, seed: u64) -> PathBuf {
     use mm_tasks::encoders::shapes::{Shapes, ShapesTaskConfig};
     let mut config = ShapesTaskConfig { train_scenes: scenes, valid_scenes: 32, test_scenes: 32, ..Default::default() };
     config.encoder = config.encoder.with_stages(vec![8, 16, 32]);
     config.train.epochs = epochs;
-    let run = mm_tasks::runner::RunDir::create(runs, "shapes", 0).unwrap();
+    config.train.seed = seed;
+    let run = mm_tasks::runner::RunDir::create(runs, "shapes", seed).unwrap();
     mm_tasks::runner::train_task::<Shapes>(&config, root, &run, mm_tasks::runner::Span::WHOLE).unwrap();
     run.path().to_path_buf()
 }
@@ -45,13 +52,20 @@ pub fn tiny_shapes_encoder(runs: &std::path::Path, root: &DataRoot, scenes: usiz
 /// A small MNIST encoder (8-16-32 channels), trained for one epoch on 8,192 pictures, in a run under `runs`.
 #[allow(dead_code)]
 pub fn tiny_mnist_encoder(runs: &std::path::Path, root: &DataRoot) -> PathBuf {
+    tiny_mnist_encoder_of_seed(runs, root, 0)
+}
+
+/// [`tiny_mnist_encoder`] from the training seed `seed` (other initial weights and batch order).
+#[allow(dead_code)]
+pub fn tiny_mnist_encoder_of_seed(runs: &std::path::Path, root: &DataRoot, seed: u64) -> PathBuf {
     use mm_tasks::encoders::mnist::{Mnist, MnistConfig};
     let mut config =
         MnistConfig { encoder: mm_vision::encoders::ImageEncoderConfig::new().with_stages(vec![8, 16, 32]).with_blocks_per_stage(1), ..Default::default() };
     config.train.epochs = 1;
     config.train.limit = Some(8192);
     config.train.batch_size = 64;
-    let run = mm_tasks::runner::RunDir::create(runs, "mnist", 0).unwrap();
+    config.train.seed = seed;
+    let run = mm_tasks::runner::RunDir::create(runs, "mnist", seed).unwrap();
     mm_tasks::runner::train_task::<Mnist>(&config, root, &run, mm_tasks::runner::Span::WHOLE).unwrap();
     run.path().to_path_buf()
 }

@@ -253,7 +253,9 @@ impl Task for SoundNet {
         random_time_shift(&mut item.waveform, 1, config.max_shift, rng);
     }
 
+    /// The distillation loss on the validation pairs (the teachers' outputs on the validation pictures): the
+    /// checkpoint is chosen without reading what a validation scene truly holds.
     fn selection(_config: &SoundNetConfig) -> Selection {
-        Selection::highest("accuracy")
+        Selection::lowest("loss")
     }
 }

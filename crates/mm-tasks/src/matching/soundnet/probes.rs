@@ -21,12 +21,15 @@ use crate::matching::probe::{LinearProbe, ProbeSettings};
 use crate::runner::{Context, Loader, RunError, Split, Spread, Task, argmax, load_model, mean_objective};
 
 /// A probe's mean accuracy on the validation part (where layers are chosen) and on the test part.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeScore {
     /// Validation accuracy.
     pub valid: f64,
     /// Test accuracy.
     pub test: f64,
+    /// Each round's validation and test accuracy (one round for a fixed split; ESC-10's five folds).
+    #[serde(default)]
+    pub rounds: Vec<[f64; 2]>,
 }
 
 /// One layer's probes.
@@ -46,24 +49,34 @@ pub struct LayerProbe {
     pub esc10_untrained: ProbeScore,
 }
 
-/// The layer of highest validation accuracy (the earlier one on ties) and its test accuracy.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// The layer chosen in each round by that round's validation accuracy (the earlier one on ties), nested: a round's
+/// choice reads its own validation fold only, never a fold another round tests on; the reported test accuracy is
+/// the mean over rounds of each round's test accuracy at its own choice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChosenLayer {
-    /// 1-based layer.
+    /// 1-based layer: the one most rounds chose (the earlier one on ties).
     pub layer: usize,
-    /// Its validation accuracy.
+    /// The mean over rounds of the chosen layer's validation accuracy.
     pub valid: f64,
-    /// Its test accuracy: the reported number.
+    /// The mean over rounds of the chosen layer's test accuracy: the reported number.
     pub test: f64,
+    /// Each round's chosen layer (1-based).
+    #[serde(default)]
+    pub rounds: Vec<usize>,
 }
 
 impl ChosenLayer {
-    fn choose(layers: &[LayerProbe], pick: fn(&LayerProbe) -> ProbeScore) -> Self {
-        let best = layers.iter().fold(None::<&LayerProbe>, |best, p| match best {
-            Some(b) if pick(b).valid >= pick(p).valid => Some(b),
-            _ => Some(p),
-        });
-        best.map_or(Self { layer: 0, valid: f64::NAN, test: f64::NAN }, |p| Self { layer: p.layer, valid: pick(p).valid, test: pick(p).test })
+    fn choose(layers: &[LayerProbe], pick: fn(&LayerProbe) -> &ProbeScore) -> Self {
+        let rounds = layers.first().map_or(0, |p| pick(p).rounds.len());
+        if rounds == 0 {
+            return Self { layer: 0, valid: f64::NAN, test: f64::NAN, rounds: Vec::new() };
+        }
+        let chosen: Vec<&LayerProbe> =
+            (0..rounds).map(|r| layers.iter().fold(&layers[0], |best, p| if pick(p).rounds[r][0] > pick(best).rounds[r][0] { p } else { best })).collect();
+        let mean = |k: usize| chosen.iter().enumerate().map(|(r, p)| pick(p).rounds[r][k]).sum::<f64>() / rounds as f64;
+        let count = |layer: usize| chosen.iter().filter(|p| p.layer == layer).count();
+        let layer = layers.iter().map(|p| p.layer).fold(0, |best, l| if count(l) > count(best) { l } else { best });
+        Self { layer, valid: mean(0), test: mean(1), rounds: chosen.iter().map(|p| p.layer).collect() }
     }
 }
 
@@ -83,7 +96,7 @@ pub struct SoundNetReport {
     pub fsdd: ChosenLayer,
     /// … the untrained student's.
     pub fsdd_untrained: ChosenLayer,
-    /// ESC-10: the trained student's layer chosen on validation.
+    /// ESC-10: the trained student's layer chosen in each round on that round's validation fold (nested).
     pub esc10: ChosenLayer,
     /// … the untrained student's.
     pub esc10_untrained: ChosenLayer,
@@ -173,17 +186,19 @@ impl ProbeSet {
         rows.iter().map(|&i| self.labels[i]).collect()
     }
 
-    /// The probe's mean validation and test accuracy over the rounds.
+    /// The probe's validation and test accuracy in each round, and their means over the rounds.
     fn score(&self, features: &[f32], settings: &ProbeSettings, device: &Device) -> ProbeScore {
         let dim = features.len() / self.labels.len();
-        let (mut valid, mut test) = (0.0, 0.0);
-        for round in &self.rounds {
-            let probe = LinearProbe::fit(&Self::rows(features, dim, &round.train), dim, &self.labels(&round.train), self.classes, settings, device);
-            valid += probe.accuracy(&Self::rows(features, dim, &round.valid), &self.labels(&round.valid));
-            test += probe.accuracy(&Self::rows(features, dim, &round.test), &self.labels(&round.test));
-        }
-        let n = self.rounds.len() as f64;
-        ProbeScore { valid: valid / n, test: test / n }
+        let rounds: Vec<[f64; 2]> = self
+            .rounds
+            .iter()
+            .map(|round| {
+                let probe = LinearProbe::fit(&Self::rows(features, dim, &round.train), dim, &self.labels(&round.train), self.classes, settings, device);
+                [&round.valid, &round.test].map(|part| probe.accuracy(&Self::rows(features, dim, part), &self.labels(part)))
+            })
+            .collect();
+        let mean = |k: usize| rounds.iter().map(|r| r[k]).sum::<f64>() / rounds.len().max(1) as f64;
+        ProbeScore { valid: mean(0), test: mean(1), rounds }
     }
 
     /// The mean test accuracy of always answering the round's most frequent training class.
@@ -279,10 +294,10 @@ pub fn probe_student(run: &Path, root: &DataRoot, device: &Device) -> Result<Sou
         pairing: config.pairing.description().into(),
         student_accuracy,
         student_baseline,
-        fsdd: ChosenLayer::choose(&layers, |p| p.fsdd),
-        fsdd_untrained: ChosenLayer::choose(&layers, |p| p.fsdd_untrained),
-        esc10: ChosenLayer::choose(&layers, |p| p.esc10),
-        esc10_untrained: ChosenLayer::choose(&layers, |p| p.esc10_untrained),
+        fsdd: ChosenLayer::choose(&layers, |p| &p.fsdd),
+        fsdd_untrained: ChosenLayer::choose(&layers, |p| &p.fsdd_untrained),
+        esc10: ChosenLayer::choose(&layers, |p| &p.esc10),
+        esc10_untrained: ChosenLayer::choose(&layers, |p| &p.esc10_untrained),
         log_mel_fsdd: fsdd.score(&fsdd_mel, settings, device),
         log_mel_esc10: esc.score(&esc_mel, settings, device),
         majority_fsdd: fsdd.majority(),
@@ -427,26 +442,29 @@ impl std::fmt::Display for SoundNetReport {
         write!(f, "\n  linear probes, validation / test accuracy:")?;
         write!(f, "\n  layer  channels  FSDD            (untrained)      ESC-10          (untrained)")?;
         for p in &self.layers {
-            let pair = |s: ProbeScore| format!("{:.4} / {:.4}", s.valid, s.test);
+            let pair = |s: &ProbeScore| format!("{:.4} / {:.4}", s.valid, s.test);
             write!(
                 f,
                 "\n  conv{}  {:>8}  {}  ({})  {}  ({})",
                 p.layer,
                 p.channels,
-                pair(p.fsdd),
-                pair(p.fsdd_untrained),
-                pair(p.esc10),
-                pair(p.esc10_untrained)
+                pair(&p.fsdd),
+                pair(&p.fsdd_untrained),
+                pair(&p.esc10),
+                pair(&p.esc10_untrained)
             )?;
         }
-        let chosen = |c: ChosenLayer| format!("conv{} {:.4}", c.layer, c.test);
+        let chosen = |c: &ChosenLayer| match c.rounds.as_slice() {
+            [_, _, ..] => format!("conv{:?} {:.4}", c.rounds, c.test),
+            _ => format!("conv{} {:.4}", c.layer, c.test),
+        };
         write!(
             f,
-            "\n  chosen on validation, test accuracy: FSDD {} (untrained {}), ESC-10 {} (untrained {})",
-            chosen(self.fsdd),
-            chosen(self.fsdd_untrained),
-            chosen(self.esc10),
-            chosen(self.esc10_untrained)
+            "\n  chosen on validation (ESC-10: in each round on its own validation fold), test accuracy: FSDD {} (untrained {}), ESC-10 {} (untrained {})",
+            chosen(&self.fsdd),
+            chosen(&self.fsdd_untrained),
+            chosen(&self.esc10),
+            chosen(&self.esc10_untrained)
         )?;
         write!(
             f,
@@ -513,10 +531,34 @@ mod tests {
 
     #[test]
     fn the_layer_is_chosen_on_validation_not_test() {
-        let score = |valid, test| ProbeScore { valid, test };
-        let layer = |layer, fsdd| LayerProbe { layer, channels: 8, fsdd, fsdd_untrained: fsdd, esc10: fsdd, esc10_untrained: fsdd };
+        let score = |valid, test| ProbeScore { valid, test, rounds: vec![[valid, test]] };
+        let layer =
+            |layer, fsdd: ProbeScore| LayerProbe { layer, channels: 8, fsdd_untrained: fsdd.clone(), esc10: fsdd.clone(), esc10_untrained: fsdd.clone(), fsdd };
         let layers = [layer(1, score(0.5, 0.9)), layer(2, score(0.7, 0.6)), layer(3, score(0.7, 0.8))];
         // Layer 1 tests best but validates worst; layers 2 and 3 tie on validation and the earlier one is kept.
-        assert_eq!(ChosenLayer::choose(&layers, |p| p.fsdd), ChosenLayer { layer: 2, valid: 0.7, test: 0.6 });
+        assert_eq!(ChosenLayer::choose(&layers, |p| &p.fsdd), ChosenLayer { layer: 2, valid: 0.7, test: 0.6, rounds: vec![2] });
+    }
+
+    #[test]
+    fn each_round_chooses_its_layer_on_its_own_validation_fold() {
+        // Two rounds: layer 1 validates best in the first, layer 2 in the second; the mean validation over rounds
+        // would pick layer 2 for both (0.65 against 0.6).
+        let score = |rounds: [[f64; 2]; 2]| ProbeScore {
+            valid: (rounds[0][0] + rounds[1][0]) / 2.0,
+            test: (rounds[0][1] + rounds[1][1]) / 2.0,
+            rounds: rounds.to_vec(),
+        };
+        let layer = |layer, esc10: ProbeScore| LayerProbe {
+            layer,
+            channels: 8,
+            fsdd: esc10.clone(),
+            fsdd_untrained: esc10.clone(),
+            esc10_untrained: esc10.clone(),
+            esc10,
+        };
+        let layers = [layer(1, score([[0.8, 0.5], [0.4, 0.9]])), layer(2, score([[0.5, 0.7], [0.8, 0.6]]))];
+        let chosen = ChosenLayer::choose(&layers, |p| &p.esc10);
+        assert_eq!(chosen.rounds, vec![1, 2]);
+        assert!((chosen.valid - 0.8).abs() < 1e-12 && (chosen.test - 0.55).abs() < 1e-12, "{chosen:?}");
     }
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 mod report;
 mod zero_shot;
 
-pub use report::{Arithmetic, CalibratedStacking, TaggingReport, ZeroShot, evaluate_tagging, search_images, tag_image};
+pub use report::{Arithmetic, CalibratedStacking, TaggingReport, ZeroShot, evaluate_tagging, evaluate_tagging_on, search_images, tag_image};
 pub use zero_shot::{HELD_OUT_PAIRS, SplitSummary, ZeroShotSummary, is_zero_shot, train_zero_shot, zero_shot_command};
 
 use super::pretrained::{cached_rows, encode_images};
@@ -127,6 +127,9 @@ pub struct TaggingConfig {
     pub model: TaggingModelConfig,
     /// The runner's settings. Defaults: 8 epochs, batch 256, lr 1e-3.
     pub train: TrainConfig,
+    /// The shapes world: test scenes drawn from this seed instead of the encoder run's test seed (`eval
+    /// --test-seed`). Default none.
+    pub test_seed: Option<u64>,
 }
 
 impl Default for TaggingConfig {
@@ -139,11 +142,19 @@ impl Default for TaggingConfig {
             zero_shot: ZeroShotProtocol::default(),
             model: model_settings::defaults(),
             train: TrainConfig { epochs: 8, batch_size: 256, lr: 1e-3, ..TrainConfig::default() },
+            test_seed: None,
         }
     }
 }
 
 impl TaggingConfig {
+    /// The shapes encoder run's config with this config's test seed, if any: the scenes of each split.
+    fn shapes_scenes(&self, run: &std::path::Path) -> Result<crate::encoders::shapes::ShapesTaskConfig, RunError> {
+        let mut scenes = crate::runner::load_run_config::<Shapes>(run)?;
+        scenes.test_seed = self.test_seed.unwrap_or(scenes.test_seed);
+        Ok(scenes)
+    }
+
     /// The encoder run in use.
     pub fn encoder_run(&self) -> PathBuf {
         self.encoder_run.clone().unwrap_or_else(|| {
@@ -242,7 +253,8 @@ pub fn world_features(
             Ok(WorldFeatures { dim: features.len() / digits.len().max(1), features, pictures, shape: [1, 28, 28], words, digits })
         }
         TagWorld::Shapes => {
-            let (shapes_config, describer) = load_pretrained::<Shapes>(&run, device)?;
+            let describer = load_pretrained::<Shapes>(&run, device)?.1;
+            let shapes_config = config.shapes_scenes(&run)?;
             let scenes = shapes_config.items(split)?;
             let side = shapes_config.image_size as usize;
             let (mut pictures, mut words) = (Vec::new(), Vec::new());
@@ -268,8 +280,7 @@ pub fn split_words(config: &TaggingConfig, root: &DataRoot, split: Split) -> Res
             Ok((0..items.len()).map(|i| digit_words(items.digit(i))).collect())
         }
         TagWorld::Shapes => {
-            let shapes_config = crate::runner::load_run_config::<Shapes>(&run)?;
-            let scenes = shapes_config.items(split)?;
+            let scenes = config.shapes_scenes(&run)?.items(split)?;
             (0..scenes.len())
                 .map(|i| {
                     let item = scenes.get(i)?;
@@ -329,6 +340,11 @@ impl Task for Tagging {
 
     fn train_config_mut(config: &mut TaggingConfig) -> &mut TrainConfig {
         &mut config.train
+    }
+
+    /// The shapes world's test scenes drawn from `seed`; MNIST's test split is fixed.
+    fn with_test_seed(config: &TaggingConfig, seed: u64) -> Option<TaggingConfig> {
+        (config.world == TagWorld::Shapes).then(|| TaggingConfig { test_seed: Some(seed), ..config.clone() })
     }
 
     fn pretrained_runs(config: &mut TaggingConfig) -> Vec<&mut PathBuf> {

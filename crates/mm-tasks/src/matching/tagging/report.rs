@@ -207,7 +207,20 @@ fn picture(world: &WorldFeatures, i: usize) -> RgbImage {
 /// Loads the run, embeds the test pictures, measures everything and draws `retrieval.png` and
 /// `joint-space.png` in the run folder; writes `tagging.json` there.
 pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<TaggingReport, RunError> {
-    let (config, model) = load_model::<Tagging>(run, device)?;
+    evaluate_tagging_on(run, root, device, None)
+}
+
+/// [`evaluate_tagging`], with the shapes world's test scenes drawn from `test_seed` when given (`eval
+/// --test-seed`): the report and the pictures then go to the run's `test-seed-N/`.
+pub fn evaluate_tagging_on(run: &Path, root: &DataRoot, device: &Device, test_seed: Option<u64>) -> Result<TaggingReport, RunError> {
+    let (mut config, model) = load_model::<Tagging>(run, device)?;
+    let reading = crate::runner::Reading { test_seed, ..crate::runner::Reading::of(Split::Test) };
+    let out = reading.reports_of(run);
+    if let Some(seed) = test_seed {
+        config = <Tagging as crate::runner::Task>::with_test_seed(&config, seed)
+            .ok_or_else(|| RunError::bad_setting("--test-seed", seed, crate::runner::fixed_test_split("tagging")))?;
+        std::fs::create_dir_all(&out).map_err(|e| RunError::io(&out, e))?;
+    }
     let world = world_features(&config, root, Split::Test, device, None)?;
     let dim = model.d_joint();
     let images = image_embeddings(&model, &world, device);
@@ -274,7 +287,7 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
             items.push((picture(&world, seen[j]), format!("{tag} {similarity:.2}")));
         }
     }
-    mm_vision::picture::captioned_grid(&items, 8, if config.world == TagWorld::Mnist { 2 } else { 3 }, &run.join("retrieval.png")).map_err(data_error)?;
+    mm_vision::picture::captioned_grid(&items, 8, if config.world == TagWorld::Mnist { 2 } else { 3 }, &out.join("retrieval.png")).map_err(data_error)?;
     let shown: Vec<usize> = seen.iter().copied().take(2000).collect();
     let points: Vec<f32> = shown.iter().flat_map(|&i| row(&images, dim, i).to_vec()).collect();
     let (groups, group_names, group_colours): (Vec<usize>, Vec<String>, Vec<[u8; 3]>) = match config.world {
@@ -288,10 +301,12 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
     };
     let words: Vec<(String, Vec<f32>)> = tags.iter().enumerate().map(|(t, tag)| (tag.clone(), row(&tag_rows, dim, t).to_vec())).collect();
     let title = format!("tagging ({:?}): test pictures and tags in the joint space", config.world);
-    draw_joint_space(&points, dim, &groups, &group_names, &group_colours, &words, &title, &run.join("joint-space.png"))?;
+    draw_joint_space(&points, dim, &groups, &group_names, &group_colours, &words, &title, &out.join("joint-space.png"))?;
     let json = serde_json::to_vec_pretty(&report).expect("serialises");
-    crate::runner::write_atomically(&run.join("tagging.json"), &json)?;
-    crate::runner::refresh_events(run)?;
+    crate::runner::write_atomically(&out.join("tagging.json"), &json)?;
+    if test_seed.is_none() {
+        crate::runner::refresh_events(run)?;
+    }
     Ok(report)
 }
 
@@ -479,21 +494,24 @@ impl std::fmt::Display for TaggingReport {
     }
 }
 
-/// The full report of a tagging run, evaluated now, with the pictures it drew.
-fn report_of(run: &Path, data: &DataRoot, device: Option<crate::DeviceKind>) -> Result<Box<dyn crate::systems::Report>, RunError> {
-    let report = evaluate_tagging(run, data, &crate::systems::device_of(device)?)?;
-    Ok(Box::new(crate::systems::WithFiles { report, files: vec![run.join("retrieval.png"), run.join("joint-space.png")] }))
+/// The full report of a tagging run, evaluated now (on the test scenes of `test_seed`, if given), with the
+/// pictures it drew.
+fn report_of(run: &Path, data: &DataRoot, device: Option<crate::DeviceKind>, test_seed: Option<u64>) -> Result<Box<dyn crate::systems::Report>, RunError> {
+    let report = evaluate_tagging_on(run, data, &crate::systems::device_of(device)?, test_seed)?;
+    let out = crate::runner::Reading { test_seed, ..crate::runner::Reading::of(Split::Test) }.reports_of(run);
+    Ok(Box::new(crate::systems::WithFiles { report, files: vec![out.join("retrieval.png"), out.join("joint-space.png"), out.join("tagging.json")] }))
 }
 
 /// After training and at `eval`: tagging, zero-shot, arithmetic and pictures (tagging.json, retrieval.png,
 /// joint-space.png).
 impl crate::systems::System for super::Tagging {
     fn after_training(run: &Path, request: &crate::runner::TrainRequest) -> Result<Option<Box<dyn crate::systems::Report>>, RunError> {
-        report_of(run, &request.root(), request.overrides.device).map(Some)
+        report_of(run, &request.root(), request.overrides.device, None).map(Some)
     }
 
     fn eval(request: &crate::runner::EvalRequest) -> Result<Box<dyn crate::systems::Report>, RunError> {
-        report_of(&request.run_of::<Self>(), &request.root(), request.device)
+        request.test_only::<Self>("the tagging report")?;
+        report_of(&request.run_of::<Self>(), &request.root(), request.device, request.test_seed)
     }
 }
 

@@ -181,6 +181,13 @@ pub struct LocalisationSummary {
     pub auc_median: f64,
     /// Pointing-game accuracy.
     pub pointing: f64,
+    /// Half-width of the 95% interval of `success` over the maps (each test picture with its sound an
+    /// independent unit).
+    #[serde(default)]
+    pub success_interval: f64,
+    /// … of `pointing`.
+    #[serde(default)]
+    pub pointing_interval: f64,
 }
 
 impl LocalisationSummary {
@@ -189,7 +196,14 @@ impl LocalisationSummary {
         let fixed: Vec<f64> = scores.iter().map(|s| s.ciou).collect();
         let median: Vec<f64> = scores.iter().map(|s| s.ciou_median).collect();
         let n = scores.len().max(1) as f64;
+        let interval = |hit: &dyn Fn(&MapScore) -> bool| {
+            // NaN (fewer than two maps) would be written as null; none is 0.
+            let half = crate::runner::interval_95(&scores.iter().map(|s| hit(s) as u8 as f64).collect::<Vec<_>>());
+            if half.is_finite() { half } else { 0.0 }
+        };
         Self {
+            success_interval: interval(&|s| s.ciou >= 0.5),
+            pointing_interval: interval(&|s| s.pointing),
             examples: scores.len(),
             success: success_rate(&fixed, 0.5),
             auc: success_auc(&fixed),

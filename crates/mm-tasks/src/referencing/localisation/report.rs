@@ -106,6 +106,8 @@ pub fn evaluate(
         scores.insert(format!("{prefix}pointing"), summary.pointing);
     }
     scores.insert("mean_ciou".into(), report.model.mean_ciou);
+    scores.insert("success_interval".into(), report.model.success_interval);
+    scores.insert("pointing_interval".into(), report.model.pointing_interval);
     Ok(scores)
 }
 

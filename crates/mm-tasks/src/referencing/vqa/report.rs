@@ -38,6 +38,10 @@ pub struct TypeScore {
 pub struct Scored {
     /// Over every question.
     pub overall: f64,
+    /// Half-width of its 95% interval over the pictures (the independent unit: a picture's questions share it),
+    /// each picture's mean accuracy.
+    #[serde(default)]
+    pub interval: f64,
     /// By answer type (VQA's yes/no, number, other; the shapes world's question kinds).
     pub by_answer_type: BTreeMap<String, TypeScore>,
     /// By question type (VQA's question prefixes; the shapes world's kinds again).
@@ -101,12 +105,16 @@ struct Sums {
     count: usize,
     by_answer: BTreeMap<String, (f64, usize)>,
     by_question: BTreeMap<String, (f64, usize)>,
+    by_picture: BTreeMap<usize, (f64, usize)>,
 }
 
 impl Sums {
-    fn add(&mut self, answer_type: &str, question_type: &str, accuracy: f64) {
+    fn add(&mut self, picture: usize, answer_type: &str, question_type: &str, accuracy: f64) {
         self.total += accuracy;
         self.count += 1;
+        let entry = self.by_picture.entry(picture).or_default();
+        entry.0 += accuracy;
+        entry.1 += 1;
         for (map, key) in [(&mut self.by_answer, answer_type), (&mut self.by_question, question_type)] {
             let entry = map.entry(key.to_string()).or_default();
             entry.0 += accuracy;
@@ -117,7 +125,14 @@ impl Sums {
     fn scored(&self) -> Scored {
         let table =
             |map: &BTreeMap<String, (f64, usize)>| map.iter().map(|(k, &(sum, n))| (k.clone(), TypeScore { questions: n, accuracy: sum / n as f64 })).collect();
-        Scored { overall: self.total / self.count.max(1) as f64, by_answer_type: table(&self.by_answer), by_question_type: table(&self.by_question) }
+        let per_picture: Vec<f64> = self.by_picture.values().map(|&(sum, n)| sum / n as f64).collect();
+        Scored {
+            overall: self.total / self.count.max(1) as f64,
+            // NaN (fewer than two pictures) would be written as null; none is 0.
+            interval: Some(crate::runner::interval_95(&per_picture)).filter(|i| i.is_finite()).unwrap_or(0.0),
+            by_answer_type: table(&self.by_answer),
+            by_question_type: table(&self.by_question),
+        }
     }
 }
 
@@ -160,8 +175,8 @@ pub fn score_split(
         let answer = vocabulary.answers.get(class).cloned().unwrap_or_default();
         let accuracy = vqa_accuracy(&answer, &record.humans);
         let prior_accuracy = vqa_accuracy(vocabulary.prior_answer(&record.question_type), &record.humans);
-        ours.add(&record.answer_type, &record.question_type, accuracy);
-        prior.add(&record.answer_type, &record.question_type, prior_accuracy);
+        ours.add(picture, &record.answer_type, &record.question_type, accuracy);
+        prior.add(picture, &record.answer_type, &record.question_type, prior_accuracy);
         if !seen.contains(&record.text) {
             novel += 1;
             novel_ours += accuracy;
@@ -188,6 +203,7 @@ pub fn score_split(
 
 fn put(scores: &mut Scores, prefix: &str, scored: &Scored) {
     scores.insert(format!("{prefix}accuracy"), scored.overall);
+    scores.insert(format!("{prefix}accuracy_interval"), scored.interval);
     for (kind, score) in &scored.by_answer_type {
         scores.insert(format!("{prefix}accuracy/{kind}"), score.accuracy);
     }
@@ -290,7 +306,7 @@ fn table_row(name: &str, scored: &Scored, types: &[String]) -> String {
         .zip(types)
         .map(|(cell, t)| format!("{cell:<width$}", width = t.len().max(6)))
         .collect();
-    format!("  {name:<28} {:<6}  {}", format!("{:.4}", scored.overall), cells.join("  "))
+    format!("  {name:<28} {:<15}  {}", format!("{:.4} ± {:.3}", scored.overall, scored.interval), cells.join("  "))
 }
 
 impl std::fmt::Display for VqaTable {
@@ -299,9 +315,12 @@ impl std::fmt::Display for VqaTable {
         let mut lines = Vec::new();
         for (s, split) in first.splits.iter().enumerate() {
             let types: Vec<String> = split.model.by_answer_type.keys().cloned().collect();
-            lines.push(format!("{} ({} questions on {} pictures; official VQA accuracy):", split.split, split.questions, split.pictures));
+            lines.push(format!(
+                "{} ({} questions on {} pictures; official VQA accuracy; the interval over pictures):",
+                split.split, split.questions, split.pictures
+            ));
             let header: Vec<String> = types.iter().map(|t| format!("{t:<width$}", width = t.len().max(6))).collect();
-            lines.push(format!("  {:<28} {:<6}  {}", "answerer", "all", header.join("  ")));
+            lines.push(format!("  {:<28} {:<15}  {}", "answerer", "all (± 95%)", header.join("  ")));
             for (report, run) in self.reports.iter().zip(&self.runs) {
                 match report.splits.get(s).filter(|other| other.split == split.split) {
                     Some(other) => lines.push(table_row(&report.variant, &other.model, &types)),

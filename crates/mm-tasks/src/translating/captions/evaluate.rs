@@ -47,6 +47,9 @@ pub struct GroupScores {
     pub parsed: Option<f64>,
     /// Share of captions that parse and are true of their scene (shapes scenes only).
     pub truthful: Option<f64>,
+    /// Half-width of its 95% interval over the scenes (each scene, with its one caption, an independent unit).
+    #[serde(default)]
+    pub truthful_interval: Option<f64>,
 }
 
 /// The captions of one decoding (greedy, beam, or the baseline's constant caption) on a split.
@@ -108,17 +111,24 @@ fn truthful(items: &CaptionItems, index: usize, caption: &str) -> Option<bool> {
 
 fn group_scores(items: &CaptionItems, captions: &[(usize, &str)]) -> GroupScores {
     let mut set = CaptionSet::new();
-    let (mut parsed, mut truths, mut scenes) = (0, 0, 0);
+    let (mut parsed, mut truths) = (0, Vec::new());
     for &(index, caption) in captions {
         set.push(tokenize(caption), items.references(index).iter().map(|r| tokenize(r)).collect()).expect("every picture has a reference");
         if let Some(truth) = truthful(items, index, caption) {
-            scenes += 1;
             parsed += parse_caption(caption).is_some() as usize;
-            truths += truth as usize;
+            truths.push(truth as u8 as f64);
         }
     }
+    let scenes = truths.len();
     let share = |k: usize| (scenes > 0).then(|| k as f64 / scenes as f64);
-    GroupScores { scenes: captions.len(), bleu: set.bleu(), cider_d: set.cider_d().mean, parsed: share(parsed), truthful: share(truths) }
+    GroupScores {
+        scenes: captions.len(),
+        bleu: set.bleu(),
+        cider_d: set.cider_d().mean,
+        parsed: share(parsed),
+        truthful: share(truths.iter().sum::<f64>() as usize),
+        truthful_interval: (scenes > 1).then(|| crate::runner::interval_95(&truths)),
+    }
 }
 
 /// Scores `captions` (one per picture of `items`, in index order).
@@ -165,6 +175,9 @@ pub fn caption_scores<M: Captioner>(
         scores.insert(format!("{prefix}cider_d"), r.all.cider_d);
         if let Some(truthful) = r.all.truthful {
             scores.insert(format!("{prefix}truthful"), truthful);
+        }
+        if let Some(interval) = r.all.truthful_interval {
+            scores.insert(format!("{prefix}truthful_interval"), interval);
         }
     };
     put("", &greedy);
@@ -242,7 +255,7 @@ fn write_decoding(f: &mut std::fmt::Formatter<'_>, report: &DecodingReport) -> s
     let share = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.4}"));
     write!(
         f,
-        "\n  {:<32} BLEU-1..4 {:.4} {:.4} {:.4} {:.4}  CIDEr-D {:.4}  parsed {}  truthful {}",
+        "\n  {:<32} BLEU-1..4 {:.4} {:.4} {:.4} {:.4}  CIDEr-D {:.4}  parsed {}  truthful {}{}",
         report.decoding,
         b[0],
         b[1],
@@ -250,7 +263,8 @@ fn write_decoding(f: &mut std::fmt::Formatter<'_>, report: &DecodingReport) -> s
         b[3],
         report.all.cider_d,
         share(report.all.parsed),
-        share(report.all.truthful)
+        share(report.all.truthful),
+        report.all.truthful_interval.map_or(String::new(), |i| format!(" ± {i:.4} (95%, over scenes)"))
     )?;
     for (objects, group) in &report.by_objects {
         let truthful = share(group.truthful);

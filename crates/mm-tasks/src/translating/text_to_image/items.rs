@@ -9,7 +9,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::sources::{SourceText, scene_picture, text_group};
+use super::sources::{SourceText, TextRole, scene_picture, text_group};
 use crate::data::shapes::{ShapesWorld, caption};
 use crate::encoders::mnist::MnistItems;
 use crate::runner::{Batcher, Context, Dataset, DatasetError, RunError};
@@ -25,14 +25,14 @@ pub struct CaptionEmbeddings {
     /// Their embeddings, in the same order.
     pub embeddings: Vec<Vec<f32>>,
     #[serde(skip)]
-    index: HashMap<(String, bool), usize>,
+    index: HashMap<(String, TextRole), usize>,
 }
 
 impl CaptionEmbeddings {
     /// A table of `texts` and their `embeddings`.
     pub fn new(texts: Vec<SourceText>, embeddings: Vec<Vec<f32>>) -> Self {
         let mut table = Self { texts, embeddings, index: HashMap::new() };
-        table.index = table.texts.iter().enumerate().map(|(i, t)| ((t.text.clone(), t.held_out), i)).collect();
+        table.index = table.texts.iter().enumerate().map(|(i, t)| ((t.text.clone(), t.role), i)).collect();
         table
     }
 
@@ -44,24 +44,24 @@ impl CaptionEmbeddings {
         Ok(Self::new(table.texts, table.embeddings))
     }
 
-    /// The embeddings of `group`'s training (or held-out) texts.
-    pub fn of(&self, group: i64, held_out: bool) -> Vec<&[f32]> {
-        self.texts.iter().zip(&self.embeddings).filter(|(t, _)| t.group == group && t.held_out == held_out).map(|(_, e)| e.as_slice()).collect()
+    /// The embeddings of `group`'s texts of `role`.
+    pub fn of(&self, group: i64, role: TextRole) -> Vec<&[f32]> {
+        self.texts.iter().zip(&self.embeddings).filter(|(t, _)| t.group == group && t.role == role).map(|(_, e)| e.as_slice()).collect()
     }
 
-    /// The mean embedding of `group`'s training (or held-out) texts: a digit's text.
-    pub fn mean(&self, group: i64, held_out: bool) -> Vec<f32> {
-        mean_of(&self.of(group, held_out))
+    /// The mean embedding of `group`'s texts of `role`: a digit's text.
+    pub fn mean(&self, group: i64, role: TextRole) -> Vec<f32> {
+        mean_of(&self.of(group, role))
     }
 
-    /// The embedding of `text` as listed (held out or not), if it is.
-    pub fn embedding(&self, text: &str, held_out: bool) -> Option<&[f32]> {
-        self.index.get(&(text.to_string(), held_out)).map(|&i| self.embeddings[i].as_slice())
+    /// The embedding of `text` as listed for `role`, if it is.
+    pub fn embedding(&self, text: &str, role: TextRole) -> Option<&[f32]> {
+        self.index.get(&(text.to_string(), role)).map(|&i| self.embeddings[i].as_slice())
     }
 
-    /// The training texts' rows.
-    pub fn training_rows(&self) -> Vec<usize> {
-        (0..self.texts.len()).filter(|&i| !self.texts[i].held_out).collect()
+    /// The rows of the texts of `role`, in order.
+    pub fn rows(&self, role: TextRole) -> Vec<usize> {
+        (0..self.texts.len()).filter(|&i| self.texts[i].role == role).collect()
     }
 }
 
@@ -94,7 +94,7 @@ impl GanItem {
     /// Draws the text (the mean of `averaged` of the group's training texts) and a wrong text (a training text
     /// of another group).
     pub(super) fn draw(&mut self, averaged: usize, rng: &mut ChaCha8Rng) {
-        let own = self.texts.of(self.group, false);
+        let own = self.texts.of(self.group, TextRole::Training);
         if !own.is_empty() {
             let drawn: Vec<&[f32]> = (0..averaged).map(|_| own[rng.random_range(0..own.len())]).collect();
             self.text = mean_of(&drawn);
@@ -125,29 +125,31 @@ pub fn canvas(pixels: &[u8], side: usize) -> Vec<f32> {
 pub(super) enum GanPictures {
     /// MNIST on a canvas of `side`.
     Mnist { pictures: MnistItems, side: usize },
-    /// Shapes-world scenes drawn at `side`; `held_out` says which of the table's listings their captions are.
-    Shapes { world: ShapesWorld, count: usize, side: u32, held_out: bool },
+    /// Shapes-world scenes drawn at `side`.
+    Shapes { world: ShapesWorld, count: usize, side: u32 },
 }
 
 /// A split's items.
 pub(super) struct GanItems {
     pub pictures: GanPictures,
+    /// The role of the split's texts: which of the table's listings a picture's text is.
+    pub role: TextRole,
     pub texts: Arc<CaptionEmbeddings>,
     pub training: Arc<Vec<usize>>,
 }
 
 impl Dataset<GanItem> for GanItems {
-    /// Without augmentation (validation, test) a picture's text is its group's (MNIST: the mean of the digit's
-    /// training sentences), the wrong one a fixed training text of another group.
+    /// Without augmentation (validation, test) a picture's text is its group's in the split's role (MNIST: the
+    /// mean of the digit's sentences of that role), the wrong one a fixed training text of another group.
     fn get(&self, index: usize) -> Result<GanItem, DatasetError> {
         let (picture, group, caption, text) = match &self.pictures {
             GanPictures::Mnist { pictures, side } => {
                 let digit = pictures.digit(index) as i64;
-                (canvas(pictures.pixels(index), *side), digit, crate::data::DIGIT_NAMES[digit as usize].to_string(), self.texts.mean(digit, false))
+                (canvas(pictures.pixels(index), *side), digit, crate::data::DIGIT_NAMES[digit as usize].to_string(), self.texts.mean(digit, self.role))
             }
-            GanPictures::Shapes { world, side, held_out, .. } => {
+            GanPictures::Shapes { world, side, .. } => {
                 let text = caption(&world.objects(index as u64));
-                let embedding = self.texts.embedding(&text, *held_out).ok_or_else(|| DatasetError::new(MissingText(text.clone())))?.to_vec();
+                let embedding = self.texts.embedding(&text, self.role).ok_or_else(|| DatasetError::new(MissingText(text.clone())))?.to_vec();
                 (scene_picture(world, index, *side), text_group(&text), text, embedding)
             }
         };

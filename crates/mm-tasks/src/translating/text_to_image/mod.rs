@@ -30,11 +30,30 @@ use crate::runner::{
 };
 pub use items::{CaptionEmbeddings, GanBatch, GanItem, TEXTS_FILE, canvas};
 use items::{GanBatcher, GanItems, GanPictures};
-use sources::CaptionSource;
+use sources::{CaptionSource, TextRole};
 use text_embedding::{TextEmbedding, embed_sentences, load_text_embedding};
 
 /// The task.
 pub struct TextToImage;
+
+/// `table` with its test texts replaced by those of the config's test split: the same rows when the run reads
+/// the test scenes it prepared; test scenes drawn from another seed (`eval --test-seed`) have their captions
+/// embedded now by the run's frozen text encoder.
+fn with_current_test_texts(config: &TextToImageConfig, table: CaptionEmbeddings) -> Result<CaptionEmbeddings, RunError> {
+    let current: Vec<sources::SourceText> = config.source.texts(config.gan.image_size as u32)?.into_iter().filter(|t| t.role == TextRole::Test).collect();
+    if current.iter().all(|t| table.embedding(&t.text, TextRole::Test).is_some()) {
+        return Ok(table);
+    }
+    let device = Device::flex();
+    let (encoder_config, model, tokenizer) = load_text_embedding(&config.text_encoder, &device)?;
+    let strings: Vec<&str> = current.iter().map(|t| t.text.as_str()).collect();
+    let embeddings = embed_sentences(&model, &tokenizer, &strings, encoder_config.max_len, &device)?;
+    let kept = table.texts.iter().zip(&table.embeddings).filter(|(t, _)| t.role != TextRole::Test);
+    let (mut texts, mut rows): (Vec<_>, Vec<_>) = kept.map(|(t, e)| (t.clone(), e.clone())).unzip();
+    texts.extend(current);
+    rows.extend(embeddings);
+    Ok(CaptionEmbeddings::new(texts, rows))
+}
 
 crate::runner::model_settings!(
     /// Both networks' settings in the task's config; the text embedding's width and the pictures' channels come
@@ -52,9 +71,11 @@ pub struct TextToImageConfig {
     /// The finished text-embedding run whose frozen encoder embeds the captions. Default
     /// `runs/text-embedding/latest`.
     pub text_encoder: PathBuf,
-    /// The finished run whose network judges the generated pictures (consistency) and whose encoder's pooled
-    /// features FID and diversity are measured in: an mnist run for MNIST, a shapes run (the scene describer)
-    /// for the shapes world. Default `runs/mnist/latest`.
+    /// The finished run whose network judges the generated pictures (consistency): an mnist run for MNIST, a
+    /// shapes run (the scene describer) for the shapes world. It must be trained apart from the text encoder's
+    /// image encoder, the network that anchors the text space and whose pooled features FID and diversity are
+    /// measured in (the same run is refused), so that consistency is not graded by the network the texts were
+    /// fitted to. Default `runs/judge/mnist/latest` (`cargo xtask train mnist --seed 1 --runs runs/judge`).
     pub judge: PathBuf,
     /// Both networks (`variant`, `image_size`, `d_compressed`, `d_noise`, `generator_width`,
     /// `discriminator_width`, beside the task's settings in a file): defaults in [`TextToImageGanConfig`].
@@ -83,7 +104,7 @@ impl Default for TextToImageConfig {
         Self {
             source: CaptionSource::Mnist,
             text_encoder: PathBuf::from("runs/text-embedding/latest"),
-            judge: PathBuf::from("runs/mnist/latest"),
+            judge: PathBuf::from("runs/judge/mnist/latest"),
             gan: gan_settings::defaults(),
             captions_averaged: 1,
             validation: 5000,
@@ -103,6 +124,29 @@ impl TextToImageConfig {
     /// The width of the text encoder's embedding.
     pub fn d_text(&self) -> Result<usize, RunError> {
         Ok(load_run_config::<TextEmbedding>(&self.text_encoder)?.text.d_text)
+    }
+
+    /// The run whose encoder gives the feature space of FID and diversity: the text encoder's image encoder.
+    /// Refuses a judge that is that same run (the same folder, or the same weights elsewhere).
+    pub fn feature_run(&self) -> Result<PathBuf, RunError> {
+        let anchor = load_run_config::<TextEmbedding>(&self.text_encoder)?.image_encoder;
+        let same_folder = match (std::fs::canonicalize(&anchor), std::fs::canonicalize(&self.judge)) {
+            (Ok(a), Ok(j)) => a == j,
+            _ => false,
+        };
+        let weights = |run: &std::path::Path| std::fs::read(run.join(MODEL_FILE)).ok();
+        if same_folder || weights(&anchor).is_some_and(|a| weights(&self.judge).is_some_and(|j| a == j)) {
+            return Err(RunError::bad_setting(
+                "judge",
+                self.judge.display(),
+                format!(
+                    "it is the text encoder's image encoder ({}), which gives FID's features and anchors the texts; \
+                     judge with a network trained apart (`cargo xtask train mnist --seed 1 --runs runs/judge`, or `shapes` for scenes)",
+                    anchor.display()
+                ),
+            ));
+        }
+        Ok(anchor)
     }
 }
 
@@ -193,6 +237,12 @@ impl Task for TextToImage {
         &mut config.train
     }
 
+    /// Shapes scenes: the test scenes drawn from `seed` (their captions embedded by the run's text encoder when
+    /// the test is read); MNIST's test pictures and sentences are fixed.
+    fn with_test_seed(config: &TextToImageConfig, seed: u64) -> Option<TextToImageConfig> {
+        config.source.with_test_seed(seed).map(|source| TextToImageConfig { source, ..config.clone() })
+    }
+
     fn pretrained_runs(config: &mut TextToImageConfig) -> Vec<&mut PathBuf> {
         vec![&mut config.text_encoder, &mut config.judge]
     }
@@ -201,8 +251,10 @@ impl Task for TextToImage {
         [&config.text_encoder, &config.judge].iter().flat_map(|run| [run.join(CONFIG_FILE), run.join(MODEL_FILE)]).collect()
     }
 
-    /// Embeds every text of the source with the frozen text encoder (`prepared/texts.json`).
+    /// Embeds every text of the source with the frozen text encoder (`prepared/texts.json`), after checking
+    /// that the judge is not the text encoder's image encoder.
     fn prepare(config: &TextToImageConfig, context: &Context) -> Result<(), RunError> {
+        config.feature_run()?;
         let device = Device::flex();
         let (encoder_config, model, tokenizer) = load_text_embedding(&config.text_encoder, &device)?;
         if encoder_config.source != config.source {
@@ -219,15 +271,19 @@ impl Task for TextToImage {
     }
 
     fn dataset(config: &TextToImageConfig, context: &Context, split: Split) -> Result<Arc<dyn Dataset<GanItem>>, RunError> {
-        let texts = Arc::new(CaptionEmbeddings::load(context)?);
+        let mut texts = CaptionEmbeddings::load(context)?;
+        if split == Split::Test {
+            texts = with_current_test_texts(config, texts)?;
+        }
+        let texts = Arc::new(texts);
         let pictures = match &config.source {
             CaptionSource::Mnist => GanPictures::Mnist { pictures: mnist_split(&context.root, config.validation, split)?, side: config.gan.image_size },
             CaptionSource::Shapes(scenes) => {
                 let (world, count) = scenes.scenes(split, config.gan.image_size as u32)?;
-                GanPictures::Shapes { world, count, side: config.gan.image_size as u32, held_out: split == Split::Test }
+                GanPictures::Shapes { world, count, side: config.gan.image_size as u32 }
             }
         };
-        Ok(Arc::new(GanItems { pictures, training: Arc::new(texts.training_rows()), texts }))
+        Ok(Arc::new(GanItems { pictures, role: TextRole::of(split), training: Arc::new(texts.rows(TextRole::Training)), texts }))
     }
 
     fn batcher(config: &TextToImageConfig) -> Arc<dyn Batcher<GanItem, GanBatch>> {
@@ -263,8 +319,8 @@ impl Task for TextToImage {
         Selection::lowest("fid")
     }
 
-    /// Consistency and FID of generated pictures against the validation pictures: MNIST from each digit's
-    /// training sentences (the held-out ones are the test's); shapes from each validation scene's caption.
+    /// Consistency and FID of generated pictures against the validation pictures: MNIST from each validation
+    /// sentence (the validation templates'); shapes from each validation scene's caption.
     fn validate(
         config: &TextToImageConfig,
         context: &Context,

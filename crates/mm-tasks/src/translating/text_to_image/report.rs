@@ -1,10 +1,12 @@
 //! Measuring what the GAN made. There is no ground truth for a generated picture, so three things are measured
-//! with the project's own trained mnist classifier (the "judge", named in the config) and said so:
+//! with the project's own trained networks, and said so:
 //!
-//! - consistency: the share of pictures generated from a digit's text that the judge classifies as that digit;
-//! - quality: the Fréchet distance between generated and real test pictures in the judge encoder's pooled
-//!   features (an FID whose feature network is mm's mnist encoder, not Inception), beside the distance between
-//!   real training and real test pictures, the floor;
+//! - consistency: the share of pictures generated from a test sentence (one the system never saw) that the
+//!   judge — an mnist classifier trained apart from the text encoder's anchor — classifies as its digit;
+//! - quality: the Fréchet distance between generated and real test pictures in the pooled features of the text
+//!   encoder's image encoder (an FID whose feature network is mm's mnist encoder, not Inception), beside the
+//!   distance between real training and real test pictures (the floor) and an untrained generator's (the
+//!   baseline);
 //! - diversity: the mean pairwise feature distance among pictures of one text with different z, against real
 //!   test pictures of that digit (a collapsed generator scores near 0).
 //!
@@ -22,10 +24,12 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::captions::{TEMPLATES, digit_captions};
+use super::sources::TextRole;
 use super::{CaptionEmbeddings, GanBatch, GanItem, TextToImageConfig, TextToImageModel, canvas};
 use crate::encoders::ImageClassifier;
 use crate::encoders::mnist::{Mnist, mnist_split};
-use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split, load_pretrained, write_atomically};
+use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split, interval_95, load_pretrained, write_atomically};
 
 /// The test report's file in the run folder.
 pub const REPORT_FILE: &str = "text_to_image.json";
@@ -33,16 +37,21 @@ pub const REPORT_FILE: &str = "text_to_image.json";
 /// Pictures per digit the diversity is measured on (pairs: n(n − 1)/2).
 const DIVERSITY_PICTURES: usize = 100;
 
-/// Pictures generated from each single held-out sentence, and from each digit's training sentences.
-const PER_SENTENCE: usize = 100;
+/// Pictures generated from each digit's training sentences.
+const PER_DIGIT_TRAINING: usize = 100;
 
-/// The mnist classifier that judges pictures, and the feature space FID is measured in.
+/// The seed of the untrained generator whose FID is the baseline.
+const UNTRAINED_SEED: u64 = 20;
+
+/// The judge (an mnist classifier trained apart) and the feature network (the text encoder's image encoder).
 pub struct Judge {
     classifier: ImageClassifier,
+    features: ImageClassifier,
     device: Device,
 }
 
-/// What the judge says about pictures: its pooled features `[N · width]` and the digit it reads in each.
+/// What the two networks say about pictures: the feature network's pooled features `[N · width]` and the
+/// digit the judge reads in each.
 pub struct Judged {
     /// Row-major features.
     pub features: Vec<f32>,
@@ -53,9 +62,10 @@ pub struct Judged {
 }
 
 impl Judge {
-    /// The classifier of the finished mnist run `run`.
-    pub fn load(run: &Path, device: &Device) -> Result<Self, RunError> {
-        Ok(Self { classifier: load_pretrained::<Mnist>(run, device)?.1, device: device.clone() })
+    /// The judge of `config` and its feature network (refused when they are the same run).
+    pub fn load(config: &TextToImageConfig, device: &Device) -> Result<Self, RunError> {
+        let features = load_pretrained::<Mnist>(&config.feature_run()?, device)?.1;
+        Ok(Self { classifier: load_pretrained::<Mnist>(&config.judge, device)?.1, features, device: device.clone() })
     }
 
     /// Reads pictures `[N, side · side]` in [-1, 1] (MNIST centred on the canvas), 256 at a time.
@@ -67,8 +77,9 @@ impl Judge {
         for chunk in pictures.chunks(256 * side * side) {
             let n = chunk.len() / (side * side);
             let batch = Tensor::<4>::from_data(TensorData::new(chunk.to_vec(), [n, 1, side, side]), &self.device);
-            let crop = batch.narrow(2, offset, 28).narrow(3, offset, 28);
-            let (pooled, logits) = self.classifier.features_and_logits(((crop + 1.0) / 2.0 - mean) / std);
+            let input = ((batch.narrow(2, offset, 28).narrow(3, offset, 28) + 1.0) / 2.0 - mean) / std;
+            let (pooled, _) = self.features.features_and_logits(input.clone());
+            let (_, logits) = self.classifier.features_and_logits(input);
             width = pooled.dims()[1];
             features.extend(pooled.into_data().convert::<f32>().try_into_vec::<f32>().expect("float features"));
             digits.extend(logits.argmax(1).into_data().convert::<i64>().try_into_vec::<i64>().expect("int classes").into_iter().map(|d| d as u8));
@@ -148,7 +159,31 @@ fn rows_of_digit<'a>(judged: &'a Judged, digits: &[u8], digit: u8, n: usize) -> 
     judged.features.chunks(judged.width).zip(digits).filter(|(_, d)| **d == digit).map(|(r, _)| r).take(n).collect()
 }
 
-/// Consistency and FID on the validation pictures, from each digit's training sentences (fixed noise).
+/// Pictures from each text of `role` alone, `per_text` each (noise from `seed`), as the judge reads them, with
+/// each picture's text row and digit.
+struct FromSentences {
+    judged: Judged,
+    rows: Vec<usize>,
+    digits: Vec<u8>,
+}
+
+fn from_sentences(
+    texts: &CaptionEmbeddings,
+    role: TextRole,
+    per_text: usize,
+    generator: &Generator,
+    judge: &Judge,
+    side: usize,
+    seed: u64,
+    device: &Device,
+) -> FromSentences {
+    let rows: Vec<usize> = texts.rows(role).into_iter().flat_map(|i| std::iter::repeat_n(i, per_text)).collect();
+    let embeddings: Vec<Vec<f32>> = rows.iter().map(|&i| texts.embeddings[i].clone()).collect();
+    let digits = rows.iter().map(|&i| texts.texts[i].group as u8).collect();
+    FromSentences { judged: judge.read(&generate_seeded(generator, &embeddings, seed, device), side), rows, digits }
+}
+
+/// Consistency and FID on the validation pictures, from each validation sentence alone (fixed noise).
 pub fn validation_scores(
     config: &TextToImageConfig,
     context: &Context,
@@ -157,15 +192,16 @@ pub fn validation_scores(
     device: &Device,
 ) -> Result<Scores, RunError> {
     let texts = CaptionEmbeddings::load(context)?;
-    let digits: Vec<u8> = (0..10u8).flat_map(|d| std::iter::repeat_n(d, config.validation_samples)).collect();
-    let rows: Vec<Vec<f32>> = digits.iter().map(|&d| texts.mean(d as i64, false)).collect();
-    let judge = Judge::load(&config.judge, device)?;
-    let fake = judge.read(&generate_seeded(&model.gan.generator, &rows, 0, device), config.gan.image_size);
+    let judge = Judge::load(config, device)?;
+    let fake = from_sentences(&texts, TextRole::Validation, config.validation_samples, &model.gan.generator, &judge, config.gan.image_size, 0, device);
     let real = judge.read(&real_pictures(loader, device)?.pictures, config.gan.image_size);
-    Ok(Scores::from([("fid".to_string(), statistics(&fake).frechet_distance(&statistics(&real))), ("consistency".to_string(), consistency(&fake, &digits))]))
+    Ok(Scores::from([
+        ("fid".to_string(), statistics(&fake.judged).frechet_distance(&statistics(&real))),
+        ("consistency".to_string(), consistency(&fake.judged, &fake.digits)),
+    ]))
 }
 
-/// One sentence's score.
+/// One test sentence's score.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SentenceScore {
     /// The sentence.
@@ -176,12 +212,22 @@ pub struct SentenceScore {
     pub consistency: f64,
 }
 
+/// One test template's score over its sentences.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TemplateScore {
+    /// The template.
+    pub template: String,
+    /// Share of its sentences' pictures classified as their digit.
+    pub consistency: f64,
+}
+
 /// Diversity of one digit.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Diversity {
     /// The digit.
     pub digit: u8,
-    /// Mean pairwise feature distance among generated pictures of the digit's text (different z).
+    /// Mean pairwise feature distance among pictures generated from the digit's first test sentence (different
+    /// z).
     pub generated: f64,
     /// The same among real test pictures of the digit.
     pub real: f64,
@@ -192,24 +238,42 @@ pub struct Diversity {
 pub struct TextToImageReport {
     /// The network.
     pub variant: String,
-    /// The judge run (its classifier and its encoder's feature space).
+    /// The judge run (its classifier reads the digits).
     pub judge: String,
-    /// Pictures generated per digit from the mean of its held-out sentences.
-    pub samples_per_digit: usize,
-    /// Share of them the judge classifies as their digit.
+    /// The run whose encoder gives the feature space of FID and diversity (the text encoder's image encoder).
+    #[serde(default)]
+    pub features: String,
+    /// Pictures generated from each test sentence alone (reports before issue 29: per digit, from the mean of
+    /// its held-out sentences).
+    #[serde(alias = "samples_per_digit")]
+    pub samples_per_sentence: usize,
+    /// The headline: the share of the test sentences' pictures the judge classifies as their digit (each
+    /// sentence alone, all of them weighing the same).
     pub consistency: f64,
+    /// Half-width of its 95% interval over the test sentences.
+    #[serde(default)]
+    pub consistency_interval: f64,
     /// The judge's accuracy on the real test pictures: the ceiling of consistency.
     pub judge_on_real: f64,
     /// The same per digit.
     pub consistency_by_digit: Vec<f64>,
-    /// From each digit's training sentences instead (100 per digit).
+    /// The same per test template.
+    #[serde(default)]
+    pub consistency_by_template: Vec<TemplateScore>,
+    /// From the mean of each digit's training sentences instead (100 per digit).
     pub consistency_training_sentences: f64,
-    /// From each held-out sentence alone (100 each).
+    /// Each test sentence's.
     pub sentences: Vec<SentenceScore>,
-    /// FID against the test pictures, in the judge's features.
+    /// FID against the test pictures, in the feature network's features.
     pub fid: f64,
     /// FID of real training pictures (as many as the test has) against the test pictures: the floor.
     pub fid_real_floor: f64,
+    /// FID of an untrained generator's pictures from the same texts: the baseline.
+    #[serde(default)]
+    pub fid_untrained: f64,
+    /// The untrained generator's consistency: the baseline of the headline.
+    #[serde(default)]
+    pub consistency_untrained: f64,
     /// Per digit.
     pub diversity: Vec<Diversity>,
     /// Mean generated diversity over mean real diversity (1: as varied as real pictures; near 0: collapse).
@@ -227,59 +291,80 @@ pub fn evaluate(
     device: &Device,
 ) -> Result<Scores, RunError> {
     let texts = CaptionEmbeddings::load(context)?;
-    let judge = Judge::load(&config.judge, device)?;
+    let judge = Judge::load(config, device)?;
     let generator = &model.gan.generator;
     let side = config.gan.image_size;
     let real_test = real_pictures(loader, device)?;
     let real_digits: Vec<u8> = real_test.groups.iter().map(|&g| g as u8).collect();
     let real = judge.read(&real_test.pictures, side);
 
-    let digits: Vec<u8> = (0..10u8).flat_map(|d| std::iter::repeat_n(d, config.test_samples)).collect();
-    let rows: Vec<Vec<f32>> = digits.iter().map(|&d| texts.mean(d as i64, true)).collect();
-    let fake = judge.read(&generate_seeded(generator, &rows, 1, device), side);
-    let consistency_by_digit: Vec<f64> = (0..10u8)
-        .map(|d| {
-            let (right, all) = fake.digits.iter().zip(&digits).filter(|(_, t)| **t == d).fold((0, 0), |(r, a), (p, t)| (r + (p == t) as usize, a + 1));
-            right as f64 / all.max(1) as f64
-        })
+    let fake = from_sentences(&texts, TextRole::Test, config.test_samples, generator, &judge, side, 1, device);
+    let share_of = |keep: &dyn Fn(usize) -> bool| {
+        let (right, all) = (0..fake.rows.len()).filter(|&k| keep(k)).fold((0, 0), |(r, a), k| (r + (fake.judged.digits[k] == fake.digits[k]) as usize, a + 1));
+        right as f64 / all.max(1) as f64
+    };
+    let consistency_by_digit: Vec<f64> = (0..10u8).map(|d| share_of(&|k| fake.digits[k] == d)).collect();
+    let test_rows = texts.rows(TextRole::Test);
+    let sentences: Vec<SentenceScore> = test_rows
+        .iter()
+        .map(|&i| SentenceScore { text: texts.texts[i].text.clone(), digit: texts.texts[i].group as u8, consistency: share_of(&|k| fake.rows[k] == i) })
         .collect();
+    let captions = digit_captions();
+    let template_of = |text: &str| captions.iter().find(|c| c.text == text && c.role == TextRole::Test).map(|c| c.template);
+    let consistency_by_template = TEMPLATES
+        .iter()
+        .filter(|(_, role)| *role == TextRole::Test)
+        .map(|&(t, _)| TemplateScore { template: t.to_string(), consistency: share_of(&|k| template_of(&texts.texts[fake.rows[k]].text) == Some(t)) })
+        .collect();
+    let per_sentence: Vec<f64> = sentences.iter().map(|s| s.consistency).collect();
 
-    let seen_digits: Vec<u8> = (0..10u8).flat_map(|d| std::iter::repeat_n(d, PER_SENTENCE)).collect();
-    let seen_rows: Vec<Vec<f32>> = seen_digits.iter().map(|&d| texts.mean(d as i64, false)).collect();
+    let seen_digits: Vec<u8> = (0..10u8).flat_map(|d| std::iter::repeat_n(d, PER_DIGIT_TRAINING)).collect();
+    let seen_rows: Vec<Vec<f32>> = seen_digits.iter().map(|&d| texts.mean(d as i64, TextRole::Training)).collect();
     let seen = judge.read(&generate_seeded(generator, &seen_rows, 2, device), side);
-
-    let held_out: Vec<usize> = (0..texts.texts.len()).filter(|&i| texts.texts[i].held_out).collect();
-    let mut sentences = Vec::new();
-    for (k, &i) in held_out.iter().enumerate() {
-        let rows = vec![texts.embeddings[i].clone(); PER_SENTENCE];
-        let judged = judge.read(&generate_seeded(generator, &rows, 100 + k as u64, device), side);
-        let digit = texts.texts[i].group as u8;
-        sentences.push(SentenceScore { text: texts.texts[i].text.clone(), digit, consistency: consistency(&judged, &[digit; PER_SENTENCE]) });
-    }
 
     let training = mnist_split(&context.root, config.validation, Split::Train)?;
     let floor_pictures: Vec<f32> = (0..training.len().min(real_digits.len())).flat_map(|i| canvas(training.pixels(i), side)).collect();
     let floor = judge.read(&floor_pictures, side);
+    device.seed(UNTRAINED_SEED);
+    let untrained = config.gan(generator.d_text()).init(device).map_err(|e| RunError::bad_setting(e.setting, e.value, e.why))?;
+    let untrained = from_sentences(&texts, TextRole::Test, config.test_samples, &untrained.generator, &judge, side, 1, device);
 
     let diversity: Vec<Diversity> = (0..10u8)
-        .map(|d| Diversity {
-            digit: d,
-            generated: mean_pairwise_distance(&rows_of_digit(&fake, &digits, d, DIVERSITY_PICTURES)),
-            real: mean_pairwise_distance(&rows_of_digit(&real, &real_digits, d, DIVERSITY_PICTURES)),
+        .map(|d| {
+            let first = test_rows.iter().copied().find(|&i| texts.texts[i].group == d as i64);
+            let generated: Vec<&[f32]> = fake
+                .judged
+                .features
+                .chunks(fake.judged.width)
+                .zip(&fake.rows)
+                .filter(|(_, r)| Some(**r) == first)
+                .map(|(f, _)| f)
+                .take(DIVERSITY_PICTURES)
+                .collect();
+            Diversity {
+                digit: d,
+                generated: mean_pairwise_distance(&generated),
+                real: mean_pairwise_distance(&rows_of_digit(&real, &real_digits, d, DIVERSITY_PICTURES)),
+            }
         })
         .collect();
     let mean = |f: &dyn Fn(&Diversity) -> f64| diversity.iter().map(f).sum::<f64>() / diversity.len() as f64;
     let report = TextToImageReport {
         variant: model.gan.variant().label().into(),
         judge: config.judge.display().to_string(),
-        samples_per_digit: config.test_samples,
-        consistency: consistency(&fake, &digits),
+        features: config.feature_run()?.display().to_string(),
+        samples_per_sentence: config.test_samples,
+        consistency: per_sentence.iter().sum::<f64>() / per_sentence.len().max(1) as f64,
+        consistency_interval: Some(interval_95(&per_sentence)).filter(|i| i.is_finite()).unwrap_or(0.0),
         judge_on_real: consistency(&real, &real_digits),
         consistency_by_digit,
+        consistency_by_template,
         consistency_training_sentences: consistency(&seen, &seen_digits),
         sentences,
-        fid: statistics(&fake).frechet_distance(&statistics(&real)),
+        fid: statistics(&fake.judged).frechet_distance(&statistics(&real)),
         fid_real_floor: statistics(&floor).frechet_distance(&statistics(&real)),
+        fid_untrained: statistics(&untrained.judged).frechet_distance(&statistics(&real)),
+        consistency_untrained: consistency(&untrained.judged, &untrained.digits),
         diversity_ratio: mean(&|d| d.generated) / mean(&|d| d.real).max(f64::MIN_POSITIVE),
         diversity,
         chance: 0.1,
@@ -288,8 +373,11 @@ pub fn evaluate(
     draw_digits(&texts, generator, side, &context.reports, device)?;
     Ok(Scores::from([
         ("consistency".to_string(), report.consistency),
+        ("consistency_interval".to_string(), report.consistency_interval),
         ("fid".to_string(), report.fid),
         ("fid_real_floor".to_string(), report.fid_real_floor),
+        ("fid_untrained".to_string(), report.fid_untrained),
+        ("consistency_untrained".to_string(), report.consistency_untrained),
         ("diversity_ratio".to_string(), report.diversity_ratio),
     ]))
 }
@@ -347,12 +435,14 @@ pub fn draw_pictures(
     labelled_grid(&generate(generator, &texts, &noise, device), channels, side, &labels, COLUMNS, &run.join("interpolation.png"))
 }
 
-/// MNIST's rows: one held-out sentence per digit and one description; its pairs: digits' held-out means.
+/// MNIST's rows: one test sentence per digit and one description; its pairs: digits' test means.
 fn draw_digits(texts: &CaptionEmbeddings, generator: &Generator, side: usize, run: &Path, device: &Device) -> Result<(), RunError> {
-    let mut chosen: Vec<usize> = (0..10i64).filter_map(|d| texts.texts.iter().position(|t| t.group == d && t.held_out)).collect();
+    let mut chosen: Vec<usize> = (0..10i64).filter_map(|d| texts.texts.iter().position(|t| t.group == d && t.role == TextRole::Test)).collect();
     chosen.extend(texts.texts.iter().position(|t| t.text == "an even digit with one loop"));
     let rows: Vec<(String, Vec<f32>)> = chosen.iter().map(|&i| (texts.texts[i].text.clone(), texts.embeddings[i].clone())).collect();
-    let pairs: Vec<(String, Vec<f32>, Vec<f32>)> =
-        [(1i64, 7i64), (3, 8), (0, 6), (4, 9)].iter().map(|&(a, b)| (format!("{a} → {b}"), texts.mean(a, true), texts.mean(b, true))).collect();
+    let pairs: Vec<(String, Vec<f32>, Vec<f32>)> = [(1i64, 7i64), (3, 8), (0, 6), (4, 9)]
+        .iter()
+        .map(|&(a, b)| (format!("{a} → {b}"), texts.mean(a, TextRole::Test), texts.mean(b, TextRole::Test)))
+        .collect();
     draw_pictures(generator, &rows, &pairs, 1, side, run, device)
 }

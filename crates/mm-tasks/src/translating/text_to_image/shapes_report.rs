@@ -1,19 +1,18 @@
-//! Measuring generated shapes-world scenes with the project's own shapes run, the scene describer (the judge):
-//! it reads each generated picture (at its own side, by averaging pixels) as the most object-like places and
-//! their colour, shape and size, and the caption's claim is checked against what it read with the world's own
-//! truth function (`Claim::is_true_of`: the objects, and for two objects how they stand). The same is done to the
-//! real test scenes, so the judge's own error is known. Quality and diversity as for MNIST
-//! ([`super::report`]), in the describer encoder's pooled features.
+//! Measuring generated shapes-world scenes with a shapes run's scene describer (the judge, trained apart from
+//! the text encoder's image encoder): it reads each generated picture (at its own side, by averaging pixels) as
+//! the most object-like places and their colour, shape and size, and the caption's claim is checked against what
+//! it read with the world's own truth function (`Claim::is_true_of`: the objects, and for two objects how they
+//! stand). The same is done to the real test scenes, so the judge's own error is known. Quality and diversity as
+//! for MNIST ([`super::report`]), in the pooled features of the text encoder's image encoder.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use mm_generate::frechet::FeatureStatistics;
 use serde::{Deserialize, Serialize};
 
 use super::report::{draw_pictures, generate_seeded, mean_pairwise_distance};
-use super::sources::{CaptionSource, scene_picture};
+use super::sources::{CaptionSource, TextRole, scene_picture};
 use super::{CaptionEmbeddings, GanBatch, GanItem, TextToImageConfig, TextToImageModel};
 use crate::data::shapes::{Claim, Named, Object, parse_caption};
 use crate::encoders::shapes::{SceneDescriber, Shapes};
@@ -24,14 +23,16 @@ use crate::runner::{Context, Loader, RunError, Scores, Split, load_pretrained, w
 const DIVERSITY_SAMPLES: usize = 20;
 const DIVERSITY_MIN_REAL: usize = 5;
 
-/// The scene describer of a finished shapes run.
+/// The scene describer of the judge run, and that of the feature network (the text encoder's image encoder).
 pub struct SceneJudge {
     describer: SceneDescriber,
+    features: SceneDescriber,
     objects: usize,
     device: Device,
 }
 
-/// What the judge read in pictures: the objects of each, and the pooled features `[N · width]`.
+/// What the judge read in pictures: the objects of each, and the feature network's pooled features `[N ·
+/// width]`.
 pub struct ReadScenes {
     /// Objects per picture, left to right.
     pub objects: Vec<Vec<Object>>,
@@ -42,9 +43,11 @@ pub struct ReadScenes {
 }
 
 impl SceneJudge {
-    /// The describer of `run`, reading `objects` objects per picture.
-    pub fn load(run: &Path, objects: usize, device: &Device) -> Result<Self, RunError> {
-        Ok(Self { describer: load_pretrained::<Shapes>(run, device)?.1, objects, device: device.clone() })
+    /// The judge of `config` and its feature network (refused when they are the same run), reading `objects`
+    /// objects per picture.
+    pub fn load(config: &TextToImageConfig, objects: usize, device: &Device) -> Result<Self, RunError> {
+        let features = load_pretrained::<Shapes>(&config.feature_run()?, device)?.1;
+        Ok(Self { describer: load_pretrained::<Shapes>(&config.judge, device)?.1, features, objects, device: device.clone() })
     }
 
     /// Reads pictures `[N, 3 · side · side]` in [-1, 1], 256 at a time.
@@ -62,7 +65,8 @@ impl SceneJudge {
                 // The mean of each k × k block.
                 batch = batch.reshape([n, 3, own, k, own, k]).mean_dim(5).mean_dim(3).reshape([n, 3, own, own]);
             }
-            let (read, pooled, channels) = self.describer.detect(batch, self.objects);
+            let (read, _, _) = self.describer.detect(batch.clone(), self.objects);
+            let (_, pooled, channels) = self.features.detect(batch, self.objects);
             objects.extend(read);
             features.extend(pooled);
             width = channels;
@@ -156,7 +160,7 @@ pub fn validation_scores(
     loader: &Loader<GanItem, GanBatch>,
     device: &Device,
 ) -> Result<Scores, RunError> {
-    let judge = SceneJudge::load(&config.judge, objects_of(config), device)?;
+    let judge = SceneJudge::load(config, objects_of(config), device)?;
     let scenes = scenes(loader, device)?;
     let fake = judge.read(&generate_seeded(&model.gan.generator, &scenes.texts, 0, device), config.gan.image_size)?;
     let real = judge.read(&scenes.real, config.gan.image_size)?;
@@ -202,6 +206,9 @@ pub struct ShapesTextToImageReport {
     pub fid: f64,
     /// FID of as many training scenes against the test scenes: the floor.
     pub fid_real_floor: f64,
+    /// The run whose encoder gives the feature space of FID and diversity (the text encoder's image encoder).
+    #[serde(default)]
+    pub features: String,
     /// Captions with at least five real test scenes.
     pub diversity: Vec<CaptionDiversity>,
     /// Mean generated over mean real diversity over those captions (none for two objects: their captions rarely
@@ -226,7 +233,7 @@ pub fn evaluate(
         return Err(RunError::Contract { task: "text-to-image", problem: "the shapes report reads shapes scenes".into() });
     };
     let (side, generator) = (config.gan.image_size, &model.gan.generator);
-    let judge = SceneJudge::load(&config.judge, source.objects, device)?;
+    let judge = SceneJudge::load(config, source.objects, device)?;
     let table = CaptionEmbeddings::load(context)?;
     let test = scenes(loader, device)?;
     let real = judge.read(&test.real, side)?;
@@ -265,10 +272,11 @@ pub fn evaluate(
     let report = ShapesTextToImageReport {
         variant: model.gan.variant().label().into(),
         judge: config.judge.display().to_string(),
+        features: config.feature_run()?.display().to_string(),
         objects: source.objects,
         scenes: test.captions.len(),
         samples_per_scene: config.test_samples,
-        new_captions: by_caption.keys().filter(|c| table.embedding(c, false).is_none()).count(),
+        new_captions: by_caption.keys().filter(|c| table.embedding(c, TextRole::Training).is_none()).count(),
         generated: agreement(&generated_captions, &generated_objects),
         judge_on_real: agreement(&test.captions, &real.objects),
         fid: statistics(&first).frechet_distance(&statistics(&real)),

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use super::captions::TextRole;
 use super::captions::digit_captions;
 use crate::data::shapes::{SceneSplits, ShapesConfig, ShapesWorld, caption};
 use crate::runner::{RunError, Split};
@@ -12,7 +13,7 @@ use crate::runner::{RunError, Split};
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum CaptionSource {
-    /// MNIST with text: each digit's sentences; a quarter of them held out for the test.
+    /// MNIST with text: each digit's sentences, whole templates set aside for validation and for the test.
     #[default]
     Mnist,
     /// Shapes-world scenes with their caption.
@@ -79,33 +80,51 @@ pub fn text_group(text: &str) -> i64 {
     (hash >> 33) as i64
 }
 
-/// One text of a source with its group and whether only the test may read it.
+/// One text of a source with its group and the split that may read it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "SourceTextFile")]
 pub struct SourceText {
     /// The sentence.
     pub text: String,
     /// Its group (MNIST: the digit; shapes: the caption itself).
     pub group: i64,
-    /// A test text: MNIST's held-out sentences; the shapes world's test-scene captions.
-    pub held_out: bool,
+    /// Which split may read it: MNIST's sentences by their template; the shapes world's captions by the split
+    /// of their scene (a caption of scenes of several splits is listed once for each).
+    pub role: TextRole,
+}
+
+/// [`SourceText`] as written: runs prepared before validation texts existed say `held_out` (test or training).
+#[derive(Deserialize)]
+struct SourceTextFile {
+    text: String,
+    group: i64,
+    role: Option<TextRole>,
+    #[serde(default)]
+    held_out: bool,
+}
+
+impl From<SourceTextFile> for SourceText {
+    fn from(file: SourceTextFile) -> Self {
+        let role = file.role.unwrap_or(if file.held_out { TextRole::Test } else { TextRole::Training });
+        Self { text: file.text, group: file.group, role }
+    }
 }
 
 impl CaptionSource {
-    /// The texts: MNIST's sentences; the distinct captions of the shapes world's (drawn at `image_size`) training scenes, then those of
-    /// its test scenes (a caption in both is listed twice, once each way). Validation scenes' captions are
-    /// listed as training ones where no training scene has them (held_out false: validation may read them).
+    /// The texts: MNIST's sentences; the distinct captions of the shapes world's (drawn at `image_size`)
+    /// training scenes, then those of its validation and its test scenes (a caption of several splits is listed
+    /// once for each).
     pub fn texts(&self, image_size: u32) -> Result<Vec<SourceText>, RunError> {
         match self {
-            CaptionSource::Mnist => {
-                Ok(digit_captions().into_iter().map(|c| SourceText { text: c.text, group: c.digit as i64, held_out: c.held_out }).collect())
-            }
+            CaptionSource::Mnist => Ok(digit_captions().into_iter().map(|c| SourceText { text: c.text, group: c.digit as i64, role: c.role }).collect()),
             CaptionSource::Shapes(scenes) => {
                 let mut texts: Vec<SourceText> = Vec::new();
                 let mut seen = std::collections::HashSet::new();
-                for (split, held_out) in [(Split::Train, false), (Split::Valid, false), (Split::Test, true)] {
+                for split in [Split::Train, Split::Valid, Split::Test] {
+                    let role = TextRole::of(split);
                     for text in scenes.captions(split, image_size)? {
-                        if seen.insert((text.clone(), held_out)) {
-                            texts.push(SourceText { group: text_group(&text), text, held_out });
+                        if seen.insert((text.clone(), role)) {
+                            texts.push(SourceText { group: text_group(&text), text, role });
                         }
                     }
                 }
@@ -118,8 +137,16 @@ impl CaptionSource {
     /// shapes world's training scenes (drawn at `image_size`).
     pub fn training_texts(&self, image_size: u32) -> Result<Vec<String>, RunError> {
         match self {
-            CaptionSource::Mnist => Ok(digit_captions().into_iter().filter(|c| !c.held_out).map(|c| c.text).collect()),
+            CaptionSource::Mnist => Ok(digit_captions().into_iter().filter(|c| c.role == TextRole::Training).map(|c| c.text).collect()),
             CaptionSource::Shapes(scenes) => scenes.captions(Split::Train, image_size),
+        }
+    }
+
+    /// The source with its test scenes drawn from `seed` (shapes); MNIST's test sentences and pictures are fixed.
+    pub fn with_test_seed(&self, seed: u64) -> Option<Self> {
+        match self {
+            CaptionSource::Shapes(scenes) => Some(CaptionSource::Shapes(ShapesCaptions { test_seed: seed, ..*scenes })),
+            CaptionSource::Mnist => None,
         }
     }
 

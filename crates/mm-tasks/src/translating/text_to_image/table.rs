@@ -44,20 +44,22 @@ impl std::fmt::Display for TextToImageTable {
         let mnist: Vec<_> = rows().filter_map(|(run, report)| if let SavedTextToImage::Mnist(m) = report { Some((run, m)) } else { None }).collect();
         let mut lines = Vec::new();
         if !mnist.is_empty() {
-            lines.push("MNIST: consistency = share of pictures from each digit's held-out sentences the judge reads as that digit (chance 0.1)".to_string());
+            lines.push("MNIST: consistency = share of pictures from each test sentence alone the judge reads as its digit (chance 0.1)".to_string());
             lines.push(format!(
-                "{:<12} {:>12} {:>10} {:>9} {:>9} {:>10} {:>10}  run",
-                "network", "consistency", "(training)", "(judge)", "FID", "FID floor", "diversity"
+                "{:<12} {:>17} {:>10} {:>9} {:>9} {:>10} {:>11} {:>10}  run",
+                "network", "consistency ± 95%", "(training)", "(judge)", "FID", "FID floor", "(untrained)", "diversity"
             ));
             for (run, r) in mnist {
                 lines.push(format!(
-                    "{:<12} {:>12.4} {:>10.4} {:>9.4} {:>9.3} {:>10.3} {:>10.3}  {}",
+                    "{:<12} {:>10.4} ± {:.3} {:>10.4} {:>9.4} {:>9.3} {:>10.3} {:>11.3} {:>10.3}  {}",
                     r.variant,
                     r.consistency,
+                    r.consistency_interval,
                     r.consistency_training_sentences,
                     r.judge_on_real,
                     r.fid,
                     r.fid_real_floor,
+                    r.fid_untrained,
                     r.diversity_ratio,
                     run.display()
                 ));
@@ -91,7 +93,7 @@ impl std::fmt::Display for TextToImageTable {
             }
         }
         lines.push(
-            "(FID and diversity in the judge encoder's pooled features; diversity: generated over real mean pairwise distance; (judge): the judge on real test pictures)"
+            "(FID and diversity in the text encoder's image encoder's pooled features; diversity: generated over real mean pairwise distance; (judge): the judge on real test pictures)"
                 .to_string(),
         );
         write!(f, "{}", lines.join("\n"))

@@ -6,9 +6,11 @@
 //! about its digit: "MNIST with text" is made from the labels, and the grouping reads them too. In the shapes
 //! world a scene and its caption are made together.
 //!
-//! Validation: the share of pictures whose nearest caption in the batch is of their group. Test
-//! (`text_embedding.json`): each test picture against the held-out texts (MNIST's held-out sentences; the test
-//! scenes' captions), and each held-out text against the test pictures, R@1 both ways beside chance.
+//! Validation: the share of pictures whose nearest caption in the batch is of their group, each validation
+//! picture with a validation text (MNIST: a sentence of the validation templates, which training never reads;
+//! shapes: its scene's caption). Test (`text_embedding.json`): each test picture against the test texts (MNIST:
+//! the test templates' sentences; the test scenes' captions), and each test text against the test pictures, R@1
+//! both ways beside chance.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::sources::{CaptionSource, scene_picture, text_group};
+use super::sources::{CaptionSource, TextRole, scene_picture, text_group};
 use crate::data::shapes::{ShapesWorld, caption};
 use crate::data_error;
 use crate::encoders::mnist::{Mnist, MnistItems, mnist_split};
@@ -138,7 +140,7 @@ pub struct CaptionedPicture {
 }
 
 enum Pictures {
-    /// MNIST pictures and each digit's training sentences.
+    /// MNIST pictures and each digit's sentences of the split's role.
     Mnist { pictures: MnistItems, by_digit: Vec<Arc<Vec<EncodedCaption>>> },
     /// Scenes and the tokenizer their captions are encoded with.
     Shapes { world: ShapesWorld, count: usize, side: u32, tokenizer: Arc<TextTokenizer>, max_len: usize },
@@ -252,17 +254,17 @@ impl Learner for TextEmbeddingModel {
 /// The test scores (`text_embedding.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TextEmbeddingReport {
-    /// Test pictures whose nearest held-out text is of their group.
+    /// Test pictures whose nearest test text is of their group.
     pub picture_to_text_r1: f64,
-    /// Its chance level: the mean share of the held-out texts that are of a picture's group.
+    /// Its chance level: the mean share of the test texts that are of a picture's group.
     pub picture_to_text_chance: f64,
-    /// Held-out texts whose nearest test picture is of their group.
+    /// Test texts whose nearest test picture is of their group.
     pub text_to_picture_r1: f64,
     /// Its chance level: the mean share of the test pictures that are of a text's group.
     pub text_to_picture_chance: f64,
     /// Test pictures.
     pub pictures: usize,
-    /// Held-out texts.
+    /// Test texts.
     pub texts: usize,
 }
 
@@ -314,6 +316,11 @@ impl Task for TextEmbedding {
         &mut config.train
     }
 
+    /// Shapes scenes: the test scenes (and their captions, the test texts) drawn from `seed`; MNIST's are fixed.
+    fn with_test_seed(config: &TextEmbeddingConfig, seed: u64) -> Option<TextEmbeddingConfig> {
+        config.source.with_test_seed(seed).map(|source| TextEmbeddingConfig { source, ..config.clone() })
+    }
+
     fn pretrained_runs(config: &mut TextEmbeddingConfig) -> Vec<&mut PathBuf> {
         vec![&mut config.image_encoder]
     }
@@ -342,7 +349,7 @@ impl Task for TextEmbedding {
         let pictures = match &config.source {
             CaptionSource::Mnist => {
                 let mut by_digit = vec![Vec::new(); 10];
-                for caption in super::captions::digit_captions().into_iter().filter(|c| !c.held_out) {
+                for caption in super::captions::digit_captions().into_iter().filter(|c| c.role == TextRole::of(split)) {
                     by_digit[caption.digit as usize].push(encode_caption(&tokenizer, &caption.text, config.max_len)?);
                 }
                 Pictures::Mnist { pictures: mnist_split(&context.root, config.validation, split)?, by_digit: by_digit.into_iter().map(Arc::new).collect() }
@@ -391,7 +398,7 @@ impl Task for TextEmbedding {
         Selection::highest("accuracy")
     }
 
-    /// R@1 between the test pictures and the held-out texts, both ways (`text_embedding.json`).
+    /// R@1 between the test pictures and the test texts, both ways (`text_embedding.json`).
     fn evaluate(
         config: &TextEmbeddingConfig,
         context: &Context,
@@ -400,7 +407,7 @@ impl Task for TextEmbedding {
         device: &Device,
     ) -> Result<Scores, RunError> {
         let tokenizer = load_tokenizer(&context.prepared())?;
-        let held_out: Vec<_> = config.source.texts(config.picture_shape()?[1] as u32)?.into_iter().filter(|t| t.held_out).collect();
+        let held_out: Vec<_> = config.source.texts(config.picture_shape()?[1] as u32)?.into_iter().filter(|t| t.role == TextRole::Test).collect();
         let texts = embed_sentences(model, &tokenizer, &held_out.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), config.max_len, device)?.concat();
         let width = config.text.d_text;
         let (mut pictures, mut groups) = (Vec::new(), Vec::new());
