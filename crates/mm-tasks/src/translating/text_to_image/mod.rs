@@ -88,9 +88,11 @@ pub struct TextToImageConfig {
     pub captions_averaged: usize,
     /// Training pictures held out for validation (the mnist task's draw). Default 5,000.
     pub validation: usize,
-    /// MNIST: pictures generated per digit to validate each epoch (shapes: one per validation scene). Default 100.
+    /// MNIST: pictures generated from each validation sentence alone to validate each epoch (shapes: one per
+    /// validation scene). Default 100.
     pub validation_samples: usize,
-    /// Pictures generated for the test report per digit (MNIST) or per test scene (shapes). Default 1,000.
+    /// Pictures generated for the test report from each test sentence alone (MNIST) or per test scene (shapes).
+    /// Default 1,000.
     pub test_samples: usize,
     /// The runner's settings. Defaults: 4 epochs, batch 64, lr 2e-4, Adam with β₁ 0.5 and no weight decay at a
     /// constant rate (the paper's), for both networks.

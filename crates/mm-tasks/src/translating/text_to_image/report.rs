@@ -40,7 +40,7 @@ const DIVERSITY_PICTURES: usize = 100;
 /// Pictures generated from each digit's training sentences.
 const PER_DIGIT_TRAINING: usize = 100;
 
-/// The seed of the untrained generator whose FID is the baseline.
+/// The seed of the untrained generator whose FID and consistency are the baselines.
 const UNTRAINED_SEED: u64 = 20;
 
 /// The judge (an mnist classifier trained apart) and the feature network (the text encoder's image encoder).
