@@ -66,7 +66,7 @@ pub use run_dir::write_atomically;
 pub use run_dir::{CONFIG_FILE, CURVES_FILE, EVALUATION_FILE, LOCK_FILE, METRICS_FILE, MODEL_FILE, RunDir, RunLock};
 pub use run_file::{RunFile, load_run_config, resolve_pretrained_runs};
 pub use split::{Subset, carve, carve_part};
-pub use spread::{Spread, interval_95};
+pub use spread::{Spread, interval_95, interval_95_or_zero};
 pub use step::{Learner, StepOutput, Tally, step_with_module_rates};
 pub use tensorboard::{EVENTS_FILE, Picture, refresh_events, write_events};
 

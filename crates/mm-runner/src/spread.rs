@@ -13,6 +13,13 @@ pub fn interval_95(values: &[f64]) -> f64 {
     t_975(n - 1) * sd / (n as f64).sqrt()
 }
 
+/// [`interval_95`] for a field a report saves: 0 where it is undefined (fewer than two values), since JSON has no
+/// NaN (serde writes it as null, which does not read back as a number).
+pub fn interval_95_or_zero(values: &[f64]) -> f64 {
+    let half = interval_95(values);
+    if half.is_finite() { half } else { 0.0 }
+}
+
 /// The 97.5% quantile of Student's t with `df` degrees of freedom: tabulated for 1–30 (scipy's `t.ppf(0.975, df)`
 /// to three decimals), beyond that 1.96 + 2.4/df, within 0.003 of it.
 fn t_975(df: usize) -> f64 {

@@ -210,12 +210,16 @@ pub fn evaluate_tagging(run: &Path, root: &DataRoot, device: &Device) -> Result<
     evaluate_tagging_on(run, root, device, None)
 }
 
+/// Where a reading of `run`'s test split leaves its report: the run, or its `test-seed-N/` for a fresh seed.
+fn report_folder(run: &Path, test_seed: Option<u64>) -> std::path::PathBuf {
+    crate::runner::Reading { test_seed, ..crate::runner::Reading::of(Split::Test) }.reports_of(run)
+}
+
 /// [`evaluate_tagging`], with the shapes world's test scenes drawn from `test_seed` when given (`eval
 /// --test-seed`): the report and the pictures then go to the run's `test-seed-N/`.
 pub fn evaluate_tagging_on(run: &Path, root: &DataRoot, device: &Device, test_seed: Option<u64>) -> Result<TaggingReport, RunError> {
     let (mut config, model) = load_model::<Tagging>(run, device)?;
-    let reading = crate::runner::Reading { test_seed, ..crate::runner::Reading::of(Split::Test) };
-    let out = reading.reports_of(run);
+    let out = report_folder(run, test_seed);
     if let Some(seed) = test_seed {
         config = <Tagging as crate::runner::Task>::with_test_seed(&config, seed)
             .ok_or_else(|| RunError::bad_setting("--test-seed", seed, crate::runner::fixed_test_split("tagging")))?;
@@ -498,7 +502,7 @@ impl std::fmt::Display for TaggingReport {
 /// pictures it drew.
 fn report_of(run: &Path, data: &DataRoot, device: Option<crate::DeviceKind>, test_seed: Option<u64>) -> Result<Box<dyn crate::systems::Report>, RunError> {
     let report = evaluate_tagging_on(run, data, &crate::systems::device_of(device)?, test_seed)?;
-    let out = crate::runner::Reading { test_seed, ..crate::runner::Reading::of(Split::Test) }.reports_of(run);
+    let out = report_folder(run, test_seed);
     Ok(Box::new(crate::systems::WithFiles { report, files: vec![out.join("retrieval.png"), out.join("joint-space.png"), out.join("tagging.json")] }))
 }
 

@@ -196,11 +196,7 @@ impl LocalisationSummary {
         let fixed: Vec<f64> = scores.iter().map(|s| s.ciou).collect();
         let median: Vec<f64> = scores.iter().map(|s| s.ciou_median).collect();
         let n = scores.len().max(1) as f64;
-        let interval = |hit: &dyn Fn(&MapScore) -> bool| {
-            // NaN (fewer than two maps) would be written as null; none is 0.
-            let half = crate::runner::interval_95(&scores.iter().map(|s| hit(s) as u8 as f64).collect::<Vec<_>>());
-            if half.is_finite() { half } else { 0.0 }
-        };
+        let interval = |hit: &dyn Fn(&MapScore) -> bool| crate::runner::interval_95_or_zero(&scores.iter().map(|s| hit(s) as u8 as f64).collect::<Vec<_>>());
         Self {
             success_interval: interval(&|s| s.ciou >= 0.5),
             pointing_interval: interval(&|s| s.pointing),

@@ -128,8 +128,7 @@ impl Sums {
         let per_picture: Vec<f64> = self.by_picture.values().map(|&(sum, n)| sum / n as f64).collect();
         Scored {
             overall: self.total / self.count.max(1) as f64,
-            // NaN (fewer than two pictures) would be written as null; none is 0.
-            interval: Some(crate::runner::interval_95(&per_picture)).filter(|i| i.is_finite()).unwrap_or(0.0),
+            interval: crate::runner::interval_95_or_zero(&per_picture),
             by_answer_type: table(&self.by_answer),
             by_question_type: table(&self.by_question),
         }

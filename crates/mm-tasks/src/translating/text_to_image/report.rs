@@ -14,7 +14,8 @@
 //! column while the text changes) and `interpolation.png` (z fixed along each row, the text moving from one
 //! sentence's embedding to another's).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
 use image::RgbImage;
@@ -29,7 +30,7 @@ use super::sources::TextRole;
 use super::{CaptionEmbeddings, GanBatch, GanItem, TextToImageConfig, TextToImageModel, canvas};
 use crate::encoders::ImageClassifier;
 use crate::encoders::mnist::{Mnist, mnist_split};
-use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split, interval_95, load_pretrained, write_atomically};
+use crate::runner::{Context, Dataset, Loader, RunError, Scores, Split, interval_95_or_zero, load_pretrained, write_atomically};
 
 /// The test report's file in the run folder.
 pub const REPORT_FILE: &str = "text_to_image.json";
@@ -47,6 +48,8 @@ const UNTRAINED_SEED: u64 = 20;
 pub struct Judge {
     classifier: ImageClassifier,
     features: ImageClassifier,
+    /// The run the feature network is from.
+    pub feature_run: PathBuf,
     device: Device,
 }
 
@@ -64,8 +67,9 @@ pub struct Judged {
 impl Judge {
     /// The judge of `config` and its feature network (refused when they are the same run).
     pub fn load(config: &TextToImageConfig, device: &Device) -> Result<Self, RunError> {
-        let features = load_pretrained::<Mnist>(&config.feature_run()?, device)?.1;
-        Ok(Self { classifier: load_pretrained::<Mnist>(&config.judge, device)?.1, features, device: device.clone() })
+        let feature_run = config.feature_run()?;
+        let features = load_pretrained::<Mnist>(&feature_run, device)?.1;
+        Ok(Self { classifier: load_pretrained::<Mnist>(&config.judge, device)?.1, features, feature_run, device: device.clone() })
     }
 
     /// Reads pictures `[N, side · side]` in [-1, 1] (MNIST centred on the canvas), 256 at a time.
@@ -309,12 +313,16 @@ pub fn evaluate(
         .iter()
         .map(|&i| SentenceScore { text: texts.texts[i].text.clone(), digit: texts.texts[i].group as u8, consistency: share_of(&|k| fake.rows[k] == i) })
         .collect();
+    // Each test row's template, looked up once.
     let captions = digit_captions();
-    let template_of = |text: &str| captions.iter().find(|c| c.text == text && c.role == TextRole::Test).map(|c| c.template);
+    let template_of_row: HashMap<usize, &str> = test_rows
+        .iter()
+        .filter_map(|&i| captions.iter().find(|c| c.text == texts.texts[i].text && c.role == TextRole::Test).map(|c| (i, c.template)))
+        .collect();
     let consistency_by_template = TEMPLATES
         .iter()
         .filter(|(_, role)| *role == TextRole::Test)
-        .map(|&(t, _)| TemplateScore { template: t.to_string(), consistency: share_of(&|k| template_of(&texts.texts[fake.rows[k]].text) == Some(t)) })
+        .map(|&(t, _)| TemplateScore { template: t.to_string(), consistency: share_of(&|k| template_of_row.get(&fake.rows[k]) == Some(&t)) })
         .collect();
     let per_sentence: Vec<f64> = sentences.iter().map(|s| s.consistency).collect();
 
@@ -352,10 +360,10 @@ pub fn evaluate(
     let report = TextToImageReport {
         variant: model.gan.variant().label().into(),
         judge: config.judge.display().to_string(),
-        features: config.feature_run()?.display().to_string(),
+        features: judge.feature_run.display().to_string(),
         samples_per_sentence: config.test_samples,
         consistency: per_sentence.iter().sum::<f64>() / per_sentence.len().max(1) as f64,
-        consistency_interval: Some(interval_95(&per_sentence)).filter(|i| i.is_finite()).unwrap_or(0.0),
+        consistency_interval: interval_95_or_zero(&per_sentence),
         judge_on_real: consistency(&real, &real_digits),
         consistency_by_digit,
         consistency_by_template,

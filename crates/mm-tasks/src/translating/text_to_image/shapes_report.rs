@@ -27,6 +27,8 @@ const DIVERSITY_MIN_REAL: usize = 5;
 pub struct SceneJudge {
     describer: SceneDescriber,
     features: SceneDescriber,
+    /// The run the feature network is from.
+    pub feature_run: std::path::PathBuf,
     objects: usize,
     device: Device,
 }
@@ -46,8 +48,9 @@ impl SceneJudge {
     /// The judge of `config` and its feature network (refused when they are the same run), reading `objects`
     /// objects per picture.
     pub fn load(config: &TextToImageConfig, objects: usize, device: &Device) -> Result<Self, RunError> {
-        let features = load_pretrained::<Shapes>(&config.feature_run()?, device)?.1;
-        Ok(Self { describer: load_pretrained::<Shapes>(&config.judge, device)?.1, features, objects, device: device.clone() })
+        let feature_run = config.feature_run()?;
+        let features = load_pretrained::<Shapes>(&feature_run, device)?.1;
+        Ok(Self { describer: load_pretrained::<Shapes>(&config.judge, device)?.1, features, feature_run, objects, device: device.clone() })
     }
 
     /// Reads pictures `[N, 3 · side · side]` in [-1, 1], 256 at a time.
@@ -272,7 +275,7 @@ pub fn evaluate(
     let report = ShapesTextToImageReport {
         variant: model.gan.variant().label().into(),
         judge: config.judge.display().to_string(),
-        features: config.feature_run()?.display().to_string(),
+        features: judge.feature_run.display().to_string(),
         objects: source.objects,
         scenes: test.captions.len(),
         samples_per_scene: config.test_samples,

@@ -407,8 +407,8 @@ impl Task for TextEmbedding {
         device: &Device,
     ) -> Result<Scores, RunError> {
         let tokenizer = load_tokenizer(&context.prepared())?;
-        let held_out: Vec<_> = config.source.texts(config.picture_shape()?[1] as u32)?.into_iter().filter(|t| t.role == TextRole::Test).collect();
-        let texts = embed_sentences(model, &tokenizer, &held_out.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), config.max_len, device)?.concat();
+        let test_texts: Vec<_> = config.source.texts(config.picture_shape()?[1] as u32)?.into_iter().filter(|t| t.role == TextRole::Test).collect();
+        let texts = embed_sentences(model, &tokenizer, &test_texts.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(), config.max_len, device)?.concat();
         let width = config.text.d_text;
         let (mut pictures, mut groups) = (Vec::new(), Vec::new());
         for (_, batch) in loader.batches((0..loader.len()).collect(), config.train.batch_size, 0, None, device) {
@@ -417,19 +417,19 @@ impl Task for TextEmbedding {
             groups.extend(batch.groups.into_data().convert::<i64>().try_into_vec::<i64>()?);
         }
         let share = |hits: usize, of: usize| hits as f64 / of.max(1) as f64;
-        let picture_right = pictures.chunks(width).zip(&groups).filter(|(p, g)| held_out[nearest(p, &texts, width)].group == **g).count();
-        let text_right = texts.chunks(width).zip(&held_out).filter(|(t, h)| groups[nearest(t, &pictures, width)] == h.group).count();
+        let picture_right = pictures.chunks(width).zip(&groups).filter(|(p, g)| test_texts[nearest(p, &texts, width)].group == **g).count();
+        let text_right = texts.chunks(width).zip(&test_texts).filter(|(t, h)| groups[nearest(t, &pictures, width)] == h.group).count();
         let picture_chance =
-            groups.iter().map(|g| share(held_out.iter().filter(|h| h.group == *g).count(), held_out.len())).sum::<f64>() / groups.len().max(1) as f64;
+            groups.iter().map(|g| share(test_texts.iter().filter(|h| h.group == *g).count(), test_texts.len())).sum::<f64>() / groups.len().max(1) as f64;
         let text_chance =
-            held_out.iter().map(|h| share(groups.iter().filter(|g| **g == h.group).count(), groups.len())).sum::<f64>() / held_out.len().max(1) as f64;
+            test_texts.iter().map(|h| share(groups.iter().filter(|g| **g == h.group).count(), groups.len())).sum::<f64>() / test_texts.len().max(1) as f64;
         let report = TextEmbeddingReport {
             picture_to_text_r1: share(picture_right, groups.len()),
             picture_to_text_chance: picture_chance,
-            text_to_picture_r1: share(text_right, held_out.len()),
+            text_to_picture_r1: share(text_right, test_texts.len()),
             text_to_picture_chance: text_chance,
             pictures: groups.len(),
-            texts: held_out.len(),
+            texts: test_texts.len(),
         };
         write_atomically(&context.reports.join(REPORT_FILE), serde_json::to_string_pretty(&report).expect("a report").as_bytes())?;
         Ok(Scores::from([
